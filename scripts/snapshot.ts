@@ -1,0 +1,115 @@
+/**
+ * npm run snapshot -- --source <dir> --out <dir> [--name "…"] [--description "…"] [--attribution "…"] [--lexical-dim 1024]
+ *
+ * Reads the catalog source layout (catalog.jsonl, covers, optional interactions.csv) and writes a snapshot
+ * (docs/snapshot.md). The new snapshot is written next to --out and swapped in only when complete, so a
+ * failed build never leaves a half-written snapshot where a good one was.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import { DataError } from '../src/core/errors.ts';
+import { parseCatalogJsonl, parseInteractionsCsv, type SourceItem } from '../src/core/source.ts';
+import { buildSnapshot, serializeSnapshot } from '../src/core/snapshot/build.ts';
+import { folderBytes, parseArgs } from './lib/node-io.ts';
+
+export const COVER_WIDTH = 120;
+export const SQUARE_SIZE = 64;
+
+/** Re-encodes each cover: a uniform-width copy keeping the aspect, and a square copy for the encoders. */
+async function encodeCovers(source: string, items: SourceItem[], outDir: string) {
+  const covers = new Map<string, { cover: string; coverSquare: string }>();
+  await mkdir(path.join(outDir, 'covers'), { recursive: true });
+  await mkdir(path.join(outDir, 'covers64'), { recursive: true });
+  let missing = 0;
+  for (const it of items) {
+    if (!it.cover) continue;
+    const file = path.join(source, it.cover);
+    if (!existsSync(file)) {
+      missing++;
+      continue;
+    }
+    // File names from ids: an id is not trusted to be a safe path.
+    const name = `${encodeURIComponent(it.id).replace(/%/g, '_')}.webp`;
+    let img: Buffer;
+    try {
+      img = await readFile(file);
+      await sharp(img).resize({ width: COVER_WIDTH }).webp({ quality: 78 }).toFile(path.join(outDir, 'covers', name));
+      await sharp(img).resize(SQUARE_SIZE, SQUARE_SIZE, { fit: 'cover' }).removeAlpha().webp({ quality: 90 }).toFile(path.join(outDir, 'covers64', name));
+    } catch (e) {
+      throw new DataError(it.cover, `cover image could not be decoded (${(e as Error).message})`, { item: it.id, field: 'cover' });
+    }
+    covers.set(it.id, { cover: `covers/${name}`, coverSquare: `covers64/${name}` });
+  }
+  return { covers, missing };
+}
+
+export async function makeSnapshot(opts: { source: string; out: string; name?: string; description?: string; attribution?: string; lexicalDim?: number }) {
+  const t0 = performance.now();
+  const catalogFile = path.join(opts.source, 'catalog.jsonl');
+  if (!existsSync(catalogFile)) throw new DataError(catalogFile, 'not found (expected the catalog source layout: catalog.jsonl, covers, optional interactions.csv)');
+  const items = parseCatalogJsonl(await readFile(catalogFile, 'utf8'), catalogFile);
+  const interactionsFile = path.join(opts.source, 'interactions.csv');
+  const interactions = existsSync(interactionsFile)
+    ? parseInteractionsCsv(await readFile(interactionsFile, 'utf8'), interactionsFile, new Set(items.map((i) => i.id)))
+    : undefined;
+
+  const out = path.resolve(opts.out);
+  const tmp = `${out}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  try {
+    const { covers, missing } = await encodeCovers(opts.source, items, tmp);
+    const snap = buildSnapshot({
+      name: opts.name ?? path.basename(path.resolve(opts.source)),
+      description: opts.description,
+      source: opts.attribution,
+      items,
+      interactions,
+      covers,
+      coverInfo: covers.size ? { dir: 'covers', width: COVER_WIDTH, format: 'webp', squareDir: 'covers64', squareSize: SQUARE_SIZE } : undefined,
+      lexicalDim: opts.lexicalDim,
+    });
+    for (const [p, bytes] of await serializeSnapshot(snap)) {
+      await mkdir(path.dirname(path.join(tmp, p)), { recursive: true });
+      await writeFile(path.join(tmp, p), bytes);
+    }
+    const old = `${out}.old-${process.pid}`;
+    if (existsSync(out)) await rename(out, old);
+    await rename(tmp, out);
+    await rm(old, { recursive: true, force: true });
+    return { snapshot: snap, missingCovers: missing, bytes: await folderBytes(out), seconds: (performance.now() - t0) / 1000 };
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  if (typeof args.source !== 'string' || typeof args.out !== 'string') {
+    console.error('usage: npm run snapshot -- --source <dir> --out <dir> [--name "…"] [--description "…"] [--attribution "…"] [--lexical-dim N]');
+    process.exit(2);
+  }
+  const r = await makeSnapshot({
+    source: args.source,
+    out: args.out,
+    name: typeof args.name === 'string' ? args.name : undefined,
+    description: typeof args.description === 'string' ? args.description : undefined,
+    attribution: typeof args.attribution === 'string' ? args.attribution : undefined,
+    lexicalDim: typeof args['lexical-dim'] === 'string' ? Number(args['lexical-dim']) : undefined,
+  });
+  const m = r.snapshot.manifest;
+  console.log(`snapshot "${m.name}": ${m.itemCount} items, spaces ${m.spaces.map((s) => `${s.name}(${s.dim})`).join(', ')}`);
+  if (m.community) console.log(`community: ${m.community.users} users, ${m.community.interactions} interactions`);
+  if (r.missingCovers) console.log(`covers missing for ${r.missingCovers} items`);
+  console.log(`wrote ${args.out}: ${(r.bytes / 1024 / 1024).toFixed(2)} MiB in ${r.seconds.toFixed(1)} s`);
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename ?? '')) {
+  main().catch((e) => {
+    console.error(e instanceof DataError ? `error: ${e.message}` : e);
+    process.exit(1);
+  });
+}

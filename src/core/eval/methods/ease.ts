@@ -1,0 +1,39 @@
+/**
+ * `ease`: Steck's closed-form linear autoencoder (WWW 2019) on the binary matrix.
+ * P = (XᵀX + λI)⁻¹, B = I − P·diagMat(1/diag(P)), i.e. B[i][j] = −P[i][j]/P[j][j] and B[i][i] = 0;
+ * score = x_u·B.
+ */
+import type { TrainData, TrainUser } from '../split.ts';
+import { gram, invertSpd, sumRows } from './linalg.ts';
+import type { EvalMethod, MethodOptions } from './types.ts';
+
+export function easeWeights(data: TrainData, lambda: number): Float64Array {
+  const n = data.matrix.items;
+  const g = gram(data.matrix);
+  for (let i = 0; i < n; i++) g[i * n + i] += lambda;
+  const b = invertSpd(g, n);
+  const diag = new Float64Array(n);
+  for (let j = 0; j < n; j++) diag[j] = b[j * n + j];
+  for (let i = 0; i < n; i++) {
+    const o = i * n;
+    for (let j = 0; j < n; j++) b[o + j] = i === j ? 0 : -b[o + j] / diag[j];
+  }
+  return b;
+}
+
+export function easeMethod(options: MethodOptions = {}): EvalMethod {
+  const lambda = options.lambda ?? 250;
+  if (!(lambda > 0)) throw new Error(`EASE needs λ > 0, got ${lambda}`);
+  let weights: Float64Array = new Float64Array(0);
+  let n = 0;
+  return {
+    name: 'ease',
+    fit(data: TrainData) {
+      n = data.matrix.items;
+      weights = easeWeights(data, lambda);
+    },
+    score(user: TrainUser, out: Float64Array) {
+      sumRows(weights, n, user.seen, out);
+    },
+  };
+}

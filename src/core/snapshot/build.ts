@@ -1,0 +1,189 @@
+/**
+ * Builds a snapshot from the catalog source layout. Pure: the Node CLI (scripts/snapshot.ts) reads the
+ * files and re-encodes covers; this module turns items (+ interactions) into titles and spaces, and
+ * serialises everything into the files of docs/snapshot.md.
+ */
+import type { Interaction, SourceItem } from '../source.ts';
+import { LEXICAL_ENCODER, LEXICAL_VERSION, LexicalEncoder } from '../text/lexical.ts';
+import { normalize } from '../vectors.ts';
+import {
+  SNAPSHOT_FORMAT,
+  SNAPSHOT_VERSION,
+  contentHashOf,
+  indexItems,
+  sha256Hex,
+  type FileEntry,
+  type Manifest,
+  type Snapshot,
+  type Space,
+  type Title,
+} from './format.ts';
+
+export interface BuildInput {
+  name: string;
+  description?: string;
+  source?: string;
+  items: SourceItem[];
+  interactions?: Interaction[];
+  /** Cover paths (relative to the snapshot folder) per item id, made by the caller. */
+  covers?: Map<string, { cover: string; coverSquare: string }>;
+  coverInfo?: Manifest['covers'];
+  lexicalDim?: number;
+  builtAt?: Date;
+}
+
+/** Percentile rank in [0, 1] of each defined value (ties share their mean rank). */
+function percentiles(values: Array<number | undefined>): Array<number | undefined> {
+  const idx = values.map((v, i) => [v, i] as const).filter(([v]) => v !== undefined) as Array<readonly [number, number]>;
+  idx.sort((a, b) => a[0] - b[0]);
+  const out: Array<number | undefined> = new Array(values.length).fill(undefined);
+  const n = idx.length;
+  for (let s = 0; s < n; ) {
+    let e = s;
+    while (e + 1 < n && idx[e + 1][0] === idx[s][0]) e++;
+    const p = n === 1 ? 1 : (s + e) / 2 / (n - 1);
+    for (let k = s; k <= e; k++) out[idx[k][1]] = p;
+    s = e + 1;
+  }
+  return out;
+}
+
+/** Popularity = mean percentile over the signals a title has; a signal nobody has is not listed. */
+function popularity(items: SourceItem[], counts?: number[]): { values: number[]; signals: string[] } {
+  const signals: Array<[string, Array<number | undefined>]> = [];
+  if (counts) signals.push(['interactions', counts]);
+  for (const k of ['likes', 'votes', 'comments', 'rating'] as const) {
+    const col = items.map((it) => it[k]);
+    if (col.some((v) => v !== undefined)) signals.push([k, col]);
+  }
+  const ranked = signals.map(([, col]) => percentiles(col));
+  const values = items.map((_, i) => {
+    const ps = ranked.map((r) => r[i]).filter((p): p is number => p !== undefined);
+    return ps.length ? ps.reduce((a, b) => a + b, 0) / ps.length : 0;
+  });
+  return { values, signals: signals.map(([k]) => k) };
+}
+
+export function genreVocabulary(items: Array<{ genres: string[] }>): string[] {
+  const freq = new Map<string, number>();
+  for (const it of items) for (const g of it.genres) freq.set(g, (freq.get(g) ?? 0) + 1);
+  return [...freq.keys()].sort((a, b) => freq.get(b)! - freq.get(a)! || (a < b ? -1 : a > b ? 1 : 0));
+}
+
+export function genreSpace(items: Array<{ genres: string[] }>, vocabulary = genreVocabulary(items)): Space {
+  const dim = vocabulary.length;
+  const pos = new Map(vocabulary.map((g, i) => [g, i]));
+  const data = new Float32Array(items.length * dim);
+  items.forEach((it, i) => {
+    const rowv = data.subarray(i * dim, (i + 1) * dim);
+    for (const g of it.genres) if (pos.has(g)) rowv[pos.get(g)!] = 1;
+    normalize(rowv);
+  });
+  return { name: 'genre', dim, data, normalized: true, encoder: { name: 'genre-multihot', version: 1, params: { vocabulary } } };
+}
+
+export function lexicalSpace(items: SourceItem[] | Title[], dim = 1024): { space: Space; idf: Float32Array } {
+  const enc = LexicalEncoder.fit(items, dim);
+  return {
+    space: {
+      name: 'lexical',
+      dim,
+      data: enc.embed(items),
+      normalized: true,
+      encoder: { name: LEXICAL_ENCODER, version: LEXICAL_VERSION, files: { idf: 'spaces/lexical.idf.f32' } },
+    },
+    idf: enc.idf,
+  };
+}
+
+export function buildSnapshot(input: BuildInput): Snapshot {
+  const { items: src, interactions } = input;
+  let counts: number[] | undefined;
+  let community: Manifest['community'];
+  if (interactions) {
+    const index = new Map(src.map((it, i) => [it.id, i]));
+    counts = new Array(src.length).fill(0);
+    const users = new Set<string>();
+    for (const r of interactions) {
+      const i = index.get(r.item);
+      if (i !== undefined) counts[i]++;
+      users.add(r.user);
+    }
+    community = { users: users.size, interactions: interactions.length };
+  }
+  const pop = popularity(src, counts);
+  const items: Title[] = src.map((it, i) => {
+    const t: Title = { id: it.id, title: it.title, synopsis: it.synopsis, genres: it.genres, popularity: pop.values[i] };
+    if (it.author !== undefined) t.author = it.author;
+    for (const k of ['rating', 'likes', 'comments', 'votes', 'year'] as const) if (it[k] !== undefined) t[k] = it[k];
+    if (it.age !== undefined) t.age = it.age;
+    if (it.completed !== undefined) t.completed = it.completed;
+    if (it.source_url !== undefined) t.sourceUrl = it.source_url;
+    if (counts) t.interactions = counts[i];
+    const c = input.covers?.get(it.id);
+    if (c) Object.assign(t, c);
+    return t;
+  });
+  const genre = genreSpace(items);
+  const lex = lexicalSpace(items, input.lexicalDim);
+  const manifest: Manifest = {
+    format: SNAPSHOT_FORMAT,
+    version: SNAPSHOT_VERSION,
+    name: input.name,
+    ...(input.description ? { description: input.description } : {}),
+    ...(input.source ? { source: input.source } : {}),
+    builtAt: (input.builtAt ?? new Date()).toISOString(),
+    itemCount: items.length,
+    contentHash: '',
+    items: 'items.json',
+    files: {},
+    spaces: [genre, lex.space].map((s) => ({
+      name: s.name,
+      dim: s.dim,
+      dtype: 'float32' as const,
+      file: `spaces/${s.name}.f32`,
+      normalized: s.normalized,
+      encoder: s.encoder,
+    })),
+    ...(input.coverInfo ? { covers: input.coverInfo } : {}),
+    popularity: { signals: pop.signals },
+    ...(community ? { community } : {}),
+  };
+  return {
+    manifest,
+    items,
+    spaces: new Map([genre, lex.space].map((s) => [s.name, s])),
+    blobs: new Map([['spaces/lexical.idf.f32', bytesOf(lex.idf)]]),
+    indexOf: indexItems(items),
+  };
+}
+
+export function bytesOf(a: Float32Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/**
+ * The files of a snapshot, manifest last (it lists the others' sizes and hashes). Spaces already in the
+ * manifest keep their entries; spaces added since (e.g. by a trainer) are appended.
+ */
+export async function serializeSnapshot(s: Snapshot): Promise<Map<string, Uint8Array>> {
+  const out = new Map<string, Uint8Array>();
+  out.set(s.manifest.items, new TextEncoder().encode(JSON.stringify(s.items)));
+  const spaces = [...s.manifest.spaces.filter((i) => s.spaces.has(i.name))];
+  for (const sp of s.spaces.values()) {
+    if (!spaces.some((i) => i.name === sp.name))
+      spaces.push({ name: sp.name, dim: sp.dim, dtype: 'float32', file: `spaces/${sp.name}.f32`, normalized: sp.normalized, encoder: sp.encoder });
+  }
+  for (const info of spaces) out.set(info.file, bytesOf(s.spaces.get(info.name)!.data));
+  for (const [p, b] of s.blobs) out.set(p, b);
+  const files: Record<string, FileEntry> = {};
+  for (const [p, b] of out) {
+    const sha = await sha256Hex(b);
+    if (!sha) throw new Error('SHA-256 is unavailable here (needs crypto.subtle)');
+    files[p] = { bytes: b.byteLength, sha256: sha };
+  }
+  const manifest: Manifest = { ...s.manifest, spaces, files, contentHash: (await contentHashOf(files))! };
+  s.manifest = manifest;
+  out.set('manifest.json', new TextEncoder().encode(JSON.stringify(manifest, null, 2) + '\n'));
+  return out;
+}

@@ -1,0 +1,117 @@
+/**
+ * The catalog snapshot, format version 1 (documented in docs/snapshot.md).
+ * A folder: `manifest.json`, `items.json`, one binary file per embedding space (row-major, item order =
+ * items.json order) and cover images. Every file is listed in the manifest with its size and SHA-256 so a
+ * truncated or altered file is caught before it is used.
+ */
+
+export const SNAPSHOT_FORMAT = 'toonpick-snapshot';
+export const SNAPSHOT_VERSION = 1;
+
+export interface FileEntry {
+  bytes: number;
+  sha256: string;
+}
+
+export interface EncoderInfo {
+  /** What made the vectors, e.g. `genre-multihot`, `hashed-char-ngram-tfidf`, a model id. */
+  name: string;
+  version: number;
+  /** Extra files the encoder needs to embed new items or queries (paths in `files`). */
+  files?: Record<string, string>;
+  params?: Record<string, unknown>;
+}
+
+export interface SpaceInfo {
+  name: string;
+  dim: number;
+  /** float32 only in version 1; `int8` with a per-row float32 scale file is reserved for later. */
+  dtype: 'float32';
+  file: string;
+  /** Rows are L2-normalised, so a dot product is the cosine. */
+  normalized: boolean;
+  encoder: EncoderInfo;
+}
+
+export interface Manifest {
+  format: typeof SNAPSHOT_FORMAT;
+  version: typeof SNAPSHOT_VERSION;
+  name: string;
+  description?: string;
+  /** Where the catalog comes from, shown in the app (attribution). */
+  source?: string;
+  builtAt: string;
+  itemCount: number;
+  /** SHA-256 over the sorted `path:sha256` lines of every file: one id for the whole snapshot. */
+  contentHash: string;
+  items: string;
+  files: Record<string, FileEntry>;
+  spaces: SpaceInfo[];
+  covers?: { dir: string; width: number; format: string; squareDir: string; squareSize: number };
+  /** Which signals made `popularity` (e.g. interactions, likes, votes, rating). */
+  popularity: { signals: string[] };
+  /** Present when the source had interactions (community data for collaborative filtering). */
+  community?: { users: number; interactions: number };
+}
+
+/** One catalog title as the app sees it. */
+export interface Title {
+  id: string;
+  title: string;
+  synopsis: string;
+  genres: string[];
+  author?: string;
+  rating?: number;
+  likes?: number;
+  comments?: number;
+  votes?: number;
+  year?: number;
+  age?: string;
+  completed?: boolean;
+  sourceUrl?: string;
+  /** In [0, 1]: the mean percentile of the popularity signals this title has (0 when it has none). */
+  popularity: number;
+  /** Community interactions with this title, when the source had interactions. */
+  interactions?: number;
+  /** Cover paths relative to the snapshot folder. */
+  cover?: string;
+  coverSquare?: string;
+}
+
+export interface Space {
+  name: string;
+  dim: number;
+  /** itemCount × dim, row-major. */
+  data: Float32Array;
+  normalized: boolean;
+  encoder: EncoderInfo;
+}
+
+export interface Snapshot {
+  manifest: Manifest;
+  items: Title[];
+  spaces: Map<string, Space>;
+  /** Extra binary files (e.g. the lexical IDF table), by path. */
+  blobs: Map<string, Uint8Array>;
+  indexOf: Map<string, number>;
+}
+
+export function indexItems(items: Title[]): Map<string, number> {
+  return new Map(items.map((t, i) => [t.id, i]));
+}
+
+export async function sha256Hex(bytes: Uint8Array): Promise<string | undefined> {
+  // crypto.subtle exists only in secure contexts; elsewhere sizes are still checked.
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) return undefined;
+  const digest = await subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+export async function contentHashOf(files: Record<string, FileEntry>): Promise<string | undefined> {
+  const lines = Object.keys(files)
+    .sort()
+    .map((p) => `${p}:${files[p].sha256}\n`)
+    .join('');
+  return sha256Hex(new TextEncoder().encode(lines));
+}

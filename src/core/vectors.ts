@@ -1,0 +1,35 @@
+/** Small dense-vector helpers. Vectors of a space live in one row-major Float32Array. */
+
+export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+/** L2-normalises in place; a zero vector stays zero. Returns the input. */
+export function normalize<T extends Float32Array | Float64Array>(v: T): T {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
+  if (s > 0) {
+    const inv = 1 / Math.sqrt(s);
+    for (let i = 0; i < v.length; i++) v[i] *= inv;
+  }
+  return v;
+}
+
+/** Row `i` of a row-major matrix, as a view (no copy). */
+export function row(data: Float32Array, dim: number, i: number): Float32Array {
+  return data.subarray(i * dim, (i + 1) * dim);
+}
+
+/** scores[i] = data[i] · q for every row: the brute-force scan that stays fast up to ~100k rows. */
+export function scanDot(data: Float32Array, dim: number, q: ArrayLike<number>, out = new Float32Array(data.length / dim)): Float32Array {
+  const n = data.length / dim;
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    const o = i * dim;
+    for (let d = 0; d < dim; d++) s += data[o + d] * q[d];
+    out[i] = s;
+  }
+  return out;
+}

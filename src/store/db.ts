@@ -1,0 +1,124 @@
+/**
+ * The reader's data in IndexedDB: the only module that touches it (through idb).
+ * One database, a versioned schema with migrations listed below. Every write is one transaction, so a
+ * failure (quota, a bad import) rolls back and leaves what the reader had.
+ */
+import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
+import { applyAction, mergeHistory, type Action, type HistoryEntry, type HistoryFile } from '../core/history.ts';
+
+interface ReaderSchema extends DBSchema {
+  history: { key: string; value: HistoryEntry };
+  meta: { key: string; value: unknown };
+}
+
+export const SCHEMA_VERSION = 1;
+
+type UpgradeTx = IDBPTransaction<ReaderSchema, StoreNames<ReaderSchema>[], 'versionchange'>;
+
+/** Migration n upgrades a database at version n-1 to version n. Never drop the reader's stores. */
+const migrations: Array<(db: IDBPDatabase<ReaderSchema>, tx: UpgradeTx) => void> = [
+  () => {},
+  (db) => {
+    db.createObjectStore('history', { keyPath: 'id' });
+    db.createObjectStore('meta');
+  },
+];
+
+export class StoreError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreError';
+  }
+}
+
+function explain(e: unknown, doing: string): StoreError {
+  const name = (e as DOMException)?.name;
+  if (name === 'QuotaExceededError') return new StoreError(`Storage is full: could not ${doing}. Nothing was changed; free some space and try again.`, { cause: e });
+  if (name === 'VersionError') return new StoreError(`This browser holds Toonpick data from a newer version; it was left untouched. Reload to use the newer version.`, { cause: e });
+  return new StoreError(`Could not ${doing} (${(e as Error)?.message ?? e}). Nothing was changed.`, { cause: e });
+}
+
+export class ReaderStore {
+  private constructor(private db: IDBPDatabase<ReaderSchema>) {}
+
+  /**
+   * Opens (and if needed migrates) the reader's database. A failure is reported, never "fixed" by
+   * deleting or recreating the database: that would destroy the reader's history.
+   */
+  static async open(name: string): Promise<ReaderStore> {
+    try {
+      const db = await openDB<ReaderSchema>(name, SCHEMA_VERSION, {
+        upgrade(db, oldVersion, newVersion, tx) {
+          for (let v = oldVersion + 1; v <= (newVersion ?? SCHEMA_VERSION); v++) migrations[v](db, tx);
+        },
+        blocked() {
+          // Another tab holds an older version open; it will close on versionchange below.
+        },
+      });
+      // Let a newer tab upgrade instead of being blocked by us.
+      db.addEventListener('versionchange', () => db.close());
+      return new ReaderStore(db);
+    } catch (e) {
+      throw explain(e, 'open your saved reading history');
+    }
+  }
+
+  async history(): Promise<HistoryEntry[]> {
+    return this.db.getAll('history');
+  }
+
+  async entry(id: string): Promise<HistoryEntry | undefined> {
+    return this.db.get('history', id);
+  }
+
+  /** Records one action on a title; returns the entry as stored (null when the title was forgotten). */
+  async act(id: string, action: Action, now = Date.now()): Promise<HistoryEntry | null> {
+    try {
+      const tx = this.db.transaction('history', 'readwrite');
+      const next = applyAction(await tx.store.get(id), id, action, now);
+      if (next) await tx.store.put(next);
+      else await tx.store.delete(id);
+      await tx.done;
+      return next;
+    } catch (e) {
+      throw explain(e, 'save that');
+    }
+  }
+
+  /** Merges a validated history file in one transaction: all of it lands, or none of it. */
+  async importHistory(file: HistoryFile): Promise<{ total: number }> {
+    try {
+      const tx = this.db.transaction('history', 'readwrite');
+      const merged = mergeHistory(await tx.store.getAll(), file.entries);
+      for (const e of merged) await tx.store.put(e);
+      await tx.done;
+      return { total: merged.length };
+    } catch (e) {
+      throw explain(e, 'import that history');
+    }
+  }
+
+  async clearHistory(): Promise<void> {
+    try {
+      await this.db.clear('history');
+    } catch (e) {
+      throw explain(e, 'clear the history');
+    }
+  }
+
+  async getMeta<T>(key: string): Promise<T | undefined> {
+    return (await this.db.get('meta', key)) as T | undefined;
+  }
+
+  async setMeta(key: string, value: unknown): Promise<void> {
+    try {
+      await this.db.put('meta', value, key);
+    } catch (e) {
+      throw explain(e, 'save a setting');
+    }
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * The app's reactive state: the loaded snapshot, the reader's history (mirrored from the store) and the
+ * current route. Logic lives in src/core and src/store; this only wires them to Svelte.
+ */
+import { defaultConfig, type ToonpickConfig } from '../core/config.ts';
+import { exportHistory, parseHistoryFile, type Action, type HistoryEntry } from '../core/history.ts';
+import { httpReader, loadSnapshot, type LoadProgress } from '../core/snapshot/load.ts';
+import type { Snapshot, Title } from '../core/snapshot/format.ts';
+import { ReaderStore } from '../store/db.ts';
+
+export type Route = { page: 'browse' } | { page: 'for-you' } | { page: 'history' } | { page: 'title'; id: string };
+
+export function parseRoute(hash: string): Route {
+  const [, page, id] = hash.replace(/^#/, '').split('/');
+  if (page === 'title' && id) return { page: 'title', id: decodeURIComponent(id) };
+  if (page === 'for-you' || page === 'history') return { page };
+  return { page: 'browse' };
+}
+
+export const href = {
+  title: (id: string) => `#/title/${encodeURIComponent(id)}`,
+  browse: '#/',
+  forYou: '#/for-you',
+  history: '#/history',
+};
+
+export class AppState {
+  config: ToonpickConfig;
+  snapshotBase: URL;
+  snapshot = $state.raw<Snapshot | null>(null);
+  progress = $state.raw<LoadProgress | null>(null);
+  snapshotError = $state<string | null>(null);
+  storeError = $state<string | null>(null);
+  notice = $state<{ kind: 'ok' | 'error'; text: string } | null>(null);
+  history = $state.raw<HistoryEntry[]>([]);
+  route = $state.raw<Route>(parseRoute(location.hash));
+  private store: ReaderStore | null = null;
+
+  byId = $derived(new Map(this.history.map((e) => [e.id, e])));
+
+  constructor(config: ToonpickConfig = defaultConfig) {
+    this.config = config;
+    // An operator or a test can point the app at another snapshot: ?snapshot=<url>
+    const override = new URLSearchParams(location.search).get('snapshot');
+    this.snapshotBase = new URL(override ?? config.snapshotUrl, document.baseURI);
+    addEventListener('hashchange', () => {
+      this.route = parseRoute(location.hash);
+      scrollTo(0, 0);
+    });
+  }
+
+  /** The store and the snapshot load independently: a broken snapshot still leaves the history usable. */
+  async init(): Promise<void> {
+    await Promise.all([this.openStore(), this.loadCatalog()]);
+  }
+
+  private async openStore() {
+    try {
+      this.store = await ReaderStore.open(this.config.databaseName);
+      this.history = await this.store.history();
+    } catch (e) {
+      this.storeError = (e as Error).message;
+    }
+  }
+
+  private async loadCatalog() {
+    try {
+      this.snapshot = await loadSnapshot(httpReader(this.snapshotBase), (p) => (this.progress = p));
+    } catch (e) {
+      this.snapshotError = (e as Error).message;
+    } finally {
+      this.progress = null;
+    }
+  }
+
+  coverUrl(t: Title, square = false): string | undefined {
+    const p = square ? t.coverSquare : t.cover;
+    return p ? new URL(p, this.snapshotBase).href : undefined;
+  }
+
+  titleOf(id: string): Title | undefined {
+    const i = this.snapshot?.indexOf.get(id);
+    return i === undefined ? undefined : this.snapshot!.items[i];
+  }
+
+  async act(id: string, action: Action) {
+    if (!this.store) return;
+    try {
+      await this.store.act(id, action);
+      this.history = await this.store.history();
+    } catch (e) {
+      this.notice = { kind: 'error', text: (e as Error).message };
+    }
+  }
+
+  exportFile(): Blob {
+    const file = exportHistory(this.history, this.snapshot?.manifest.name);
+    return new Blob([JSON.stringify(file, null, 2)], { type: 'application/json' });
+  }
+
+  /** Validates the whole file first; a bad file is refused and nothing is written. */
+  async importFile(file: File) {
+    if (!this.store) return;
+    try {
+      const parsed = parseHistoryFile(await file.text(), file.name);
+      const { total } = await this.store.importHistory(parsed);
+      this.history = await this.store.history();
+      this.notice = { kind: 'ok', text: `Imported ${parsed.entries.length} titles; your history now has ${total}.` };
+    } catch (e) {
+      this.notice = { kind: 'error', text: `Import refused: ${(e as Error).message}` };
+    }
+  }
+
+  async clear() {
+    if (!this.store) return;
+    await this.store.clearHistory();
+    this.history = [];
+  }
+}

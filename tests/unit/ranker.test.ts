@@ -1,0 +1,79 @@
+import { describe, it, expect, beforeAll } from 'vitest';
+import { fsReader } from '../../scripts/lib/node-io.ts';
+import { loadSnapshot } from '../../src/core/snapshot/load.ts';
+import type { Snapshot } from '../../src/core/snapshot/format.ts';
+import { recommend, moreLikeThis, popular, historySignals, rankBySignals } from '../../src/core/ranker.ts';
+import { defaultConfig } from '../../src/core/config.ts';
+import type { HistoryEntry } from '../../src/core/history.ts';
+import { demoSnapshotDir } from './helpers/paths.ts';
+
+let snap: Snapshot;
+const cfg = defaultConfig.ranker;
+const idOf = (title: string) => snap.items.find((t) => t.title === title)!.id;
+const liked = (id: string, at: number): HistoryEntry => ({ id, readAt: at, likedAt: at });
+
+beforeAll(async () => {
+  snap = await loadSnapshot(fsReader(demoSnapshotDir));
+});
+
+describe('Ranker', () => {
+  it('gives no personal list to a reader without a positive signal (cold start → popular)', () => {
+    expect(recommend(snap, [], cfg, 10)).toBeNull();
+    expect(recommend(snap, [{ id: snap.items[0].id, readAt: 1, dislikedAt: 1 }], cfg, 10)).toBeNull();
+    const top = popular(snap, [], 5);
+    const pops = top.map((i) => snap.items[i].popularity);
+    expect(pops).toEqual([...pops].sort((a, b) => b - a));
+    expect(popular(snap, [{ id: snap.items[top[0]].id, readAt: 1 }], 5)).not.toContain(top[0]);
+  });
+
+  it('excludes liked and read titles and explains with real history items', () => {
+    const zombies = ['좀비딸', '데드라이프', '위아더좀비'].map(idOf);
+    const history = [...zombies.map((id, i) => liked(id, 100 + i)), { id: snap.items[10].id, readAt: 50 }];
+    const recs = recommend(snap, history, cfg, 20)!;
+    expect(recs).toHaveLength(20);
+    const seen = new Set(history.map((h) => snap.indexOf.get(h.id)));
+    for (const r of recs) {
+      expect(seen.has(r.index)).toBe(false);
+      expect(['genre', 'lexical']).toContain(r.why.space);
+      expect([...seen]).toContain(r.why.closest);
+      expect(r.why.contributions[r.why.space]).toBe(Math.max(...Object.values(r.why.contributions)));
+    }
+    // The remaining zombie stories come near the top.
+    const top = recs.slice(0, 10).map((r) => snap.items[r.index].synopsis + snap.items[r.index].title);
+    expect(top.filter((s) => /좀비/.test(s)).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('pushes down the near neighbours of a disliked title', () => {
+    const base = [liked(idOf('좀비딸'), 1), liked(idOf('애옹식당'), 2)];
+    const disliked = idOf('데드라이프');
+    const neighbours = moreLikeThis(snap, snap.indexOf.get(disliked)!, cfg, 5).map((r) => r.index);
+    const before = recommend(snap, base, cfg, snap.items.length)!;
+    const after = recommend(snap, [...base, { id: disliked, readAt: 3, dislikedAt: 3 }], cfg, snap.items.length)!;
+    const rank = (recs: typeof before, i: number) => recs.findIndex((r) => r.index === i);
+    let dropped = 0;
+    for (const n of neighbours) if (rank(after, n) > rank(before, n)) dropped++;
+    expect(dropped).toBeGreaterThanOrEqual(4);
+    expect(after.some((r) => r.index === snap.indexOf.get(disliked))).toBe(false);
+  });
+
+  it('weighs recent history more than old history', () => {
+    const h = [liked('a', 1), liked('b', 2)];
+    const signals = historySignals(h, new Map([['a', 0], ['b', 1]]), cfg);
+    expect(signals[1].weight).toBe(1);
+    expect(signals[0].weight).toBeCloseTo(Math.pow(0.5, 1 / cfg.recencyHalfLife), 6);
+  });
+
+  it('is deterministic and uses only spaces with weight', () => {
+    const h = [liked(idOf('좀비딸'), 1)];
+    expect(recommend(snap, h, cfg, 15)).toEqual(recommend(snap, h, cfg, 15));
+    const genreOnly = rankBySignals(snap, historySignals(h, snap.indexOf, cfg), { genre: 1 }, 5, new Set());
+    for (const r of genreOnly) expect(Object.keys(r.why.contributions)).toEqual(['genre']);
+  });
+
+  it('"more like this" never returns the title itself', () => {
+    const i = snap.indexOf.get(idOf('좀비딸'))!;
+    const recs = moreLikeThis(snap, i, cfg, 10);
+    expect(recs.map((r) => r.index)).not.toContain(i);
+    expect(recs.every((r) => r.why.closest === i)).toBe(true);
+  });
+});
