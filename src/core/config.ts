@@ -11,6 +11,20 @@ export interface RankerConfig {
   recencyHalfLife: number;
 }
 
+export interface TextModelConfig {
+  /** A Hugging Face model id (hub) or a folder name under `localModelPath` (self-hosted). */
+  modelId: string;
+  revision: string;
+  /** q8 on WASM (small, fast); fp32 on WebGPU, where q8 is slow or wrong in reports. */
+  dtype: { wasm: 'fp32' | 'q8'; webgpu: 'fp32' | 'q8' };
+  /** Fetch from the model hub when the model is not self-hosted (then cached for offline use). */
+  allowRemoteModels: boolean;
+  /** Self-hosted models, relative to the page: `<localModelPath><modelId>/onnx/model.onnx` etc. */
+  localModelPath: string;
+  /** Longer synopses are truncated here (the model's training length). */
+  maxTokens: number;
+}
+
 export interface ToonpickConfig {
   /** Where the catalog snapshot lives, relative to the page (a folder with manifest.json). */
   snapshotUrl: string;
@@ -19,9 +33,12 @@ export interface ToonpickConfig {
   ranker: RankerConfig;
   /** How many recommendations and search results a page shows. */
   pageSize: number;
+  /** Which device the encoders prefer; `auto` = WebGPU when an adapter exists, else WASM. */
+  device: 'auto' | 'webgpu' | 'wasm' | 'cpu';
+  models: { text: TextModelConfig };
 }
 
-export const defaultConfig: Readonly<ToonpickConfig> = Object.freeze({
+export const defaultConfig: Readonly<ToonpickConfig> = Object.freeze<ToonpickConfig>({
   snapshotUrl: './snapshot/',
   databaseName: 'toonpick',
   ranker: {
@@ -31,6 +48,17 @@ export const defaultConfig: Readonly<ToonpickConfig> = Object.freeze({
     recencyHalfLife: 8,
   },
   pageSize: 24,
+  device: 'auto',
+  models: {
+    text: {
+      modelId: 'Xenova/paraphrase-multilingual-MiniLM-L12-v2',
+      revision: 'main',
+      dtype: { wasm: 'q8', webgpu: 'fp32' },
+      allowRemoteModels: true,
+      localModelPath: 'models/',
+      maxTokens: 128,
+    },
+  },
 });
 
 /** A config with some settings replaced (deep for `ranker`). */
