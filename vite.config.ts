@@ -1,14 +1,24 @@
 import { defineConfig } from 'vitest/config';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 
-// One config for the app build and both test projects.
+// One config for the app build, the widget build (`vite build --mode widget`) and both test projects.
 // - unit: pure Node tests of src/core, scripts and the store (fake nothing that can run for real).
-// - browser: builds nothing itself; `npm test` builds first, then these drive headless Chromium
-//   (playwright-core) against the built app served on 127.0.0.1.
-export default defineConfig({
+// - browser: `npm test` builds first, then these drive headless Chromium (playwright-core) against the
+//   built app and widget served on 127.0.0.1.
+export default defineConfig(({ mode }) => ({
   plugins: [svelte()],
   base: './',
-  build: { target: 'es2022', sourcemap: false, chunkSizeWarningLimit: 4096 },
+  build:
+    mode === 'widget'
+      ? {
+          // One ES module a site includes with <script type="module">; the snapshot is fetched at run time.
+          target: 'es2022',
+          outDir: 'dist/widget',
+          emptyOutDir: true,
+          copyPublicDir: false,
+          lib: { entry: 'src/widget/index.ts', formats: ['es'], fileName: () => 'toonpick-widget.js' },
+        }
+      : { target: 'es2022', sourcemap: false, chunkSizeWarningLimit: 4096 },
   worker: { format: 'es' },
   server: { host: '127.0.0.1' },
   test: {
@@ -30,4 +40,4 @@ export default defineConfig({
       },
     ],
   },
-});
+}));

@@ -46,12 +46,14 @@ export async function serve(root: string, opts: { port?: number; host?: string; 
         'content-type': TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
         'content-length': body.length,
         'cache-control': 'no-cache',
+        // Public static files: the widget and its snapshot are fetched from other sites' pages.
+        'access-control-allow-origin': '*',
         ...opts.headers,
       });
       res.end(req.method === 'HEAD' ? undefined : body);
     } catch (e) {
       const missing = (e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR';
-      res.writeHead(missing ? 404 : 500, { 'content-type': 'text/plain; charset=utf-8' });
+      res.writeHead(missing ? 404 : 500, { 'content-type': 'text/plain; charset=utf-8', 'access-control-allow-origin': '*' });
       res.end(missing ? 'not found' : 'server error');
     }
   });

@@ -1,0 +1,24 @@
+/** The widget's own few labels, in the languages the `lang` attribute selects. */
+export const WIDGET_STRINGS = {
+  en: {
+    personal: 'Recommended for you',
+    popular: 'Popular titles',
+    loading: 'Loading recommendations…',
+    error: 'Recommendations are unavailable',
+    because: (t: string) => `Because of “${t}”`,
+  },
+  ko: {
+    personal: '당신을 위한 추천',
+    popular: '인기 작품',
+    loading: '추천을 불러오는 중…',
+    error: '추천을 불러올 수 없습니다',
+    because: (t: string) => `“${t}”와(과) 비슷해요`,
+  },
+} as const;
+
+export type WidgetLang = keyof typeof WIDGET_STRINGS;
+
+export function widgetLang(attr: string | null): WidgetLang {
+  const lang = (attr ?? globalThis.navigator?.language ?? 'en').toLowerCase();
+  return lang.startsWith('ko') ? 'ko' : 'en';
+}

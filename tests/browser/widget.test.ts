@@ -1,0 +1,165 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { mkdtemp, rm, writeFile, readFile, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { launch, serveDist, trackErrors } from './harness.ts';
+import { serve, type Served } from '../../scripts/serve.ts';
+
+// The widget is served from the app's origin; the host page from a second port (another origin), with a
+// strict CSP (no inline scripts or styles, no eval) and deliberately aggressive CSS.
+let browser: Browser;
+let app: Awaited<ReturnType<typeof serveDist>>;
+let host: Served;
+let hostDir: string;
+let items: Array<{ id: string; title: string }>;
+
+function hostPage(widgetOrigin: string, catalog: string, extra = '') {
+  const csp = [
+    "default-src 'self'",
+    `script-src 'self' ${widgetOrigin}`,
+    `connect-src 'self' ${widgetOrigin}`,
+    `img-src 'self' ${widgetOrigin}`,
+    "style-src 'self'",
+  ].join('; ');
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<link rel="stylesheet" href="host.css">
+<script type="module" src="${widgetOrigin}/widget/toonpick-widget.js"></script>
+<script type="module" src="host.js"></script></head>
+<body><h1 class="title">A webtoon fan site</h1><button class="card" id="host-button">host button</button>
+<toonpick-recs id="recs" catalog="${catalog}" count="6" lang="ko" ${extra}></toonpick-recs>
+<p id="after">content after the widget</p></body></html>`;
+}
+
+const HOST_CSS = `
+* { color: rgb(255, 0, 0) !important; text-transform: uppercase !important; letter-spacing: 5px !important; }
+img { display: none !important; }
+button, .card { background: rgb(255, 255, 0) !important; font-size: 30px !important; }
+ul, li { border: 5px solid rgb(0, 0, 255) !important; }
+.title { font-size: 40px; }
+`;
+
+const HOST_JS = `
+window.__events = [];
+for (const type of ['toonpick:ready', 'toonpick:select', 'toonpick:error'])
+  document.addEventListener(type, (e) => window.__events.push({ type, detail: e.detail }));
+`;
+
+beforeAll(async () => {
+  [browser, app] = await Promise.all([launch(), serveDist()]);
+  hostDir = await mkdtemp(path.join(tmpdir(), 'toonpick-host-'));
+  await writeFile(path.join(hostDir, 'host.css'), HOST_CSS);
+  await writeFile(path.join(hostDir, 'host.js'), HOST_JS);
+  const origin = app.url.replace(/\/$/, '');
+  await writeFile(path.join(hostDir, 'index.html'), hostPage(origin, `${origin}/snapshot/`));
+  await writeFile(path.join(hostDir, 'bad.html'), hostPage(origin, `${origin}/no-such-snapshot/`));
+  host = await serve(hostDir);
+  items = JSON.parse(await readFile(path.join(app.root, 'snapshot/items.json'), 'utf8'));
+});
+afterAll(async () => {
+  await browser?.close();
+  await app?.dispose();
+  await host?.close();
+  await rm(hostDir, { recursive: true, force: true });
+});
+
+async function events(page: Page, type: string) {
+  return page.evaluate((t) => (window as any).__events.filter((e: any) => e.type === t), type);
+}
+
+describe('the widget on a foreign page', () => {
+  it('renders recommendations inside its shadow root, isolated from the page CSS both ways', async () => {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    const errors = trackErrors(page);
+    const before = await (async () => {
+      const p = await ctx.newPage();
+      await p.goto(`${host.url}index.html`);
+      const s = await p.locator('#host-button').evaluate((el) => getComputedStyle(el).cssText || [getComputedStyle(el).fontSize, getComputedStyle(el).padding, getComputedStyle(el).borderRadius].join());
+      await p.close();
+      return s;
+    })();
+    await page.goto(`${host.url}index.html`);
+    await page.waitForFunction(() => (window as any).__events?.some((e: any) => e.type === 'toonpick:ready'));
+    const cards = page.locator('toonpick-recs button.card');
+    expect(await cards.count()).toBe(6);
+    expect(await page.locator('toonpick-recs h2').textContent()).toBe('인기 작품');
+
+    // Page CSS does not reach in: colours, images, fonts, borders are the widget's own.
+    const look = await cards.first().evaluate((el) => {
+      const title = el.querySelector('.title')!;
+      const img = el.querySelector('img')!;
+      const li = el.closest('li')!;
+      return {
+        color: getComputedStyle(title).color,
+        transform: getComputedStyle(title).textTransform,
+        spacing: getComputedStyle(title).letterSpacing,
+        size: getComputedStyle(title).fontSize,
+        img: getComputedStyle(img).display,
+        bg: getComputedStyle(el).backgroundColor,
+        border: getComputedStyle(li).borderTopWidth,
+      };
+    });
+    expect(look.color).not.toBe('rgb(255, 0, 0)');
+    expect(look.transform).toBe('none');
+    expect(look.spacing).toBe('normal');
+    expect(look.size).toBe('14px');
+    expect(look.img).toBe('block');
+    expect(look.bg).not.toBe('rgb(255, 255, 0)');
+    expect(look.border).toBe('0px');
+
+    // Widget CSS does not leak out: the page's own .card and .title keep the page's styles.
+    const after = await page.locator('#host-button').evaluate((el) => getComputedStyle(el).cssText || [getComputedStyle(el).fontSize, getComputedStyle(el).padding, getComputedStyle(el).borderRadius].join());
+    expect(after).toBe(before);
+    expect(await page.locator('h1.title').evaluate((el) => getComputedStyle(el).fontSize)).toBe('40px');
+    expect(errors).toEqual([]);
+    await ctx.close();
+  });
+
+  it('fires toonpick:select on click and personalises after addToHistory, stored in the host origin', async () => {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    await page.goto(`${host.url}index.html`);
+    await page.waitForFunction(() => (window as any).__events?.some((e: any) => e.type === 'toonpick:ready'));
+    const first = page.locator('toonpick-recs button.card').first();
+    const id = await first.getAttribute('data-id');
+    await first.click();
+    const selected = await events(page, 'toonpick:select');
+    expect(selected).toHaveLength(1);
+    expect(selected[0].detail.id).toBe(id);
+    expect(selected[0].detail.title).toBe(items.find((t) => t.id === id)!.title);
+
+    const liked = items.find((t) => t.title === '좀비딸')!.id;
+    await page.evaluate((i) => (document.getElementById('recs') as any).addToHistory(i, 'like'), liked);
+    await page.locator('toonpick-recs h2', { hasText: '당신을 위한 추천' }).waitFor();
+    const ids = await page.locator('toonpick-recs button.card').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')));
+    expect(ids).not.toContain(liked);
+    expect(await page.locator('toonpick-recs .why').first().textContent()).toContain('좀비딸');
+    const dbs = await page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name));
+    expect(dbs).toContain('toonpick-widget');
+    await ctx.close();
+  });
+
+  it('shows an inline error for a bad catalog URL and leaves the page working', async () => {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    await page.goto(`${host.url}bad.html`);
+    const err = page.locator('toonpick-recs [role="alert"]');
+    await err.waitFor();
+    expect(await err.textContent()).toContain('manifest.json');
+    expect(await err.textContent()).toContain('HTTP 404');
+    expect(await page.locator('#after').isVisible()).toBe(true);
+    await page.locator('#host-button').click();
+    expect((await events(page, 'toonpick:error')).length).toBe(1);
+    await ctx.close();
+  });
+});
+
+describe('widget build', () => {
+  it('is one ES module file', async () => {
+    const file = path.join(app.root, 'widget/toonpick-widget.js');
+    expect((await stat(file)).size).toBeGreaterThan(1000);
+    expect(await readFile(file, 'utf8')).not.toMatch(/\bimport\s*\(/);
+  });
+});
