@@ -1,12 +1,13 @@
 import { defineConfig } from 'vitest/config';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { precache } from './scripts/vite-precache.ts';
 
 // One config for the app build, the widget build (`vite build --mode widget`) and both test projects.
 // - unit: pure Node tests of src/core, scripts and the store (fake nothing that can run for real).
 // - browser: `npm test` builds first, then these drive headless Chromium (playwright-core) against the
 //   built app and widget served on 127.0.0.1.
 export default defineConfig(({ mode }) => ({
-  plugins: [svelte()],
+  plugins: mode === 'widget' ? [] : [svelte(), precache()],
   base: './',
   build:
     mode === 'widget'

@@ -7,6 +7,8 @@ import { exportHistory, parseHistoryFile, type Action, type HistoryEntry } from 
 import { httpReader, loadSnapshot, type LoadProgress } from '../core/snapshot/load.ts';
 import type { Snapshot, Title } from '../core/snapshot/format.ts';
 import { ReaderStore } from '../store/db.ts';
+import { requestPersistence, storageStatus, type StorageStatus } from '../store/storage.ts';
+import { registerServiceWorker, type PwaHandle } from '../app/pwa.ts';
 
 export type Route = { page: 'browse' } | { page: 'for-you' } | { page: 'history' } | { page: 'title'; id: string };
 
@@ -34,7 +36,11 @@ export class AppState {
   notice = $state<{ kind: 'ok' | 'error'; text: string } | null>(null);
   history = $state.raw<HistoryEntry[]>([]);
   route = $state.raw<Route>(parseRoute(location.hash));
+  /** A new app version is installed and waits for the reader's reload. */
+  updateReady = $state(false);
+  storage = $state.raw<StorageStatus | null>(null);
   private store: ReaderStore | null = null;
+  private pwa: PwaHandle | null = null;
 
   byId = $derived(new Map(this.history.map((e) => [e.id, e])));
 
@@ -51,7 +57,35 @@ export class AppState {
 
   /** The store and the snapshot load independently: a broken snapshot still leaves the history usable. */
   async init(): Promise<void> {
+    this.pwa = registerServiceWorker(() => (this.updateReady = true));
     await Promise.all([this.openStore(), this.loadCatalog()]);
+    await this.noteCatalogChange();
+  }
+
+  applyUpdate() {
+    this.pwa?.applyUpdate();
+  }
+
+  async refreshStorage() {
+    this.storage = await storageStatus();
+  }
+
+  /**
+   * A new snapshot needs no data migration: history is keyed by title id and kept even for titles a
+   * catalog drops. The reader is told what changed.
+   */
+  private async noteCatalogChange() {
+    if (!this.store || !this.snapshot) return;
+    const m = this.snapshot.manifest;
+    const seen = await this.store.getMeta<{ contentHash: string; itemCount: number }>('snapshot');
+    if (seen && seen.contentHash !== m.contentHash) {
+      const missing = this.history.filter((e) => !this.snapshot!.indexOf.has(e.id)).length;
+      this.notice = {
+        kind: 'ok',
+        text: `The catalog was updated (${seen.itemCount} → ${m.itemCount} titles).` + (missing ? ` ${missing} titles in your history are no longer listed; they stay in your history.` : ''),
+      };
+    }
+    await this.store.setMeta('snapshot', { contentHash: m.contentHash, itemCount: m.itemCount, name: m.name });
   }
 
   private async openStore() {
@@ -86,8 +120,11 @@ export class AppState {
   async act(id: string, action: Action) {
     if (!this.store) return;
     try {
+      const firstLike = action.kind === 'like' && action.on && !this.history.some((e) => e.likedAt !== undefined);
       await this.store.act(id, action);
       this.history = await this.store.history();
+      // The first like is the first thing worth keeping: ask the browser not to evict it.
+      if (firstLike) void requestPersistence().then(() => this.refreshStorage());
     } catch (e) {
       this.notice = { kind: 'error', text: (e as Error).message };
     }

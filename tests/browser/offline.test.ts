@@ -1,0 +1,111 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { launch, serveDist, trackErrors } from './harness.ts';
+
+let browser: Browser;
+let server: Awaited<ReturnType<typeof serveDist>>;
+let items: Array<{ id: string; title: string }>;
+
+beforeAll(async () => {
+  [browser, server] = await Promise.all([launch(), serveDist()]);
+  items = JSON.parse(await readFile(path.join(server.root, 'snapshot/items.json'), 'utf8'));
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.dispose();
+});
+
+const idOf = (title: string) => items.find((t) => t.title === title)!.id;
+
+/** Waits until a service worker controls the page (it claims the page on first install). */
+async function controlled(page: Page) {
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: 60_000 });
+}
+
+async function like(page: Page, base: string, titles: string[]) {
+  for (const t of titles) {
+    await page.goto(`${base}#/title/${idOf(t)}`);
+    await page.getByTestId('title-heading').filter({ hasText: t }).waitFor();
+    await page.getByTestId('act-like').click();
+    await page.locator('[data-testid="act-like"][aria-pressed="true"]').waitFor();
+  }
+}
+
+describe('offline PWA', () => {
+  it('has a web app manifest with icons, and a service worker that precaches the shell and snapshot', async () => {
+    const manifest = JSON.parse(await readFile(path.join(server.root, 'manifest.webmanifest'), 'utf8'));
+    expect(manifest.display).toBe('standalone');
+    expect(manifest.icons.map((i: { sizes: string }) => i.sizes)).toEqual(expect.arrayContaining(['192x192', '512x512']));
+    const sw = await readFile(path.join(server.root, 'sw.js'), 'utf8');
+    for (const f of ['index.html', 'snapshot/manifest.json', 'snapshot/items.json', 'snapshot/spaces/lexical.f32']) expect(sw).toContain(`"${f}"`);
+    expect(sw).not.toContain('__TOONPICK_PRECACHE__');
+  });
+
+  it('works offline after the first visit: app, history and fresh recommendations', async () => {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    const errors = trackErrors(page);
+    await page.goto(server.url);
+    await controlled(page);
+    await like(page, server.url, ['좀비딸', '데드라이프', '위아더좀비']);
+    await page.goto(`${server.url}#/for-you`);
+    await page.getByTestId('reason').first().waitFor();
+    const online = await page.getByTestId('card').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')));
+
+    // Really offline: the browser reports offline and the server is gone.
+    await ctx.setOffline(true);
+    server.server.closeAllConnections();
+    await server.close();
+    await page.reload();
+    await page.getByTestId('reason').first().waitFor();
+    const offline = await page.getByTestId('card').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')));
+    expect(offline).toEqual(online);
+    // Covers come from the cache too.
+    const cover = page.locator('[data-testid="card"] img').first();
+    expect(await cover.evaluate(async (img: HTMLImageElement) => { await img.decode(); return img.naturalWidth; })).toBe(120);
+    await page.goto(`${server.url}#/history`);
+    expect(await page.getByTestId('history-entry').count()).toBe(3);
+    // Liking a title offline is stored and changes the recommendations.
+    await like(page, server.url, ['조선좀비실록']);
+    await page.goto(`${server.url}#/for-you`);
+    await page.getByTestId('reason').first().waitFor();
+    const after = await page.getByTestId('card').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')));
+    expect(after).not.toContain(idOf('조선좀비실록'));
+    expect(after).not.toEqual(offline);
+    expect(errors.filter((e) => !/ERR_INTERNET_DISCONNECTED|Failed to load resource/.test(e))).toEqual([]);
+    await ctx.close();
+    server = await serveDist();
+  });
+
+  it('announces a new version and applies it only when the reader reloads', async () => {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    await page.goto(server.url);
+    await controlled(page);
+    const first = await page.evaluate(() => navigator.serviceWorker.controller!.scriptURL);
+    const version = () =>
+      page.evaluate(
+        () =>
+          new Promise<string>((resolve) => {
+            const ch = new MessageChannel();
+            ch.port1.onmessage = (e) => resolve(e.data);
+            navigator.serviceWorker.controller!.postMessage('VERSION', [ch.port2]);
+          }),
+      );
+    const v1 = await version();
+
+    // Deploy a "new version": a changed sw.js.
+    const swPath = path.join(server.root, 'sw.js');
+    await writeFile(swPath, (await readFile(swPath, 'utf8')).replace(`"version":"${v1}"`, '"version":"next-version"'));
+    await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())!.update());
+    await page.getByTestId('update-ready').waitFor({ timeout: 60_000 });
+    expect(await version()).toBe(v1); // still the old version mid-session
+    await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: 'Reload to update' }).click()]);
+    await controlled(page);
+    expect(await version()).toBe('next-version');
+    expect(await page.evaluate(() => navigator.serviceWorker.controller!.scriptURL)).toBe(first);
+    await ctx.close();
+  });
+});
