@@ -73,3 +73,14 @@ describe('lexical space', () => {
     expect(() => new LexicalEncoder(16, new Float32Array(8))).toThrow(/8 entries, expected 16/);
   });
 });
+
+describe('scanDot', () => {
+  it('equals a plain dot product for every row, including a tail of rows not divisible by 4', async () => {
+    const { scanDot } = await import('../../src/core/vectors.ts');
+    const dim = 7, n = 11;
+    const data = Float32Array.from({ length: n * dim }, (_, i) => Math.sin(i));
+    const q = Float32Array.from({ length: dim }, (_, i) => Math.cos(i));
+    const out = scanDot(data, dim, q);
+    for (let r = 0; r < n; r++) expect(out[r]).toBeCloseTo(dot(data.subarray(r * dim, (r + 1) * dim), q), 5);
+  });
+});

@@ -1,0 +1,23 @@
+/**
+ * npm run bench — every benchmark, printed as one table of medians and ratios against a baseline
+ * measured in the same run (absolute times depend on the machine; ratios travel).
+ * `npm run bench -- --only ranking` runs one.
+ */
+import { parseArgs } from '../scripts/lib/node-io.ts';
+import { printRows, type BenchRow } from './lib.ts';
+import { rankingBench } from './ranking.ts';
+
+const BENCHES: Record<string, () => Promise<BenchRow[]>> = {
+  ranking: rankingBench,
+};
+
+const args = parseArgs(process.argv.slice(2));
+const only = typeof args.only === 'string' ? args.only.split(',') : Object.keys(BENCHES);
+const rows: BenchRow[] = [];
+for (const name of only) {
+  const bench = BENCHES[name];
+  if (!bench) throw new Error(`unknown benchmark "${name}" (have: ${Object.keys(BENCHES).join(', ')})`);
+  console.error(`running ${name}…`);
+  rows.push(...(await bench()));
+}
+printRows(rows);
