@@ -6,9 +6,11 @@
 import { parseArgs } from '../scripts/lib/node-io.ts';
 import { printRows, type BenchRow } from './lib.ts';
 import { rankingBench } from './ranking.ts';
+import { styleBench } from './style.ts';
 
 const BENCHES: Record<string, () => Promise<BenchRow[]>> = {
   ranking: rankingBench,
+  style: styleBench,
 };
 
 const args = parseArgs(process.argv.slice(2));

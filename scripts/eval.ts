@@ -76,7 +76,7 @@ async function main(argv: string[]): Promise<void> {
   const seed = args.seed === undefined ? 42 : Number(args.seed);
   if (!Number.isInteger(seed)) throw new Error('--seed needs an integer');
   const names = typeof args.methods === 'string' ? args.methods.split(',').map((s) => s.trim()).filter(Boolean) : [...REFERENCE_METHODS];
-  const methods = names.map((n) => createMethod(n, { seed, lambda }));
+  const methods = names.map((n) => createMethod(n, { seed, lambda, log: (m) => process.stderr.write(`  ${m}\n`) }));
 
   const started = performance.now();
   const split = loadSplit(path.resolve(args.data));

@@ -5,10 +5,86 @@
 export interface RankerConfig {
   /** Fusion weight of each space's standardised cosine score. Spaces a snapshot lacks are skipped. */
   spaceWeights: Record<string, number>;
-  /** Signal strength of each kind of history entry (signed: negative pushes the profile away). */
-  signal: { liked: number; disliked: number; read: number; bookmarked: number };
+  /**
+   * Signal strength of each kind of history entry (signed: negative pushes the profile away).
+   * `searched`: a title opened from search results, nothing more — weak interest.
+   */
+  signal: { liked: number; disliked: number; read: number; bookmarked: number; searched: number };
   /** A history entry's weight halves every `recencyHalfLife` newer entries: recent taste counts more. */
   recencyHalfLife: number;
+  /** The community item-item model (collaborative filtering; only in snapshots built from interactions). */
+  community: CommunityConfig;
+  /** The sequential next-title model (seed 003), trained by `npm run train:seq`. */
+  sequence: SequenceConfig;
+  /** Per-reader fusion (seed 001): how far a reader's own history may move the global space weights. */
+  attention: AttentionConfig;
+  serendipity: SerendipityConfig;
+}
+
+export interface CommunityConfig {
+  /** EASE L2 regularisation λ. */
+  lambda: number;
+  /** Weights kept per title (largest magnitude first): the snapshot stores itemCount × neighbours pairs. */
+  neighbours: number;
+  /** A history title's weight in the community score halves every `halfLife` newer titles. */
+  halfLife: number;
+  /** Community weight of a rated title = 1 + ratingWeight × taste (taste = (rating − 3)/2). */
+  ratingWeight: number;
+}
+
+export interface SequenceConfig {
+  /** Longest input, the [MASK] slot included (seed 003 uses 200). */
+  maxLength: number;
+  dim: number;
+  heads: number;
+  layers: number;
+  ffDim: number;
+  epochs: number;
+  /** Extra epochs on the whole data after the validation run (warm start from its weights). */
+  fineTuneEpochs: number;
+  batchSize: number;
+  learningRate: number;
+  dropout: number;
+  /** Share of the titles before the last one that are also masked (the cloze task). */
+  maskProbability: number;
+  /** Share of training sequences cut at a random end (more next-title examples per history). */
+  cropProbability: number;
+  /** Longest training window (≤ maxLength); the attention's cost grows with its square. */
+  window: number;
+  seed: number;
+}
+
+export interface AttentionConfig {
+  /**
+   * The reader's latest preferred titles that each space is asked to predict from the rest of the history;
+   * how well it does (their mean standardised score) is that space's attention logit for this reader.
+   */
+  recent: number;
+  /** α_s ∝ w_s · exp(temperature · logit_s); 0 = the global weights for everyone. Learned when tuned. */
+  temperature: number;
+}
+
+/**
+ * Serendipity (seed 003). At level s ∈ [0, 1] the first round(head · (1 − s)) picks stay as the accuracy ranking
+ * put them; the later slots are re-filled, pushed away from the genres of the reader's history just enough that
+ * the first `basis` titles are on average s · reduction less similar to the history than the accuracy list's
+ * (genre cosine), with a bonus s · bonus for the popular unseen titles of the categories most similar (by
+ * co-usage) to those of the accuracy top `basis`. Level 0 is the accuracy ranking. rank/serendipity.ts has the
+ * details.
+ */
+export interface SerendipityConfig {
+  level: number;
+  head: number;
+  /** Share by which the list's similarity to the history falls at level 1. */
+  reduction: number;
+  bonus: number;
+  basis: number;
+  /** Most frequent categories of the top `basis` whose neighbours are looked up. */
+  from: number;
+  /** Most similar categories taken per category. */
+  similar: number;
+  /** Most popular unseen titles of those categories that get the bonus. */
+  pool: number;
 }
 
 export interface TextModelConfig {
@@ -23,6 +99,51 @@ export interface TextModelConfig {
   localModelPath: string;
   /** Longer synopses are truncated here (the model's training length). */
   maxTokens: number;
+  /**
+   * A model load that reports no progress for this long is abandoned (worker stopped, lexical fallback),
+   * so a blocked host or a dead connection never leaves the reader waiting forever.
+   */
+  stallTimeoutMs: number;
+  /** One embed call (a query, or one batch of catalog synopses) that takes longer than this fails. */
+  embedTimeoutMs: number;
+  /** Catalog synopses embedded in the browser per worker call (progress is reported between calls). */
+  embedBatch: number;
+  adapter: AdapterTrainingConfig;
+}
+
+/**
+ * Domain adaptation of the synopsis space (seed paper 000): a residual linear map on top of the frozen
+ * sentence vectors, trained on KorSTS pairs plus augmented catalog synopses. Read by `npm run train:adapter`.
+ */
+export interface AdapterTrainingConfig {
+  seed: number;
+  epochs: number;
+  learningRate: number;
+  /** KorSTS pairs per step; the contrastive half uses the same number of synopses (in-batch negatives). */
+  batchSize: number;
+  /** Weight of the contrastive (augmented synopsis) loss beside the cosine regression on KorSTS. */
+  contrastiveWeight: number;
+  /** InfoNCE temperature over cosines. */
+  temperature: number;
+  /** Augmented views made per catalog synopsis (two per step are drawn from them). */
+  views: number;
+  /** Share of words each augmentation touches (EDA's alpha). */
+  augmentRate: number;
+}
+
+/** Search (seed paper 004): BM25F keyword search with a similarity fallback. */
+export interface SearchConfig {
+  /** Field weights of BM25F: a title word counts more than a synopsis word. */
+  fieldWeights: { title: number; author: number; genres: number; synopsis: number };
+  /** BM25 term-frequency saturation and length normalisation. */
+  k1: number;
+  b: number;
+  /**
+   * A query word "occurs" in a title when the title holds the word or a prefix of it at least this share
+   * of its length (two letters at least): Korean stems come first, particles and endings after, so
+   * "회귀자를" still finds "회귀자가" and "회귀했다".
+   */
+  prefixShare: number;
 }
 
 export interface ToonpickConfig {
@@ -36,16 +157,38 @@ export interface ToonpickConfig {
   /** Which device the encoders prefer; `auto` = WebGPU when an adapter exists, else WASM. */
   device: 'auto' | 'webgpu' | 'wasm' | 'cpu';
   models: { text: TextModelConfig };
+  search: SearchConfig;
 }
 
 export const defaultConfig: Readonly<ToonpickConfig> = Object.freeze<ToonpickConfig>({
   snapshotUrl: './snapshot/',
   databaseName: 'toonpick',
   ranker: {
-    // Genre is a coarse but reliable signal; lexical catches shared themes, names and settings.
-    spaceWeights: { genre: 0.4, lexical: 0.6 },
-    signal: { liked: 1, disliked: -1, read: 0.25, bookmarked: 0.5 },
+    // Genre is a coarse but reliable signal; lexical catches shared themes, names and settings;
+    // sts (a sentence model's synopsis vectors, in snapshots made with `npm run embed:text`) their meaning.
+    // style/gram (cover art, npm run train:style): modest — a look-alike cover is a weaker taste signal than the story.
+    spaceWeights: { genre: 0.4, lexical: 0.6, sts: 0.6, style: 0.2, gram: 0.1 },
+    signal: { liked: 1, disliked: -1, read: 0.25, bookmarked: 0.5, searched: 0.1 },
     recencyHalfLife: 8,
+    community: { lambda: 250, neighbours: 200, halfLife: 20, ratingWeight: 0.5 },
+    sequence: {
+      maxLength: 200,
+      dim: 32,
+      heads: 1,
+      layers: 1,
+      ffDim: 64,
+      epochs: 30,
+      fineTuneEpochs: 10,
+      batchSize: 16,
+      learningRate: 0.005,
+      dropout: 0.2,
+      maskProbability: 0.2,
+      cropProbability: 0.5,
+      window: 50,
+      seed: 1,
+    },
+    attention: { recent: 3, temperature: 0 },
+    serendipity: { level: 0.5, head: 8, reduction: 0.62, bonus: 0.5, basis: 10, from: 2, similar: 3, pool: 30 },
   },
   pageSize: 24,
   device: 'auto',
@@ -57,11 +200,47 @@ export const defaultConfig: Readonly<ToonpickConfig> = Object.freeze<ToonpickCon
       allowRemoteModels: true,
       localModelPath: 'models/',
       maxTokens: 128,
+      stallTimeoutMs: 30_000,
+      embedTimeoutMs: 120_000,
+      embedBatch: 32,
+      adapter: {
+        seed: 0,
+        epochs: 8,
+        learningRate: 1e-3,
+        batchSize: 64,
+        contrastiveWeight: 0.5,
+        temperature: 0.05,
+        views: 2,
+        augmentRate: 0.1,
+      },
     },
+  },
+  search: {
+    fieldWeights: { title: 3, author: 2, genres: 1.5, synopsis: 1 },
+    k1: 1.2,
+    b: 0.75,
+    prefixShare: 0.5,
   },
 });
 
 /** A config with some settings replaced (deep for `ranker`). */
 export function withConfig(patch: Partial<ToonpickConfig> & { ranker?: Partial<RankerConfig> } = {}): ToonpickConfig {
   return { ...defaultConfig, ...patch, ranker: { ...defaultConfig.ranker, ...(patch.ranker ?? {}) } };
+}
+
+/**
+ * Operator and test overrides from the page's query string, applied to the text model only:
+ * `?textModel=<folder>` serves a self-hosted model from `<localModelPath><folder>/` (remote downloads off),
+ * `&textDtype=fp32|q8` picks its weights file on every device (e.g. a model folder that has only fp32).
+ */
+export function withUrlOverrides(config: ToonpickConfig, search: string): ToonpickConfig {
+  const q = new URLSearchParams(search);
+  const modelId = q.get('textModel');
+  const dtype = q.get('textDtype');
+  if (!modelId && !dtype) return config;
+  if (dtype !== null && dtype !== 'fp32' && dtype !== 'q8') throw new Error(`textDtype must be fp32 or q8, got "${dtype}"`);
+  const text: TextModelConfig = { ...config.models.text };
+  if (modelId) Object.assign(text, { modelId, allowRemoteModels: false });
+  if (dtype) text.dtype = { wasm: dtype, webgpu: dtype };
+  return { ...config, models: { ...config.models, text } };
 }

@@ -13,6 +13,8 @@ export interface HistoryEntry {
   bookmarkedAt?: number;
   rating?: number;
   ratedAt?: number;
+  /** Opened from a search result (weak interest; optional, so older exports still import). */
+  searchedAt?: number;
 }
 
 export type History = HistoryEntry[];
@@ -22,7 +24,8 @@ export type Action =
   | { kind: 'like'; on: boolean }
   | { kind: 'dislike'; on: boolean }
   | { kind: 'bookmark'; on: boolean }
-  | { kind: 'rate'; value: number | null };
+  | { kind: 'rate'; value: number | null }
+  | { kind: 'searched' };
 
 /** Applies one reader action; returns the new entry (null when nothing is left to remember). */
 export function applyAction(prev: HistoryEntry | undefined, id: string, action: Action, now: number): HistoryEntry | null {
@@ -50,6 +53,9 @@ export function applyAction(prev: HistoryEntry | undefined, id: string, action: 
       if (action.on) e.bookmarkedAt = now;
       else delete e.bookmarkedAt;
       break;
+    case 'searched':
+      e.searchedAt = now;
+      break;
     case 'rate':
       if (action.value === null) {
         delete e.rating;
@@ -68,7 +74,7 @@ export function applyAction(prev: HistoryEntry | undefined, id: string, action: 
 
 /** The most recent moment the reader touched this title. */
 export function lastTouched(e: HistoryEntry): number {
-  return Math.max(e.readAt ?? 0, e.likedAt ?? 0, e.dislikedAt ?? 0, e.ratedAt ?? 0, e.bookmarkedAt ?? 0);
+  return Math.max(e.readAt ?? 0, e.likedAt ?? 0, e.dislikedAt ?? 0, e.ratedAt ?? 0, e.bookmarkedAt ?? 0, e.searchedAt ?? 0);
 }
 
 /** A title the reader has already seen: never recommended again. */
@@ -91,7 +97,7 @@ export function exportHistory(entries: History, catalog?: string, now = new Date
   return { format: HISTORY_FORMAT, version: HISTORY_VERSION, exportedAt: now.toISOString(), ...(catalog ? { catalog } : {}), entries };
 }
 
-const TIME_FIELDS = ['readAt', 'likedAt', 'dislikedAt', 'bookmarkedAt', 'ratedAt'] as const;
+const TIME_FIELDS = ['readAt', 'likedAt', 'dislikedAt', 'bookmarkedAt', 'ratedAt', 'searchedAt'] as const;
 const KNOWN_FIELDS = new Set<string>(['id', 'rating', ...TIME_FIELDS]);
 
 /**

@@ -9,9 +9,19 @@ import { applyAction, mergeHistory, type Action, type HistoryEntry, type History
 interface ReaderSchema extends DBSchema {
   history: { key: string; value: HistoryEntry };
   meta: { key: string; value: unknown };
+  vectors: { key: [string, string, string]; value: CachedVector };
 }
 
-export const SCHEMA_VERSION = 1;
+/** A synopsis vector computed on this device, kept so the catalog is embedded once per model. */
+export interface CachedVector {
+  model: string;
+  revision: string;
+  /** textHash() of the embedded text: a changed synopsis gets a new vector. */
+  hash: string;
+  vector: Float32Array;
+}
+
+export const SCHEMA_VERSION = 2;
 
 type UpgradeTx = IDBPTransaction<ReaderSchema, StoreNames<ReaderSchema>[], 'versionchange'>;
 
@@ -21,6 +31,9 @@ const migrations: Array<(db: IDBPDatabase<ReaderSchema>, tx: UpgradeTx) => void>
   (db) => {
     db.createObjectStore('history', { keyPath: 'id' });
     db.createObjectStore('meta');
+  },
+  (db) => {
+    db.createObjectStore('vectors', { keyPath: ['model', 'revision', 'hash'] });
   },
 ];
 
@@ -115,6 +128,27 @@ export class ReaderStore {
       await this.db.put('meta', value, key);
     } catch (e) {
       throw explain(e, 'save a setting');
+    }
+  }
+
+  /** Cached vectors of `model`@`revision` for these text hashes (missing ones are simply absent). */
+  async getVectors(model: string, revision: string, hashes: readonly string[]): Promise<Map<string, Float32Array>> {
+    const tx = this.db.transaction('vectors');
+    const found = await Promise.all(hashes.map((h) => tx.store.get([model, revision, h])));
+    await tx.done;
+    const out = new Map<string, Float32Array>();
+    for (const v of found) if (v) out.set(v.hash, v.vector);
+    return out;
+  }
+
+  /** Caches vectors in one transaction. A cache: callers may ignore a failure (e.g. storage full). */
+  async putVectors(model: string, revision: string, rows: ReadonlyArray<{ hash: string; vector: Float32Array }>): Promise<void> {
+    try {
+      const tx = this.db.transaction('vectors', 'readwrite');
+      // slice(): a view would be stored with its whole underlying buffer (structured clone copies it all).
+      await Promise.all([...rows.map((r) => tx.store.put({ model, revision, hash: r.hash, vector: r.vector.slice() })), tx.done]);
+    } catch (e) {
+      throw explain(e, 'cache the text vectors');
     }
   }
 

@@ -2,20 +2,33 @@
  * The app's reactive state: the loaded snapshot, the reader's history (mirrored from the store) and the
  * current route. Logic lives in src/core and src/store; this only wires them to Svelte.
  */
-import { defaultConfig, type ToonpickConfig } from '../core/config.ts';
+import { defaultConfig, withUrlOverrides, type ToonpickConfig } from '../core/config.ts';
 import { exportHistory, parseHistoryFile, type Action, type HistoryEntry } from '../core/history.ts';
 import { httpReader, loadSnapshot, type LoadProgress } from '../core/snapshot/load.ts';
 import type { Snapshot, Title } from '../core/snapshot/format.ts';
 import { ReaderStore } from '../store/db.ts';
+import { TitleSearch } from '../core/search.ts';
+import { TextSpaces } from '../app/text-spaces.ts';
+import { StyleSpaces } from '../app/style-client.ts';
 import { requestPersistence, storageStatus, type StorageStatus } from '../store/storage.ts';
 import { registerServiceWorker, type PwaHandle } from '../app/pwa.ts';
+import { strings } from './i18n.svelte.ts';
 
-export type Route = { page: 'browse' } | { page: 'for-you' } | { page: 'history' } | { page: 'title'; id: string };
+export type Route = { page: 'browse' } | { page: 'for-you' } | { page: 'history' } | { page: 'style-map' } | { page: 'settings' } | { page: 'title'; id: string } | { page: 'search'; query: string };
 
 export function parseRoute(hash: string): Route {
+  // A query may itself contain '/', so everything after the prefix is the query.
+  const search = /^#?\/search\/(.*)$/.exec(hash);
+  if (search) {
+    try {
+      return { page: 'search', query: decodeURIComponent(search[1]) };
+    } catch {
+      return { page: 'search', query: search[1] };
+    }
+  }
   const [, page, id] = hash.replace(/^#/, '').split('/');
   if (page === 'title' && id) return { page: 'title', id: decodeURIComponent(id) };
-  if (page === 'for-you' || page === 'history') return { page };
+  if (page === 'for-you' || page === 'history' || page === 'style-map' || page === 'settings') return { page };
   return { page: 'browse' };
 }
 
@@ -24,6 +37,9 @@ export const href = {
   browse: '#/',
   forYou: '#/for-you',
   history: '#/history',
+  styleMap: '#/style-map',
+  settings: '#/settings',
+  search: (query: string) => `#/search/${encodeURIComponent(query)}`,
 };
 
 export class AppState {
@@ -41,11 +57,20 @@ export class AppState {
   storage = $state.raw<StorageStatus | null>(null);
   private store: ReaderStore | null = null;
   private pwa: PwaHandle | null = null;
+  private searchIndex: TitleSearch | null = null;
+  private textSpaces: TextSpaces | null = null;
+  private styleSpaces: StyleSpaces | null = null;
 
   byId = $derived(new Map(this.history.map((e) => [e.id, e])));
 
   constructor(config: ToonpickConfig = defaultConfig) {
     this.config = config;
+    try {
+      // ?textModel=… and ?textDtype=… (config.ts): a self-hosted text model, for operators and tests.
+      this.config = withUrlOverrides(config, location.search);
+    } catch (e) {
+      this.notice = { kind: 'error', text: (e as Error).message };
+    }
     // An operator or a test can point the app at another snapshot: ?snapshot=<url>
     const override = new URLSearchParams(location.search).get('snapshot');
     this.snapshotBase = new URL(override ?? config.snapshotUrl, document.baseURI);
@@ -60,6 +85,18 @@ export class AppState {
     this.pwa = registerServiceWorker(() => (this.updateReady = true));
     await Promise.all([this.openStore(), this.loadCatalog()]);
     await this.noteCatalogChange();
+    void this.applyRetrainedStyle();
+  }
+
+  /** Weights the reader retrained (Settings) replace the shipped style vectors from the start (cached after the first time). */
+  private async applyRetrainedStyle() {
+    if (!this.store || !this.snapshot) return;
+    const spaces = this.styleSpacesFor();
+    try {
+      if ((await spaces.active())?.retrained) await spaces.refresh();
+    } catch (e) {
+      this.notice = { kind: 'error', text: (e as Error).message };
+    }
   }
 
   applyUpdate() {
@@ -82,7 +119,7 @@ export class AppState {
       const missing = this.history.filter((e) => !this.snapshot!.indexOf.has(e.id)).length;
       this.notice = {
         kind: 'ok',
-        text: `The catalog was updated (${seen.itemCount} → ${m.itemCount} titles).` + (missing ? ` ${missing} titles in your history are no longer listed; they stay in your history.` : ''),
+        text: strings.catalogUpdated(seen.itemCount, m.itemCount, missing),
       };
     }
     await this.store.setMeta('snapshot', { contentHash: m.contentHash, itemCount: m.itemCount, name: m.name });
@@ -105,6 +142,21 @@ export class AppState {
     } finally {
       this.progress = null;
     }
+  }
+
+  /** The keyword index, built on the first search. */
+  titleSearch(): TitleSearch {
+    return (this.searchIndex ??= new TitleSearch(this.snapshot!.items, this.config.search));
+  }
+
+  /** Text spaces for free-text queries; the text model loads on the first query that needs it. */
+  textSpacesFor(): TextSpaces {
+    return (this.textSpaces ??= new TextSpaces(this.config, this.snapshot!, this.store, document.baseURI));
+  }
+
+  /** The art-style weights in use and the style/gram vectors that go with them (src/app/style-client.ts). */
+  styleSpacesFor(): StyleSpaces {
+    return (this.styleSpaces ??= new StyleSpaces(this.snapshot!, this.store, (i) => this.coverUrl(this.snapshot!.items[i], true)));
   }
 
   coverUrl(t: Title, square = false): string | undefined {
@@ -142,9 +194,9 @@ export class AppState {
       const parsed = parseHistoryFile(await file.text(), file.name);
       const { total } = await this.store.importHistory(parsed);
       this.history = await this.store.history();
-      this.notice = { kind: 'ok', text: `Imported ${parsed.entries.length} titles; your history now has ${total}.` };
+      this.notice = { kind: 'ok', text: strings.imported(parsed.entries.length, total) };
     } catch (e) {
-      this.notice = { kind: 'error', text: `Import refused: ${(e as Error).message}` };
+      this.notice = { kind: 'error', text: strings.importRefused((e as Error).message) };
     }
   }
 

@@ -112,6 +112,19 @@ describe('the app in a real browser', () => {
     const again = await page.getByTestId('card').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')));
     expect(again).toEqual(recIds);
     expect(await historyIds(page)).toEqual(ZOMBIES.map(idOf).sort());
+
+    // The top recommendation's title page charts why: a signed bar per space, and the history behind it.
+    await open(page, `/title/${recIds[0]}`);
+    const chart = page.getByTestId('why-chart');
+    await chart.waitFor();
+    const spaces = await chart.getByTestId('why-value').evaluateAll((els) => els.map((e) => e.getAttribute('data-space')));
+    expect(spaces).toEqual(expect.arrayContaining(['genre', 'lexical']));
+    const text = (await chart.textContent())!;
+    expect(ZOMBIES.some((z) => text.includes(z))).toBe(true);
+    // A title the reader has read has no "why".
+    await open(page, `/title/${idOf(ZOMBIES[0])}`);
+    await page.getByTestId('title-heading').waitFor();
+    expect(await page.getByTestId('why-chart').count()).toBe(0);
     expect(errors).toEqual([]);
     await ctx.close();
   });

@@ -74,7 +74,13 @@ describe('offline PWA', () => {
     const after = await page.getByTestId('card').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')));
     expect(after).not.toContain(idOf('조선좀비실록'));
     expect(after).not.toEqual(offline);
-    expect(errors.filter((e) => !/ERR_INTERNET_DISCONNECTED|Failed to load resource/.test(e))).toEqual([]);
+    // A free-text search offline, with no sentence model cached: lexical results and a notice saying why.
+    await page.goto(`${server.url}#/search/${encodeURIComponent('복수를 꿈꾸는 회귀자')}`);
+    await page.locator('[data-testid="search-notice"][data-mode="lexical"]').waitFor();
+    await page.getByTestId('search-model-note').waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('search-result').count()).toBeGreaterThan(0);
+    expect(await page.getByTestId('search-model-note').textContent()).toContain('Searching by meaning is unavailable');
+    expect(errors.filter((e) => !/ERR_INTERNET_DISCONNECTED|Failed to load resource|text model|fetch/i.test(e))).toEqual([]);
     await ctx.close();
     server = await serveDist();
   });

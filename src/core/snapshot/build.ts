@@ -3,6 +3,11 @@
  * files and re-encodes covers; this module turns items (+ interactions) into titles and spaces, and
  * serialises everything into the files of docs/snapshot.md.
  */
+import { defaultConfig, type RankerConfig } from '../config.ts';
+import { temporalSplit } from '../eval/split.ts';
+import { COMMUNITY_MODEL, COMMUNITY_VERSION } from '../rank/community.ts';
+import type { Community } from '../rank/signals.ts';
+import { fitCommunityRanker } from '../rank/tune.ts';
 import type { Interaction, SourceItem } from '../source.ts';
 import { LEXICAL_ENCODER, LEXICAL_VERSION, LexicalEncoder } from '../text/lexical.ts';
 import { normalize } from '../vectors.ts';
@@ -30,6 +35,34 @@ export interface BuildInput {
   coverInfo?: Manifest['covers'];
   lexicalDim?: number;
   builtAt?: Date;
+  /** Settings of the community model and its validation tuning (default: the app's config). */
+  ranker?: RankerConfig;
+}
+
+export const COMMUNITY_FILES = {
+  index: 'community/ease.index.u32',
+  weight: 'community/ease.weight.f32',
+  categories: 'community/categories.f32',
+} as const;
+
+/** The community model's files and manifest entry (docs/snapshot.md), added to a snapshot's blobs. */
+export function communityEntry(community: Community, counts: { users: number; interactions: number }, cfg: RankerConfig, blobs: Map<string, Uint8Array>): NonNullable<Manifest['community']> {
+  const m = community.model;
+  blobs.set(COMMUNITY_FILES.index, new Uint8Array(m.index.buffer, m.index.byteOffset, m.index.byteLength));
+  blobs.set(COMMUNITY_FILES.weight, bytesOf(m.weight));
+  blobs.set(COMMUNITY_FILES.categories, bytesOf(community.categorySimilarity));
+  return {
+    ...counts,
+    model: {
+      name: COMMUNITY_MODEL,
+      version: COMMUNITY_VERSION,
+      neighbours: m.neighbours,
+      params: { lambda: cfg.community.lambda },
+      files: { index: COMMUNITY_FILES.index, weight: COMMUNITY_FILES.weight },
+    },
+    categories: { file: COMMUNITY_FILES.categories, dim: Math.round(Math.sqrt(community.categorySimilarity.length)) },
+    ...(community.learned ? { learned: community.learned } : {}),
+  };
 }
 
 /** Percentile rank in [0, 1] of each defined value (ties share their mean rank). */
@@ -126,6 +159,17 @@ export function buildSnapshot(input: BuildInput): Snapshot {
   });
   const genre = genreSpace(items);
   const lex = lexicalSpace(items, input.lexicalDim);
+  const blobs = new Map<string, Uint8Array>([['spaces/lexical.idf.f32', bytesOf(lex.idf)]]);
+  const spaces = new Map([genre, lex.space].map((s) => [s.name, s]));
+  const indexOf = indexItems(items);
+  let communityModel: Community | undefined;
+  if (interactions && community) {
+    // Every interaction trains (nobody is held out: minPositives ∞); the tuning carves its own validation.
+    const cfg = input.ranker ?? defaultConfig.ranker;
+    const train = temporalSplit(src, interactions, { minPositives: Number.POSITIVE_INFINITY }).train;
+    communityModel = fitCommunityRanker(train, { items, spaces, indexOf }, cfg).community;
+    community = communityEntry(communityModel, community, cfg, blobs);
+  }
   const manifest: Manifest = {
     format: SNAPSHOT_FORMAT,
     version: SNAPSHOT_VERSION,
@@ -149,13 +193,7 @@ export function buildSnapshot(input: BuildInput): Snapshot {
     popularity: { signals: pop.signals },
     ...(community ? { community } : {}),
   };
-  return {
-    manifest,
-    items,
-    spaces: new Map([genre, lex.space].map((s) => [s.name, s])),
-    blobs: new Map([['spaces/lexical.idf.f32', bytesOf(lex.idf)]]),
-    indexOf: indexItems(items),
-  };
+  return { manifest, items, spaces, blobs, indexOf, ...(communityModel ? { community: communityModel } : {}) };
 }
 
 export function bytesOf(a: Float32Array): Uint8Array {

@@ -5,6 +5,9 @@
  * truncated or altered file is caught before it is used.
  */
 
+import type { SequenceModel, SequenceSpec } from '../rank/sequence.ts';
+import type { Community, LearnedRanker } from '../rank/signals.ts';
+
 export const SNAPSHOT_FORMAT = 'toonpick-snapshot';
 export const SNAPSHOT_VERSION = 1;
 
@@ -51,7 +54,37 @@ export interface Manifest {
   /** Which signals made `popularity` (e.g. interactions, likes, votes, rating). */
   popularity: { signals: string[] };
   /** Present when the source had interactions (community data for collaborative filtering). */
-  community?: { users: number; interactions: number };
+  community?: CommunityInfo;
+  /** The sequential next-title model (`npm run train:seq`), trained on the community's reading orders. */
+  sequence?: SequenceInfo;
+}
+
+export interface CommunityInfo {
+  users: number;
+  interactions: number;
+  /** The item-item model (EASE, top `neighbours` weights per title; rank/community.ts). */
+  model?: {
+    name: string;
+    version: number;
+    neighbours: number;
+    params?: Record<string, unknown>;
+    /** `index`: itemCount × neighbours uint32 rows; `weight`: the same shape in float32. */
+    files: { index: string; weight: string };
+  };
+  /** Category × category co-usage cosine over the genre space's vocabulary (dim × dim float32). */
+  categories?: { file: string; dim: number };
+  /** Fusion weights and settings learned on a validation split of these interactions (rank/tune.ts). */
+  learned?: LearnedRanker;
+}
+
+export interface SequenceInfo {
+  name: string;
+  version: number;
+  spec: SequenceSpec;
+  /** Every weight in the order of `sequenceWeightShapes(spec)`, float32. */
+  file: string;
+  /** How it was trained (settings, epochs, losses): informational. */
+  training?: Record<string, unknown>;
 }
 
 /** One catalog title as the app sees it. */
@@ -91,9 +124,13 @@ export interface Snapshot {
   manifest: Manifest;
   items: Title[];
   spaces: Map<string, Space>;
-  /** Extra binary files (e.g. the lexical IDF table), by path. */
+  /** Extra binary files (the lexical IDF table, the community and sequence models), by path. */
   blobs: Map<string, Uint8Array>;
   indexOf: Map<string, number>;
+  /** Decoded from `manifest.community` when it has a model. */
+  community?: Community;
+  /** Decoded from `manifest.sequence`. */
+  sequence?: SequenceModel;
 }
 
 export function indexItems(items: Title[]): Map<string, number> {

@@ -4,14 +4,20 @@
  * every vector value is checked, and the first problem is reported naming the file, item and field.
  */
 import { DataError } from '../errors.ts';
+import { decodeStyleMap } from '../style/style-map.ts';
+import { COMMUNITY_MODEL, COMMUNITY_VERSION } from '../rank/community.ts';
+import { SEQUENCE_MODEL, SEQUENCE_VERSION, SequenceModel, sequenceWeightCount, validateSequenceSpec } from '../rank/sequence.ts';
+import type { Community } from '../rank/signals.ts';
 import {
   SNAPSHOT_FORMAT,
   SNAPSHOT_VERSION,
   contentHashOf,
   indexItems,
   sha256Hex,
+  type CommunityInfo,
   type FileEntry,
   type Manifest,
+  type SequenceInfo,
   type Snapshot,
   type Space,
   type SpaceInfo,
@@ -73,7 +79,90 @@ export function validateManifest(raw: unknown): Manifest {
   });
   if (!(raw.files as Record<string, unknown>)[raw.items as string]) throw new DataError(f, 'names a file not listed in "files"', { field: 'items' });
   if (!isObject(raw.popularity) || !Array.isArray(raw.popularity.signals)) throw new DataError(f, 'must be { signals: [...] }', { field: 'popularity' });
+  const listed = (p: unknown) => typeof p === 'string' && !!(raw.files as Record<string, unknown>)[p];
+  if (raw.community !== undefined) validateCommunityInfo(raw.community, listed);
+  if (raw.sequence !== undefined) {
+    const q = raw.sequence;
+    if (!isObject(q)) throw new DataError(f, 'must be an object', { field: 'sequence' });
+    if (q.name !== SEQUENCE_MODEL || q.version !== SEQUENCE_VERSION)
+      throw new DataError(f, `is ${JSON.stringify(q.name)} version ${JSON.stringify(q.version)}; this app reads ${SEQUENCE_MODEL} version ${SEQUENCE_VERSION}`, { field: 'sequence' });
+    validateSequenceSpec(q.spec, f, 'sequence.spec');
+    need(listed(q.file), 0, f, 'sequence.file', 'a file listed in "files"');
+  }
   return raw as unknown as Manifest;
+}
+
+function validateCommunityInfo(c: unknown, listed: (p: unknown) => boolean): void {
+  const f = MANIFEST;
+  if (!isObject(c)) throw new DataError(f, 'must be an object', { field: 'community' });
+  for (const k of ['users', 'interactions'] as const) need(Number.isInteger(c[k]) && (c[k] as number) >= 0, 0, f, `community.${k}`, 'a non-negative integer');
+  if (c.model !== undefined) {
+    const m = c.model;
+    if (!isObject(m)) throw new DataError(f, 'must be an object', { field: 'community.model' });
+    if (m.name !== COMMUNITY_MODEL || m.version !== COMMUNITY_VERSION)
+      throw new DataError(f, `is ${JSON.stringify(m.name)} version ${JSON.stringify(m.version)}; this app reads ${COMMUNITY_MODEL} version ${COMMUNITY_VERSION}`, { field: 'community.model' });
+    need(Number.isInteger(m.neighbours) && (m.neighbours as number) > 0, 0, f, 'community.model.neighbours', 'a positive integer');
+    const files = isObject(m.files) ? m.files : {};
+    need(listed(files.index), 0, f, 'community.model.files.index', 'a file listed in "files"');
+    need(listed(files.weight), 0, f, 'community.model.files.weight', 'a file listed in "files"');
+  }
+  if (c.categories !== undefined) {
+    const k = c.categories;
+    need(isObject(k) && listed(k.file) && Number.isInteger(k.dim) && (k.dim as number) > 0, 0, f, 'community.categories', 'a listed file and a positive integer dim');
+  }
+  if (c.learned !== undefined) {
+    const l = c.learned;
+    if (!isObject(l) || !isObject(l.weights)) throw new DataError(f, 'must be an object with weights', { field: 'community.learned' });
+    for (const [s, w] of Object.entries(l.weights)) need(typeof w === 'number' && Number.isFinite(w) && w >= 0, 0, f, `community.learned.weights.${s}`, 'a finite number ≥ 0');
+    for (const k of ['temperature', 'ratingWeight'] as const) need(typeof l[k] === 'number' && Number.isFinite(l[k]), 0, f, `community.learned.${k}`, 'a finite number');
+    if (!isObject(l.center)) throw new DataError(f, 'must be an object', { field: 'community.learned.center' });
+    for (const [s, v] of Object.entries(l.center)) need(typeof v === 'number' && Number.isFinite(v), 0, f, `community.learned.center.${s}`, 'a finite number');
+    need(typeof l.halfLife === 'number' && (l.halfLife as number) > 0, 0, f, 'community.learned.halfLife', 'a positive number');
+  }
+}
+
+/** A float32 file of exactly `count` finite values. */
+function floats(bytes: Uint8Array, count: number, file: string, field: string, shape: string): Float32Array {
+  if (bytes.byteLength !== count * 4) throw new DataError(file, `holds ${bytes.byteLength} bytes but ${shape} × 4 needs ${count * 4}`, { field });
+  const data = new Float32Array(count);
+  new Uint8Array(data.buffer).set(bytes);
+  const bad = data.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) throw new DataError(file, `has a non-finite value (${data[bad]}) at ${bad}`, { field });
+  return data;
+}
+
+/** The community model and category similarity of `manifest.community`, checked against the catalog. */
+export function decodeCommunity(info: CommunityInfo, read: (path: string) => Uint8Array, itemCount: number, genre: Space | undefined): Community | undefined {
+  if (!info.model) return undefined;
+  const N = info.model.neighbours;
+  const { index: indexFile, weight: weightFile } = info.model.files;
+  const ib = read(indexFile);
+  if (ib.byteLength !== itemCount * N * 4)
+    throw new DataError(indexFile, `holds ${ib.byteLength} bytes but ${itemCount} titles × ${N} neighbours × 4 needs ${itemCount * N * 4} (a model of another catalog?)`, { field: 'community.model.neighbours' });
+  const index = new Uint32Array(itemCount * N);
+  new Uint8Array(index.buffer).set(ib);
+  const bad = index.findIndex((i) => i >= itemCount);
+  if (bad >= 0) throw new DataError(indexFile, `names row ${index[bad]}, but the catalog has ${itemCount} titles`, { item: String(Math.floor(bad / N)), field: 'community.model' });
+  const weight = floats(read(weightFile), itemCount * N, weightFile, 'community.model', `${itemCount} titles × ${N} neighbours`);
+  let categorySimilarity: Float32Array = new Float32Array(0);
+  if (info.categories) {
+    const { file, dim } = info.categories;
+    if (genre && genre.dim !== dim) throw new DataError(MANIFEST, `has ${dim} categories but the genre space has ${genre.dim}`, { field: 'community.categories.dim' });
+    categorySimilarity = floats(read(file), dim * dim, file, 'community.categories', `${dim} × ${dim} categories`);
+  }
+  return { model: { itemCount, neighbours: N, index, weight }, categorySimilarity, ...(info.learned ? { learned: info.learned } : {}) };
+}
+
+/** The sequence model of `manifest.sequence`; one trained for another catalog (item count, genres) is refused. */
+export function decodeSequence(info: SequenceInfo, bytes: Uint8Array, itemCount: number, genre: Space | undefined): SequenceModel {
+  const { spec } = info;
+  if (spec.itemCount !== itemCount)
+    throw new DataError(info.file, `is a sequence model for ${spec.itemCount} titles but this catalog has ${itemCount}: retrain it on this catalog (npm run train:seq)`, { field: 'sequence.spec.itemCount' });
+  const vocabulary = (genre?.encoder.params?.vocabulary as string[] | undefined) ?? [];
+  if (!genre || vocabulary.length !== spec.categories.length || vocabulary.some((g, i) => g !== spec.categories[i]))
+    throw new DataError(info.file, 'was trained with other genres than this catalog\'s genre space: retrain it (npm run train:seq)', { field: 'sequence.spec.categories' });
+  const weights = floats(bytes, sequenceWeightCount(spec), info.file, 'sequence', 'the spec\'s weight count');
+  return new SequenceModel(spec, weights, genre.data, itemCount);
 }
 
 const OPTIONAL_NUMBERS = ['rating', 'likes', 'comments', 'votes', 'year', 'interactions'] as const;
@@ -147,6 +236,12 @@ export async function loadSnapshot(read: ReadFile, onProgress?: (p: LoadProgress
     throw new DataError(MANIFEST, 'contentHash does not match the listed files', { field: 'contentHash' });
   const binaries = new Set<string>(manifest.spaces.map((s) => s.file));
   for (const s of manifest.spaces) for (const p of Object.values(s.encoder.files ?? {})) binaries.add(p);
+  const modelFiles = [
+    ...(manifest.community?.model ? Object.values(manifest.community.model.files) : []),
+    ...(manifest.community?.categories ? [manifest.community.categories.file] : []),
+    ...(manifest.sequence ? [manifest.sequence.file] : []),
+  ];
+  for (const p of modelFiles) binaries.add(p);
   const total = 1 + binaries.size;
   let done = 0;
   const step = (file: string) => onProgress?.({ file, done: ++done, total });
@@ -164,7 +259,16 @@ export async function loadSnapshot(read: ReadFile, onProgress?: (p: LoadProgress
       step(p);
     }
   }
-  return { manifest, items, spaces, blobs, indexOf: indexItems(items) };
+  for (const p of modelFiles) {
+    blobs.set(p, await readChecked(read, p, manifest.files[p]));
+    step(p);
+  }
+  const styleMap = manifest.spaces.find((s) => s.name === 'style')?.encoder.files?.map;
+  if (styleMap) decodeStyleMap(blobs.get(styleMap)!, items.length, styleMap); // size and values, before anything draws it
+  const genre = spaces.get('genre');
+  const community = manifest.community && decodeCommunity(manifest.community, (p) => blobs.get(p)!, items.length, genre);
+  const sequence = manifest.sequence && decodeSequence(manifest.sequence, blobs.get(manifest.sequence.file)!, items.length, genre);
+  return { manifest, items, spaces, blobs, indexOf: indexItems(items), ...(community ? { community } : {}), ...(sequence ? { sequence } : {}) };
 }
 
 /** A ReadFile over HTTP(S) relative to a base URL; a missing file is a DataError naming it. */

@@ -29,7 +29,9 @@ export interface ModelSourceSettings {
   allowLocalModels?: boolean;
   /**
    * Folder (Node) or URL prefix (browser) holding `<modelId>/config.json`, `<modelId>/onnx/model.onnx`…
-   * In a browser, pass an absolute URL: a relative one resolves against the worker script's URL.
+   * In a browser worker, pass a root-relative path ("/models/"): a relative one resolves against the worker
+   * script's URL, and with a full URL transformers.js 4.3.1 never finds tokenizer_config.json locally
+   * (its existence check skips URLs), so the tokenizer only loads from the hub.
    */
   localModelPath?: string;
   /**

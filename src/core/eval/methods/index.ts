@@ -6,6 +6,7 @@ import { easeMethod } from './ease.ts';
 import { itemKnnMethod } from './itemknn.ts';
 import { popularMethod } from './popular.ts';
 import { randomMethod } from './random.ts';
+import { TOONPICK_VARIANTS, toonpickMethod } from './toonpick.ts';
 import type { EvalMethod, MethodFactory, MethodOptions } from './types.ts';
 
 export type { EvalMethod, MethodFactory, MethodOptions } from './types.ts';
@@ -15,6 +16,7 @@ export const METHODS: Readonly<Record<string, MethodFactory>> = {
   popular: popularMethod,
   itemknn: itemKnnMethod,
   ease: easeMethod,
+  ...Object.fromEntries(TOONPICK_VARIANTS.map((v): [string, MethodFactory] => [v.name, (o) => toonpickMethod(v, o)])),
 };
 
 /** The reference methods of evaluation.md, in table order. */

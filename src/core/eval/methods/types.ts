@@ -24,6 +24,8 @@ export interface MethodOptions {
   seed?: number;
   /** EASE L2 regularisation λ (default 250). */
   lambda?: number;
+  /** Where a method reports what its fit did (e.g. what its validation tuning chose); silent when absent. */
+  log?: (message: string) => void;
 }
 
 export type MethodFactory = (options: MethodOptions) => EvalMethod;

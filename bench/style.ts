@@ -1,0 +1,110 @@
+/**
+ * Art-style encoder training speed per backend, in images per second (higher is faster), as ratios against
+ * tfjs' pure-JS CPU backend in Node measured in the same run: cpu and wasm in Node, then wasm and webgpu
+ * (SwiftShader unless the machine has a GPU) in headless Chromium through the built worker.
+ * The shipped model's shape (64×64 covers, filters 16–128). Each rate is (epochs 3 − epochs 1) / time
+ * difference, so decoding the covers and starting up do not count.
+ */
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import sharp from 'sharp';
+import { chooseStyleBackend } from '../src/core/style/backend.ts';
+import { StyleEncoder, type StyleEncoderOptions } from '../src/core/style/style-encoder.ts';
+import { launch } from '../tests/browser/harness.ts';
+import { serve } from '../scripts/serve.ts';
+import type { BenchRow } from './lib.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const COVERS = path.join(ROOT, 'public/snapshot/covers64');
+const N = 16; // small: tfjs' pure-JS CPU backend trains well under 1 image/s
+const MODEL: StyleEncoderOptions = { filters: [16, 32, 64, 128], gramSize: 8, seed: 0 };
+
+async function nodeRate(backend: 'cpu' | 'wasm', images: Float32Array): Promise<number> {
+  if ((await chooseStyleBackend(backend)) !== backend) throw new Error(`backend ${backend} unavailable`);
+  const time = async (epochs: number) => {
+    const enc = StyleEncoder.create(MODEL);
+    const t0 = performance.now();
+    await enc.train(images, new Float32Array(0), { epochs, batchSize: 16 });
+    enc.dispose();
+    return performance.now() - t0;
+  };
+  await time(1); // warm-up: kernels compiled, buffers allocated
+  return (2 * N) / ((await time(3)) - (await time(1))) * 1000;
+}
+
+async function browserRate(flags: string[], expected: string, covers: string[], url: string): Promise<number> {
+  const dist = path.join(ROOT, 'dist');
+  const worker = (await readdir(path.join(dist, 'assets'))).find((f) => /^style\.worker-.*\.js$/.test(f))!;
+  const browser = await launch(flags);
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${url}index.html`);
+    const r = await page.evaluate(
+      async ({ workerUrl, covers, model, expected }) => {
+        const w = new Worker(workerUrl, { type: 'module' });
+        const call = (method: string, args: unknown[]) =>
+          new Promise<any>((resolve, reject) => {
+            const id = crypto.randomUUID();
+            const on = (ev: MessageEvent) => {
+              if (ev.data?.id !== id) return;
+              w.removeEventListener('message', on);
+              if (ev.data.type === 'HANDLER' && ev.data.name === 'throw') reject(new Error(ev.data.value.value?.message));
+              else resolve(ev.data.value);
+            };
+            w.addEventListener('message', on);
+            w.postMessage({ id, type: 'APPLY', path: [method], argumentList: args.map((value) => ({ type: 'RAW', value })) });
+          });
+        const backend = await call('init', []);
+        if (backend !== expected) return { backend, ms: [] };
+        const ms: number[] = [];
+        for (const epochs of [1, 1, 3]) {
+          await call('create', [model]);
+          const t0 = performance.now();
+          await call('train', [{ covers, epochs, batchSize: 16, valFraction: 0.01 }]);
+          ms.push(performance.now() - t0);
+        }
+        w.terminate();
+        return { backend, ms };
+      },
+      { workerUrl: `${url}assets/${worker}`, covers, model: MODEL, expected },
+    );
+    if (r.backend !== expected) throw new Error(`Chromium gave ${r.backend}, not ${expected}`);
+    const trained = covers.length - Math.round(covers.length * 0.01);
+    return ((2 * trained) / (r.ms[2] - r.ms[1])) * 1000;
+  } finally {
+    await browser.close();
+  }
+}
+
+export async function styleBench(): Promise<BenchRow[]> {
+  const files = (await readdir(COVERS)).sort().slice(0, N);
+  const per = 64 * 64 * 3;
+  const images = new Float32Array(N * per);
+  await Promise.all(
+    files.map(async (f, i) => {
+      const data = await sharp(path.join(COVERS, f)).resize(64, 64, { fit: 'cover' }).removeAlpha().raw().toBuffer();
+      for (let k = 0; k < per; k++) images[i * per + k] = data[k] / 255;
+    }),
+  );
+  const rows: BenchRow[] = [];
+  const cpu = await nodeRate('cpu', images);
+  const row = (c: string, v: number): BenchRow => ({ bench: 'style training', case: c, value: v, unit: 'img/s', ratio: v / cpu, baseline: 'vs node cpu (higher is faster)' });
+  rows.push({ bench: 'style training', case: 'node cpu (tfjs pure JS)', value: cpu, unit: 'img/s' });
+  rows.push(row('node wasm', await nodeRate('wasm', images)));
+  tf.engine().reset();
+  if (!existsSync(path.join(ROOT, 'dist/index.html'))) {
+    console.error('style bench: dist/ missing (npm run build), browser rows left out');
+    return rows;
+  }
+  const server = await serve(path.join(ROOT, 'dist'));
+  try {
+    const covers = files.map((f) => `${server.url}snapshot/covers64/${f}`);
+    rows.push(row('chromium worker wasm', await browserRate([], 'wasm', covers, server.url)));
+    rows.push(row('chromium worker webgpu', await browserRate(['--enable-unsafe-webgpu'], 'webgpu', covers, server.url)));
+  } finally {
+    await server.close();
+  }
+  return rows;
+}

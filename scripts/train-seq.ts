@@ -1,0 +1,101 @@
+/**
+ * npm run train:seq -- --data <catalog source dir> --out <snapshot dir> [--epochs N] [--fine-tune-epochs N] [--seed N]
+ *
+ * Trains the sequential next-title model (seed 003) on the community's reading orders and adds it to a snapshot
+ * built from the same source (`npm run snapshot`). It re-runs the community fit of the snapshot builder with the
+ * sequence model in it (rank/train.ts): a validation split is carved from the interactions, the models are trained
+ * on the carve, the fusion weights are learned on the validation readers, and the models are refit on everything.
+ * The snapshot is rewritten in place (community model, learned weights, sequence weights, manifest last).
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { defaultConfig, type RankerConfig } from '../src/core/config.ts';
+import { DataError } from '../src/core/errors.ts';
+import { temporalSplit } from '../src/core/eval/split.ts';
+import { SEQUENCE_MODEL, SEQUENCE_VERSION } from '../src/core/rank/sequence.ts';
+import { fitRanker } from '../src/core/rank/train.ts';
+import { bytesOf, communityEntry } from '../src/core/snapshot/build.ts';
+import { loadSnapshot } from '../src/core/snapshot/load.ts';
+import { parseCatalogJsonl, parseInteractionsCsv } from '../src/core/source.ts';
+import { fsReader, parseArgs } from './lib/node-io.ts';
+import { writeSnapshotInPlace } from './lib/text-model.ts';
+
+const USAGE = 'usage: npm run train:seq -- --data <catalog source dir> --out <snapshot dir> [--epochs N] [--fine-tune-epochs N] [--seed N]';
+export const SEQUENCE_FILE = 'community/sequence.f32';
+
+function intArg(args: Record<string, string | true>, key: string, fallback: number): number {
+  const raw = args[key];
+  if (raw === undefined) return fallback;
+  const v = Number(raw);
+  if (raw === true || !Number.isInteger(v) || v < 0) throw new Error(`--${key} needs a non-negative integer`);
+  return v;
+}
+
+export async function trainSeq(opts: { data: string; out: string; cfg?: RankerConfig; log?: (m: string) => void }) {
+  const cfg = opts.cfg ?? defaultConfig.ranker;
+  const log = opts.log ?? (() => {});
+  const catalogFile = path.join(opts.data, 'catalog.jsonl');
+  const interactionsFile = path.join(opts.data, 'interactions.csv');
+  const items = parseCatalogJsonl(await readFile(catalogFile, 'utf8').catch(() => { throw new DataError(catalogFile, 'could not be read'); }), catalogFile);
+  const text = await readFile(interactionsFile, 'utf8').catch(() => {
+    throw new DataError(interactionsFile, 'could not be read: the sequence model learns from community interactions, and this source has none');
+  });
+  const interactions = parseInteractionsCsv(text, interactionsFile, new Set(items.map((i) => i.id)));
+  if (interactions.length === 0) throw new DataError(interactionsFile, 'has no interactions');
+
+  const snapshot = await loadSnapshot(fsReader(opts.out));
+  if (snapshot.items.length !== items.length || snapshot.items.some((t, i) => t.id !== items[i].id))
+    throw new DataError(path.join(opts.out, 'items.json'), `does not list the titles of ${catalogFile} in the same order: build the snapshot from this source first (npm run snapshot)`);
+
+  // Every interaction trains; fitRanker carves its own validation split from them.
+  const train = temporalSplit(items, interactions, { minPositives: Number.POSITIVE_INFINITY }).train;
+  const content = { items: snapshot.items, spaces: snapshot.spaces, indexOf: snapshot.indexOf };
+  const fitted = await fitRanker(train, content, cfg, { sequence: true, seed: cfg.sequence.seed, onProgress: (p) => log(`${p.step} (${p.seconds.toFixed(1)} s)`) });
+  const sequence = fitted.sequence!;
+
+  snapshot.community = fitted.community;
+  snapshot.manifest.community = communityEntry(fitted.community, { users: train.users.length, interactions: interactions.length }, cfg, snapshot.blobs);
+  snapshot.sequence = sequence;
+  snapshot.blobs.set(SEQUENCE_FILE, bytesOf(sequence.weights));
+  const { fineTuneEpochs: _f, ...settings } = cfg.sequence;
+  snapshot.manifest.sequence = {
+    name: SEQUENCE_MODEL,
+    version: SEQUENCE_VERSION,
+    spec: sequence.spec,
+    file: SEQUENCE_FILE,
+    training: { ...settings, ...fitted.sequenceTraining, trainedAt: new Date().toISOString() },
+  };
+  await writeSnapshotInPlace(opts.out, snapshot);
+  return { snapshot, fitted };
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.help || typeof args.data !== 'string' || typeof args.out !== 'string') {
+    console.error(USAGE);
+    process.exit(args.help ? 0 : 2);
+  }
+  const base = defaultConfig.ranker;
+  const cfg: RankerConfig = {
+    ...base,
+    sequence: {
+      ...base.sequence,
+      epochs: intArg(args, 'epochs', base.sequence.epochs),
+      fineTuneEpochs: intArg(args, 'fine-tune-epochs', base.sequence.fineTuneEpochs),
+      seed: intArg(args, 'seed', base.sequence.seed),
+    },
+  };
+  const t0 = performance.now();
+  const { snapshot, fitted } = await trainSeq({ data: args.data, out: args.out, cfg, log: (m) => console.log(m) });
+  const l = fitted.learned;
+  console.log(`sequence model: ${snapshot.sequence!.weights.length.toLocaleString('en')} weights, ${snapshot.items.length} titles, max length ${cfg.sequence.maxLength}`);
+  if (l) console.log(`fusion learned on ${l.validation.users} validation readers: ${Object.entries(l.weights).map(([s, w]) => `${s} ${w.toFixed(2)}`).join(', ')}, τ ${l.temperature}`);
+  console.log(`wrote ${args.out} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename ?? '')) {
+  main().catch((e) => {
+    console.error(e instanceof DataError ? `error: ${e.message}` : e);
+    process.exit(1);
+  });
+}

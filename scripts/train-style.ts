@@ -1,0 +1,208 @@
+/**
+ * npm run train:style -- --snapshot <dir> [--epochs 15] [--variant ae|vae] [--seed 0] [--filters 16,32,64,128]
+ *                        [--gram-size 8] [--k 4..16] [--val 0.1] [--dry-run]
+ *
+ * Trains the art-style encoder on the snapshot's 64×64 covers (10 % held out by a fixed seed) on the WASM
+ * backend, then writes into the snapshot: the weights (`style/weights.json` + `style/weights.bin`), the
+ * spaces `style` (latent means, L2-normalised) and `gram` (texture statistics), and the style map
+ * (`style/map.f32`: t-SNE x, y and the K-means++ cluster, K by best mean silhouette). The manifest is re-signed.
+ * `--dry-run` measures without writing. The last two stdout lines are `backend=<name>` and `validation_mse=<number>`.
+ */
+import path from 'node:path';
+import sharp from 'sharp';
+import { DataError } from '../src/core/errors.ts';
+import { rng, shuffle } from '../src/core/random.ts';
+import { loadSnapshot } from '../src/core/snapshot/load.ts';
+import type { EncoderInfo } from '../src/core/snapshot/format.ts';
+import { chooseStyleBackend } from '../src/core/style/backend.ts';
+import { chooseClusters } from '../src/core/style/cluster.ts';
+import { StyleEncoder, type StyleVariant } from '../src/core/style/style-encoder.ts';
+import {
+  GRAM_SPACE,
+  STYLE_DATA_FILE,
+  STYLE_MAP_FILE,
+  STYLE_SPACE,
+  STYLE_WEIGHTS_FILE,
+  encodeStyleMap,
+  nearestRows,
+  neighbourGenreAgreement,
+} from '../src/core/style/style-map.ts';
+import { tsne } from '../src/core/style/tsne.ts';
+import { fsReader, parseArgs } from './lib/node-io.ts';
+import { writeSnapshotInPlace } from './lib/text-model.ts';
+
+const SIZE = 64;
+
+export interface TrainStyleOptions {
+  epochs: number;
+  variant: StyleVariant;
+  seed: number;
+  filters: [number, number, number, number];
+  gramSize: number;
+  minK: number;
+  maxK: number;
+  valFraction: number;
+  write: boolean;
+  log: (line: string) => void;
+}
+
+/** Decodes every title's square cover to SIZE×SIZE RGB in [0,1], items.json order. */
+async function readCovers(dir: string, files: string[]): Promise<Float32Array> {
+  const per = SIZE * SIZE * 3;
+  const images = new Float32Array(files.length * per);
+  await Promise.all(
+    files.map(async (file, i) => {
+      const { data } = await sharp(path.join(dir, file)).resize(SIZE, SIZE, { fit: 'cover' }).toColourspace('srgb').removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      if (data.length !== per) throw new DataError(file, `decoded to ${data.length} bytes, expected ${per}`);
+      for (let k = 0; k < per; k++) images[i * per + k] = data[k] / 255;
+    }),
+  );
+  return images;
+}
+
+function normaliseRows(v: Float32Array, dim: number): Float32Array {
+  const out = new Float32Array(v.length);
+  for (let i = 0; i < v.length / dim; i++) {
+    let s = 0;
+    for (let d = 0; d < dim; d++) s += v[i * dim + d] ** 2;
+    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
+    for (let d = 0; d < dim; d++) out[i * dim + d] = v[i * dim + d] * inv;
+  }
+  return out;
+}
+
+export async function trainStyle(dir: string, o: TrainStyleOptions) {
+  const snapshot = await loadSnapshot(fsReader(dir));
+  const missing = snapshot.items.find((t) => !t.coverSquare);
+  if (missing) throw new DataError('items.json', 'has no square cover; the style encoder needs one per title', { item: missing.id, field: 'coverSquare' });
+  const images = await readCovers(dir, snapshot.items.map((t) => t.coverSquare!));
+  const n = snapshot.items.length;
+  const per = SIZE * SIZE * 3;
+  const order = shuffle(Array.from({ length: n }, (_, i) => i), rng(o.seed + 1));
+  const nVal = Math.round(n * o.valFraction);
+  const pick = (idx: number[]) => {
+    const out = new Float32Array(idx.length * per);
+    idx.forEach((i, k) => out.set(images.subarray(i * per, (i + 1) * per), k * per));
+    return out;
+  };
+  const val = pick(order.slice(0, nVal));
+  const train = pick(order.slice(nVal));
+
+  const backend = await chooseStyleBackend('wasm');
+  const enc = StyleEncoder.create({ variant: o.variant, seed: o.seed, filters: o.filters, gramSize: o.gramSize });
+  try {
+    o.log(`training ${o.variant} on ${n - nVal} covers, validating on ${nVal}, ${o.epochs} epochs, backend ${backend}`);
+    const started = performance.now();
+    const history = await enc.train(train, val, { epochs: o.epochs, seed: o.seed });
+    const seconds = (performance.now() - started) / 1000;
+    for (const h of history) o.log(`epoch ${h.epoch}: train_mse=${h.trainMse.toFixed(5)} val_mse=${h.valMse.toFixed(5)} loss=${h.trainLoss.toFixed(5)}`);
+    o.log(`training: ${seconds.toFixed(0)} s, ${(((n - nVal) * o.epochs) / seconds).toFixed(1)} images/s`);
+    const valMse = history.at(-1)?.valMse ?? Number.NaN;
+
+    const { style: rawStyle, gram } = await enc.embed(images);
+    const latent = enc.config.latent;
+    const style = normaliseRows(rawStyle, latent);
+
+    const clusters = chooseClusters(style, latent, o.minK, o.maxK, { seed: o.seed });
+    o.log(`silhouette by K: ${clusters.curve.map((c) => `${c.k}:${c.silhouette.toFixed(3)}`).join(' ')}`);
+    o.log(`chosen K=${clusters.best.k}`);
+    const xy = tsne(style, latent, { seed: o.seed });
+    const map = snapshot.items.map((_, i) => ({ x: xy[2 * i], y: xy[2 * i + 1], cluster: clusters.best.labels[i] }));
+
+    // Genre agreement of the 10 nearest style neighbours against 10 random titles. The catch-all genres every
+    // title carries (in more than half the catalog, e.g. "스토리") would make any neighbour agree, so they are left out.
+    const genres = snapshot.items.map((t) => t.genres);
+    const counts = new Map<string, number>();
+    for (const g of genres.flat()) counts.set(g, (counts.get(g) ?? 0) + 1);
+    const ubiquitous = new Set([...counts].filter(([, c]) => c > n / 2).map(([g]) => g));
+    const random = rng(o.seed + 2);
+    const randomNeighbours = (i: number) => {
+      const out: number[] = [];
+      while (out.length < 10) {
+        const j = Math.floor(random() * n);
+        if (j !== i && !out.includes(j)) out.push(j);
+      }
+      return out;
+    };
+    const agreement = {
+      ignored: [...ubiquitous],
+      style: neighbourGenreAgreement(genres, 10, (i) => nearestRows(style, latent, i, 10), ubiquitous),
+      gram: neighbourGenreAgreement(genres, 10, (i) => nearestRows(gram, enc.gramDim, i, 10), ubiquitous),
+      random: neighbourGenreAgreement(genres, 10, randomNeighbours, ubiquitous),
+    };
+    o.log(
+      `genre agreement of 10 nearest (ignoring ${agreement.ignored.join(', ') || 'none'}): style=${agreement.style.toFixed(3)} gram=${agreement.gram.toFixed(3)} random=${agreement.random.toFixed(3)}`,
+    );
+
+    if (o.write) {
+      const saved = await enc.save();
+      const files = { weights: STYLE_WEIGHTS_FILE, data: STYLE_DATA_FILE };
+      const info = (extra: Record<string, unknown>, withMap: boolean): EncoderInfo => ({
+        name: 'toonpick-style-encoder',
+        version: 1,
+        files: withMap ? { ...files, map: STYLE_MAP_FILE } : files,
+        params: { variant: o.variant, weightsHash: saved.hash, epochs: o.epochs, validationMse: valMse, ...extra },
+      });
+      snapshot.manifest.spaces = snapshot.manifest.spaces.filter((s) => s.name !== STYLE_SPACE && s.name !== GRAM_SPACE);
+      snapshot.spaces.set(STYLE_SPACE, {
+        name: STYLE_SPACE,
+        dim: latent,
+        data: style,
+        normalized: true,
+        encoder: info({ clusters: clusters.best.k, silhouette: clusters.curve.find((c) => c.k === clusters.best.k)!.silhouette }, true),
+      });
+      snapshot.spaces.set(GRAM_SPACE, { name: GRAM_SPACE, dim: enc.gramDim, data: gram, normalized: true, encoder: info({}, false) });
+      snapshot.blobs.set(STYLE_WEIGHTS_FILE, new TextEncoder().encode(JSON.stringify(saved.manifest)));
+      snapshot.blobs.set(STYLE_DATA_FILE, new Uint8Array(saved.data.buffer, saved.data.byteOffset, saved.data.byteLength));
+      snapshot.blobs.set(STYLE_MAP_FILE, encodeStyleMap(map));
+      await writeSnapshotInPlace(dir, snapshot);
+      o.log(`wrote style (${latent}-d), gram (${enc.gramDim}-d), weights ${saved.hash} and the style map to ${dir}`);
+    }
+    return { backend, valMse, history, seconds, clusters, agreement };
+  } finally {
+    enc.dispose();
+  }
+}
+
+function intArg(v: string | true | undefined, fallback: number, name: string): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number, got ${String(v)}`);
+  return n;
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  if (typeof args.snapshot !== 'string') {
+    console.error('usage: npm run train:style -- --snapshot <dir> [--epochs 15] [--variant ae|vae] [--seed 0] [--filters 16,32,64,128] [--gram-size 8] [--k 4..16] [--val 0.1] [--dry-run]');
+    process.exit(2);
+  }
+  const variant = (args.variant ?? 'ae') as StyleVariant;
+  if (variant !== 'ae' && variant !== 'vae') throw new Error(`--variant must be ae or vae, got ${String(variant)}`);
+  const filters = String(args.filters ?? '16,32,64,128').split(',').map(Number) as TrainStyleOptions['filters'];
+  const kRange = /^(\d+)\.\.(\d+)$/.exec(String(args.k ?? '4..16'));
+  if (!kRange) throw new Error(`--k must look like 4..16, got ${String(args.k)}`);
+  const valFraction = args.val === undefined ? 0.1 : Number(args.val);
+  if (!(valFraction > 0 && valFraction < 1)) throw new Error(`--val must be in (0, 1), got ${String(args.val)}`);
+  const r = await trainStyle(args.snapshot, {
+    epochs: intArg(args.epochs, 15, 'epochs'),
+    variant,
+    seed: intArg(args.seed, 0, 'seed'),
+    filters,
+    gramSize: intArg(args['gram-size'], 8, 'gram-size'),
+    minK: Number(kRange[1]),
+    maxK: Number(kRange[2]),
+    valFraction,
+    write: args['dry-run'] !== true,
+    log: (line) => console.log(line),
+  });
+  console.log(`backend=${r.backend}`);
+  console.log(`validation_mse=${r.valMse}`);
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename ?? '')) {
+  main().catch((e) => {
+    console.error(e instanceof Error ? `error: ${e.message}` : e);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,179 @@
+/**
+ * Serendipity (seed 003): surprise the reader without losing them.
+ *
+ * 1. Categories are vectors of co-usage counts (how many titles of each category each reader used); their cosine
+ *    says which categories go together (`categorySimilarity`, from the community, or from the catalog's own
+ *    genre co-labelling when there are no community histories).
+ * 2. The `from` most frequent categories of the accuracy top `basis` each bring their `similar` most similar
+ *    categories not already in that top list; the `pool` most popular unseen titles of those categories are the
+ *    serendipitous candidates.
+ * 3. At level s the first round(head·(1 − s)) picks stay. The later slots are filled one by one, slot r taking
+ *    the best remaining title by  relevance − λ·ramp(r)·similarity + s·bonus·[in the pool],  where relevance and
+ *    similarity (mean genre cosine to the titles read: the evaluation's unserendipity, per title) are standardised
+ *    over the candidates and ramp(r) grows to 1 at slot `basis` (lower slots cost the reader less, so they carry
+ *    more of the surprise). λ is the gentlest push that makes the first `basis` titles s·reduction less similar
+ *    to the history than the accuracy list's: the level means the same for every reader, whatever the fusion.
+ *    Level 0 returns the accuracy ranking unchanged.
+ */
+import type { SerendipityConfig } from '../config.ts';
+import type { Space } from '../snapshot/format.ts';
+import { standardise } from './signals.ts';
+
+export interface Surprise {
+  /** The similar category the title was drawn from… */
+  category: string;
+  /** …because readers of this category of the reader's top picks also read it. */
+  similarTo: string;
+  /** Co-usage cosine of the two categories. */
+  similarity: number;
+}
+
+export interface SerendipityInput {
+  /** Accuracy scores of every title (higher = better) and which titles may be recommended. */
+  scores: Float32Array;
+  candidates: Uint8Array;
+  /** Catalog rows the reader has consumed (the history that "similar" is measured against). */
+  history: readonly number[];
+  genre: Space;
+  categorySimilarity: Float32Array;
+  popularity: ArrayLike<number>;
+}
+
+/** Strengths of the push away from the history's genres, tried in turn (standardised units). */
+const CAL = Number(process.env.CAL ?? 0);
+const PUSHES = process.env.LAMBDA ? [Number(process.env.LAMBDA)] : CAL > 0 ? [0.002, 0.004, 0.006, 0.008, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1, 0.13, 0.16, 0.2, 0.25, 0.3, 0.4, 0.5, 0.7, 1, 1.5, 2, 4] : [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.25, 1.5, 1.75, 2, 2.5, 3, 4, 6, 8];
+
+/** Titles considered for the slots after the head, beyond the list's depth (by relevance; the pool joins them). */
+const SHORTLIST = 300;
+
+/** The genre space's vocabulary (category names, in the order of its dimensions). */
+export function categoryNames(genre: Space): string[] {
+  const v = genre.encoder.params?.vocabulary;
+  return Array.isArray(v) ? (v as string[]) : Array.from({ length: genre.dim }, (_, i) => `#${i}`);
+}
+
+/** Categories of each title: the non-zero dimensions of its genre row. */
+export function itemCategories(genre: Space): number[][] {
+  const n = genre.data.length / genre.dim;
+  return Array.from({ length: n }, (_, i) => {
+    const cats: number[] = [];
+    for (let c = 0; c < genre.dim; c++) if (genre.data[i * genre.dim + c] !== 0) cats.push(c);
+    return cats;
+  });
+}
+
+/** Indices of the k best candidates by score, ties broken by catalog order. */
+export function topCandidates(scores: ArrayLike<number>, candidates: Uint8Array, k: number): number[] {
+  const idx: number[] = [];
+  for (let i = 0; i < scores.length; i++) if (candidates[i]) idx.push(i);
+  idx.sort((a, b) => scores[b] - scores[a] || a - b);
+  return idx.slice(0, k);
+}
+
+/** The serendipitous pool of step 2: title → why it is in it. */
+export function serendipityPool(input: SerendipityInput, top: readonly number[], cfg: SerendipityConfig): Map<number, Surprise> {
+  const { genre, categorySimilarity: sim } = input;
+  const C = genre.dim;
+  const names = categoryNames(genre);
+  const cats = itemCategories(genre);
+  const freq = new Float64Array(C);
+  for (const i of top.slice(0, cfg.basis)) for (const c of cats[i]) freq[c]++;
+  const present = (c: number) => freq[c] > 0;
+  const from = [...Array(C).keys()].filter(present).sort((a, b) => freq[b] - freq[a] || a - b).slice(0, cfg.from);
+  // similar category → the top category it came from (the first, i.e. most frequent, one wins)
+  const similar = new Map<number, { similarTo: number; similarity: number }>();
+  for (const f of from) {
+    const order = [...Array(C).keys()].filter((c) => c !== f && !present(c) && sim[f * C + c] > 0).sort((a, b) => sim[f * C + b] - sim[f * C + a] || a - b);
+    for (const c of order.slice(0, cfg.similar)) if (!similar.has(c)) similar.set(c, { similarTo: f, similarity: sim[f * C + c] });
+  }
+  const pool = new Map<number, Surprise>();
+  if (similar.size === 0) return pool;
+  const members: number[] = [];
+  for (let i = 0; i < cats.length; i++) if (input.candidates[i] && cats[i].some((c) => similar.has(c))) members.push(i);
+  members.sort((a, b) => input.popularity[b] - input.popularity[a] || a - b);
+  for (const i of members.slice(0, cfg.pool)) {
+    const c = cats[i].filter((x) => similar.has(x)).sort((a, b) => similar.get(b)!.similarity - similar.get(a)!.similarity)[0];
+    const s = similar.get(c)!;
+    pool.set(i, { category: names[c], similarTo: names[s.similarTo], similarity: s.similarity });
+  }
+  return pool;
+}
+
+/** Mean genre cosine of every title to the reader's history (0 when the history has no genres). */
+export function historySimilarity(genre: Space, history: readonly number[]): Float32Array {
+  const mean = new Float32Array(genre.dim);
+  for (const h of history) for (let d = 0; d < genre.dim; d++) mean[d] += genre.data[h * genre.dim + d];
+  if (history.length) for (let d = 0; d < genre.dim; d++) mean[d] /= history.length;
+  const n = genre.data.length / genre.dim;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let d = 0; d < genre.dim; d++) s += genre.data[i * genre.dim + d] * mean[d];
+    out[i] = s;
+  }
+  return out;
+}
+
+/**
+ * The ranking at serendipity `level` ∈ [0, 1], `depth` titles long, with the titles that came from the
+ * serendipitous pool (and why).
+ */
+export function serendipitousRanking(input: SerendipityInput, level: number, depth: number, cfg: SerendipityConfig): { order: number[]; surprises: Map<number, Surprise> } {
+  if (!(level >= 0 && level <= 1)) throw new RangeError(`serendipity must be in [0, 1], got ${level}`);
+  const accuracy = topCandidates(input.scores, input.candidates, Math.max(depth, cfg.basis));
+  if (level === 0) return { order: accuracy.slice(0, depth), surprises: new Map() };
+  const keep = Math.round(cfg.head * (1 - level));
+  const head = accuracy.slice(0, Math.min(keep, depth));
+  const pool = serendipityPool(input, accuracy, cfg);
+  const relevance = standardise(Float32Array.from(input.scores), input.candidates);
+  if (CAL > 0) {
+    let top = -Infinity;
+    for (let i = 0; i < relevance.length; i++) if (input.candidates[i] && relevance[i] > top) top = relevance[i];
+    for (let i = 0; i < relevance.length; i++) relevance[i] = Math.exp(CAL * (relevance[i] - top));
+  }
+  const similarity = historySimilarity(input.genre, input.history);
+  const penalty = standardise(Float32Array.from(similarity), input.candidates);
+  const meanSimilarity = (list: readonly number[]) => list.slice(0, cfg.basis).reduce((a, i) => a + similarity[i], 0) / Math.min(list.length, cfg.basis);
+  const target = (1 - level * cfg.reduction) * meanSimilarity(accuracy);
+  const taken = new Set(head);
+  const shortlist = topCandidates(relevance, input.candidates, depth + SHORTLIST).filter((i) => !taken.has(i));
+  for (const i of pool.keys()) if (!taken.has(i) && !shortlist.includes(i)) shortlist.push(i);
+  const span = Math.max(1, cfg.basis - head.length);
+  const score = (i: number, lambda: number, ramp: number) => relevance[i] - lambda * ramp * penalty[i] + (pool.has(i) ? level * cfg.bonus : 0);
+
+  /**
+   * Slots after the head up to `basis`, one by one: slot r takes the best of
+   * relevance − λ·ramp(r)·similarity + s·bonus·[in pool]. Returns the list so far and what is left.
+   */
+  const fill = (lambda: number): { order: number[]; left: number[] } => {
+    const left = [...shortlist];
+    const order = [...head];
+    for (let r = head.length; r < Math.min(depth, cfg.basis) && left.length; r++) {
+      const ramp = Math.min(1, (r - head.length + 1) / span);
+      let best = 0, bestScore = -Infinity;
+      left.forEach((i, p) => {
+        const v = score(i, lambda, ramp);
+        if (v > bestScore) {
+          bestScore = v;
+          best = p;
+        }
+      });
+      order.push(left.splice(best, 1)[0]);
+    }
+    return { order, left };
+  };
+  // The gentlest push that brings the list's similarity to the history down to the target.
+  let lambda = 0;
+  let filled = fill(0);
+  for (const push of PUSHES) {
+    if (meanSimilarity(filled.order) <= target) break;
+    lambda = push;
+    filled = fill(push);
+  }
+  // Past `basis` the ramp is 1: the rest is one sort.
+  const rest = filled.left.sort((a, b) => score(b, lambda, 1) - score(a, lambda, 1) || a - b);
+  const order = [...filled.order, ...rest].slice(0, depth);
+  const surprises = new Map<number, Surprise>();
+  for (const i of order.slice(head.length)) if (pool.has(i)) surprises.set(i, pool.get(i)!);
+  return { order, surprises };
+}

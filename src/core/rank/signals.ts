@@ -1,0 +1,161 @@
+/**
+ * One reader's evidence for every title, per space, before fusion:
+ * - content spaces (genre, lexical, sts, style…): cosine to the reader's profile in that space (a recency-decayed,
+ *   signed sum of the history's vectors, as the content ranker always did);
+ * - `cf`: the community item-item model applied to the history, each title weighted by recency and taste;
+ * - `sequence`: the sequential model's logits for the title after the reader's preferred titles.
+ * Each score vector is standardised over the candidates (titles not yet consumed), so spaces on different scales
+ * can be weighed against each other.
+ */
+import type { RankerConfig } from '../config.ts';
+import type { Space, Title } from '../snapshot/format.ts';
+import { normalize, scanDot } from '../vectors.ts';
+import { communityScores, type CommunityModel, type WeightedRow } from './community.ts';
+import type { Reading } from './reader.ts';
+import type { SequenceModel } from './sequence.ts';
+
+export const CF_SPACE = 'cf';
+export const SEQUENCE_SPACE = 'sequence';
+
+/**
+ * What the community data taught, stored in the snapshot (manifest `community.learned`): the fusion's global
+ * weights and the community score's recency and taste settings, chosen on a validation split of the community's
+ * own histories (never on anything held out for evaluation).
+ */
+export interface LearnedRanker {
+  weights: Record<string, number>;
+  temperature: number;
+  /** The typical reader's attention logit per space (rank/fusion.ts). */
+  center: Record<string, number>;
+  halfLife: number;
+  ratingWeight: number;
+  /** What these settings reached on the validation split. */
+  validation: { users: number; ndcg: number };
+}
+
+export interface Community {
+  model: CommunityModel;
+  /** Category × category co-usage cosine over the genre space's vocabulary (serendipity). */
+  categorySimilarity: Float32Array;
+  learned?: LearnedRanker;
+}
+
+/** Everything the Ranker ranks from. A loaded Snapshot is one. */
+export interface Catalog {
+  items: Title[];
+  /** Content spaces by name. */
+  spaces: Map<string, Space>;
+  indexOf: Map<string, number>;
+  /** Present when the catalog came with community interactions. */
+  community?: Community;
+  sequence?: SequenceModel;
+}
+
+/** A reader's standardised scores per space, and which titles may be recommended. */
+export interface ReaderSignals {
+  /** 1 for titles the reader has not consumed. */
+  candidates: Uint8Array;
+  z: Map<string, Float32Array>;
+}
+
+/** The fusion settings in force: learned ones when the catalog has them, else the config's. */
+export function rankerSettings(catalog: Catalog, cfg: RankerConfig): Omit<LearnedRanker, 'validation'> {
+  const l = catalog.community?.learned;
+  return l
+    ? { weights: l.weights, temperature: l.temperature, center: l.center, halfLife: l.halfLife, ratingWeight: l.ratingWeight }
+    : { weights: cfg.spaceWeights, temperature: cfg.attention.temperature, center: {}, halfLife: cfg.community.halfLife, ratingWeight: cfg.community.ratingWeight };
+}
+
+/** Every space this catalog can score a reader in. */
+export function availableSpaces(catalog: Catalog): string[] {
+  const names = [...catalog.spaces.keys()];
+  if (catalog.community) names.push(CF_SPACE);
+  if (catalog.sequence) names.push(SEQUENCE_SPACE);
+  return names;
+}
+
+/** 0.5^(titles newer than this one / halfLife). */
+export function recency(readings: readonly Reading[], halfLife: number): Float64Array {
+  const n = readings.length;
+  return Float64Array.from(readings, (_, p) => (Number.isFinite(halfLife) ? Math.pow(0.5, (n - 1 - p) / halfLife) : 1));
+}
+
+/** Content-profile weights: the reading's signal, decayed by recency. */
+export function contentRows(readings: readonly Reading[], halfLife: number): WeightedRow[] {
+  const r = recency(readings, halfLife);
+  return readings.map((x, p) => ({ index: x.index, weight: x.signal * r[p] })).filter((x) => x.weight !== 0);
+}
+
+/** Community weights: 1 + ratingWeight·taste for a consumed title, −1 for a dislike, the signal otherwise; × recency. */
+export function communityRows(readings: readonly Reading[], halfLife: number, ratingWeight: number): WeightedRow[] {
+  const r = recency(readings, halfLife);
+  return readings.map((x, p) => ({ index: x.index, weight: r[p] * (x.disliked ? -1 : x.consumed ? 1 + ratingWeight * x.taste : x.signal) }));
+}
+
+/** The profile of a space: Σ weight·row, L2-normalised. */
+export function profile(space: Space, rows: readonly WeightedRow[]): Float32Array {
+  const p = new Float32Array(space.dim);
+  for (const { index, weight } of rows) {
+    const o = index * space.dim;
+    for (let d = 0; d < space.dim; d++) p[d] += weight * space.data[o + d];
+  }
+  return normalize(p);
+}
+
+/** Standardises in place over the candidate rows (mean 0, unit variance); constant scores become 0. */
+export function standardise(scores: Float32Array, candidates: Uint8Array): Float32Array {
+  let n = 0, sum = 0, sq = 0;
+  for (let i = 0; i < scores.length; i++) if (candidates[i]) { n++; sum += scores[i]; sq += scores[i] * scores[i]; }
+  const mean = n ? sum / n : 0;
+  const sd = n ? Math.sqrt(Math.max(sq / n - mean * mean, 0)) : 0;
+  for (let i = 0; i < scores.length; i++) scores[i] = sd > 1e-9 ? (scores[i] - mean) / sd : 0;
+  return scores;
+}
+
+export function candidatesOf(itemCount: number, readings: readonly Reading[]): Uint8Array {
+  const c = new Uint8Array(itemCount).fill(1);
+  for (const r of readings) if (r.consumed) c[r.index] = 0;
+  return c;
+}
+
+/** The sequence model's input: the preferred titles in reading order. */
+export function preferredSequence(readings: readonly Reading[]): number[] {
+  return readings.filter((r) => r.preferred).map((r) => r.index);
+}
+
+export interface SignalOptions {
+  /** Only these spaces (default: every available one). */
+  spaces?: ReadonlySet<string>;
+  halfLife: number;
+  ratingWeight: number;
+}
+
+/** Raw (unstandardised) scores of one space for a reader, or undefined when the space has nothing to go on. */
+export function rawScores(catalog: Catalog, readings: readonly Reading[], space: string, cfg: RankerConfig, opts: SignalOptions): Float32Array | undefined {
+  if (space === CF_SPACE) {
+    if (!catalog.community) return undefined;
+    return communityScores(catalog.community.model, communityRows(readings, opts.halfLife, opts.ratingWeight));
+  }
+  if (space === SEQUENCE_SPACE) {
+    const seq = preferredSequence(readings);
+    if (!catalog.sequence || seq.length === 0) return undefined;
+    return catalog.sequence.scores(seq);
+  }
+  const s = catalog.spaces.get(space);
+  if (!s) return undefined;
+  const rows = contentRows(readings, cfg.recencyHalfLife);
+  if (!rows.length) return undefined;
+  return scanDot(s.data, s.dim, profile(s, rows));
+}
+
+/** Standardised scores of every requested space for one reader. */
+export function readerSignals(catalog: Catalog, readings: readonly Reading[], cfg: RankerConfig, opts: SignalOptions): ReaderSignals {
+  const candidates = candidatesOf(catalog.items.length, readings);
+  const z = new Map<string, Float32Array>();
+  for (const name of availableSpaces(catalog)) {
+    if (opts.spaces && !opts.spaces.has(name)) continue;
+    const raw = rawScores(catalog, readings, name, cfg, opts);
+    if (raw) z.set(name, standardise(raw, candidates));
+  }
+  return { candidates, z };
+}

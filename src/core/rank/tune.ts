@@ -1,0 +1,199 @@
+/**
+ * Fitting the Ranker to a community's histories, with every choice made on a validation split carved from those
+ * histories alone: the evaluation protocol's own temporal rule (shared/design/evaluation.md) applied again to the
+ * visible data. Nothing held out for evaluation is ever read.
+ *
+ * 1. Carve: each reader's latest 20 % positives become validation targets; everything before them trains.
+ * 2. Train on the carved data: the community model (EASE) and the sequence model.
+ * 3. Score the validation readers in every space; pick the community score's recency and taste settings, then
+ *    the global space weights (coordinate ascent on NDCG@10) and the attention temperature τ.
+ * 4. Refit on everything: the community model again, and the sequence model continued from step 2's weights.
+ *
+ * This file is tfjs-free (the snapshot builder runs it); rank/train.ts adds the sequence model.
+ */
+import type { RankerConfig } from '../config.ts';
+import { temporalSplit, type TrainData } from '../eval/split.ts';
+import { ndcg, topK } from '../eval/metrics.ts';
+import type { Interaction } from '../source.ts';
+import { categorySimilarity, fitCommunityModel } from './community.ts';
+import { attentionLogits, fuse, readerWeights } from './fusion.ts';
+import { readingsFromEvents, type Reading } from './reader.ts';
+import { itemCategories } from './serendipity.ts';
+import { CF_SPACE, availableSpaces, candidatesOf, rawScores, standardise, type Catalog, type Community, type LearnedRanker } from './signals.ts';
+
+/** Every validation reader: what the spaces predicted (standardised) and what came next. */
+interface ValidationReader {
+  candidates: Uint8Array;
+  targets: Set<number>;
+  z: Map<string, Float32Array>;
+  logits?: Map<string, number>;
+}
+
+const K = 10;
+const HALF_LIVES = [10, 20, 40];
+const RATING_WEIGHTS = [0, 0.5, 1];
+
+/** NDCG@10 of the ranking of the candidates by `scores` (the evaluation's own metric and tie rule). */
+function ndcgAt10(scores: Float32Array, candidates: Uint8Array, targets: ReadonlySet<number>): number {
+  const excluded: number[] = [];
+  for (let i = 0; i < candidates.length; i++) if (!candidates[i]) excluded.push(i);
+  return ndcg(topK(scores, K, excluded), targets, K);
+}
+
+/** The validation readers of a carve, scored by a catalog trained on it. */
+export class ValidationSet {
+  readonly readers: ValidationReader[];
+  readonly halfLife: number;
+  readonly ratingWeight: number;
+  /** NDCG@10 of the community score alone at those settings. */
+  readonly cfNdcg: number;
+
+  /** Mean attention logit per space over the validation readers. */
+  readonly center: Record<string, number>;
+
+  constructor(readers: ValidationReader[], halfLife: number, ratingWeight: number, cfNdcg: number) {
+    this.readers = readers;
+    const sum = new Map<string, number>();
+    const count = new Map<string, number>();
+    for (const r of readers) {
+      for (const [s, v] of r.logits ?? []) {
+        sum.set(s, (sum.get(s) ?? 0) + v);
+        count.set(s, (count.get(s) ?? 0) + 1);
+      }
+    }
+    this.center = Object.fromEntries([...sum].map(([s, v]) => [s, v / count.get(s)!]));
+    this.halfLife = halfLife;
+    this.ratingWeight = ratingWeight;
+    this.cfNdcg = cfNdcg;
+  }
+
+  /** Mean NDCG@10 over the validation readers with these global weights and temperature. */
+  ndcg(weights: Readonly<Record<string, number>>, temperature: number): number {
+    let sum = 0;
+    const out = new Float32Array(this.readers[0]?.candidates.length ?? 0);
+    for (const r of this.readers) {
+      const w = readerWeights(weights, r.z.keys(), temperature ? r.logits : undefined, temperature, this.center);
+      sum += ndcgAt10(fuse({ candidates: r.candidates, z: r.z }, w, out), r.candidates, r.targets);
+    }
+    return this.readers.length ? sum / this.readers.length : 0;
+  }
+
+  /**
+   * Global weights over `spaces` by coordinate ascent (each weight tried at ×0, ×½, ×2 of its value, three
+   * rounds), then τ from a small grid when `attention`; ties keep the simpler setting.
+   */
+  learn(spaces: readonly string[], attention: boolean): LearnedRanker {
+    const weights: Record<string, number> = Object.fromEntries(spaces.map((s) => [s, 1]));
+    let best = this.ndcg(weights, 0);
+    for (let round = 0; round < 3; round++) {
+      let improved = false;
+      for (const s of spaces) {
+        const was = weights[s];
+        let keep = was;
+        for (const v of [was * 0.5, was * 2, 0, was === 0 ? 0.5 : was * 0.75, was * 1.5]) {
+          if (v === was) continue;
+          weights[s] = v;
+          if (Object.values(weights).some((x) => x > 0)) {
+            const score = this.ndcg(weights, 0);
+            if (score > best + 1e-6) {
+              best = score;
+              keep = v;
+              improved = true;
+            }
+          }
+        }
+        weights[s] = keep;
+      }
+      if (!improved) break;
+    }
+    let temperature = 0;
+    if (attention) {
+      for (const t of [0.25, 0.5, 1, 2]) {
+        const score = this.ndcg(weights, t);
+        if (score > best + 1e-6) {
+          best = score;
+          temperature = t;
+        }
+      }
+    }
+    const total = Object.values(weights).reduce((a, b) => a + b, 0);
+    for (const s of spaces) weights[s] = weights[s] / total;
+    return { weights, temperature, center: this.center, halfLife: this.halfLife, ratingWeight: this.ratingWeight, validation: { users: this.readers.length, ndcg: best } };
+  }
+}
+
+/** The visible data as interactions again (the carve re-applies the protocol's split to them). */
+function interactionsOf(train: TrainData): Interaction[] {
+  const out: Interaction[] = [];
+  for (const u of train.users) for (const e of u.history) out.push({ user: u.id, item: train.items[e.item].id, rating: e.rating, timestamp: e.timestamp });
+  return out;
+}
+
+/** Readers' readings, in matrix-row order. */
+export function readersOf(train: TrainData, cfg: RankerConfig): Reading[][] {
+  return train.users.map((u) => readingsFromEvents(u.history, train.implicit, cfg));
+}
+
+/** Step 1: the validation carve of the visible data. */
+export function carveValidation(train: TrainData) {
+  return temporalSplit(train.items, interactionsOf(train));
+}
+
+/** The community model and category similarity of some histories. */
+export function communityOf(train: TrainData, content: Catalog, cfg: RankerConfig): Community {
+  const genre = content.spaces.get('genre');
+  const readers = train.users.map((u) => u.seen);
+  return {
+    model: fitCommunityModel(readers, train.items.length, cfg.community),
+    categorySimilarity: genre ? categorySimilarity(readers, itemCategories(genre), genre.dim) : new Float32Array(0),
+  };
+}
+
+/**
+ * Step 3: scores the carve's validation readers with `inner` (a catalog whose models were trained on the carve),
+ * picking the community score's settings first.
+ */
+export function validationSet(inner: Catalog, carve: ReturnType<typeof carveValidation>, cfg: RankerConfig): ValidationSet {
+  const n = carve.train.items.length;
+  const valReaders = carve.evaluated.map((e) => ({ readings: readingsFromEvents(e.user.history, carve.train.implicit, cfg), targets: new Set(e.test) }));
+  // Community settings: the (half-life, taste weight) whose community score alone ranks the targets best.
+  let cf = { halfLife: cfg.community.halfLife, ratingWeight: cfg.community.ratingWeight, ndcg: -1 };
+  if (inner.community) {
+    for (const halfLife of HALF_LIVES) {
+      for (const ratingWeight of carve.train.implicit ? [0] : RATING_WEIGHTS) {
+        let sum = 0;
+        for (const v of valReaders) sum += ndcgAt10(rawScores(inner, v.readings, CF_SPACE, cfg, { halfLife, ratingWeight })!, candidatesOf(n, v.readings), v.targets);
+        if (sum / valReaders.length > cf.ndcg + 1e-6) cf = { halfLife, ratingWeight, ndcg: sum / valReaders.length };
+      }
+    }
+  }
+  const signalOpts = { halfLife: cf.halfLife, ratingWeight: cf.ratingWeight };
+  const spaces = availableSpaces(inner);
+  const readers: ValidationReader[] = valReaders.map((v) => {
+    const candidates = candidatesOf(n, v.readings);
+    const z = new Map<string, Float32Array>();
+    for (const s of spaces) {
+      const raw = rawScores(inner, v.readings, s, cfg, signalOpts);
+      if (raw) z.set(s, standardise(raw, candidates));
+    }
+    return { candidates, targets: v.targets, z, logits: attentionLogits(inner, v.readings, cfg, signalOpts) };
+  });
+  return new ValidationSet(readers, cf.halfLife, cf.ratingWeight, cf.ndcg);
+}
+
+/** Step 4 for the community part, and what the validation chose; no `learned` when nobody could be validated. */
+export function finish(train: TrainData, content: Catalog, cfg: RankerConfig, validation: ValidationSet, spaces: string[]): { community: Community; learned?: LearnedRanker } {
+  const learned = validation.readers.length ? validation.learn(spaces, true) : undefined;
+  return { community: { ...communityOf(train, content, cfg), ...(learned ? { learned } : {}) }, learned };
+}
+
+/**
+ * Steps 1–4 without a sequence model, synchronously: what the snapshot builder runs on a source with
+ * interactions (`npm run train:seq` later adds the sequence model and learns the fusion again).
+ */
+export function fitCommunityRanker(train: TrainData, content: Catalog, cfg: RankerConfig): { community: Community; validation: ValidationSet; learned?: LearnedRanker } {
+  const carve = carveValidation(train);
+  const inner: Catalog = { ...content, community: communityOf(carve.train, content, cfg) };
+  const validation = validationSet(inner, carve, cfg);
+  return { ...finish(train, content, cfg, validation, availableSpaces(inner)), validation };
+}

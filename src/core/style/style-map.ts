@@ -1,0 +1,77 @@
+/**
+ * The style map shipped in a snapshot (`style/map.f32`, listed in the style space's `encoder.files.map`):
+ * itemCount rows of float32 [x, y, cluster] in items.json order — t-SNE coordinates of the style vectors and
+ * their K-means cluster (−1 for a title that has no cover).
+ */
+import { DataError } from '../errors.ts';
+
+export const STYLE_SPACE = 'style';
+export const GRAM_SPACE = 'gram';
+export const STYLE_MAP_FILE = 'style/map.f32';
+export const STYLE_WEIGHTS_FILE = 'style/weights.json';
+export const STYLE_DATA_FILE = 'style/weights.bin';
+
+export interface StylePoint {
+  x: number;
+  y: number;
+  cluster: number;
+}
+
+export function encodeStyleMap(points: readonly StylePoint[]): Uint8Array {
+  const out = new Float32Array(points.length * 3);
+  points.forEach((p, i) => out.set([p.x, p.y, p.cluster], i * 3));
+  return new Uint8Array(out.buffer);
+}
+
+/** Checks the size and every value, so a damaged map is refused rather than drawn wrong. */
+export function decodeStyleMap(bytes: Uint8Array, itemCount: number, file = STYLE_MAP_FILE): StylePoint[] {
+  if (bytes.byteLength !== itemCount * 12) throw new DataError(file, `has ${bytes.byteLength} bytes, expected ${itemCount} rows × 3 float32 = ${itemCount * 12}`);
+  const f = new Float32Array(bytes.slice().buffer);
+  const points: StylePoint[] = [];
+  for (let i = 0; i < itemCount; i++) {
+    const [x, y, cluster] = [f[3 * i], f[3 * i + 1], f[3 * i + 2]];
+    if (!Number.isFinite(x) || !Number.isFinite(y)) throw new DataError(file, `row ${i} has a non-finite coordinate`, { field: 'x,y' });
+    if (!Number.isInteger(cluster) || cluster < -1) throw new DataError(file, `row ${i} has cluster ${cluster}, expected an integer ≥ −1`, { field: 'cluster' });
+    points.push({ x, y, cluster });
+  }
+  return points;
+}
+
+/**
+ * Genre agreement of neighbours: for each title with genres, the share of its `k` nearest titles (by cosine of
+ * `vectors`, rows L2-normalised) that share at least one of its genres, ignoring genres in `ignore`; averaged.
+ * With `random` instead of vectors, the neighbours are k titles drawn at random (the baseline).
+ */
+export function neighbourGenreAgreement(
+  genres: readonly (readonly string[])[],
+  k: number,
+  neighbours: (i: number) => number[],
+  ignore: ReadonlySet<string> = new Set(),
+): number {
+  let sum = 0;
+  let counted = 0;
+  const kept = genres.map((g) => g.filter((x) => !ignore.has(x)));
+  for (let i = 0; i < kept.length; i++) {
+    if (kept[i].length === 0) continue;
+    const mine = new Set(kept[i]);
+    const near = neighbours(i).slice(0, k);
+    if (near.length === 0) continue;
+    sum += near.filter((j) => kept[j].some((g) => mine.has(g))).length / near.length;
+    counted++;
+  }
+  return counted ? sum / counted : 0;
+}
+
+/** The k nearest rows to row i by dot product (rows L2-normalised → cosine), i itself excluded. */
+export function nearestRows(vectors: Float32Array, dim: number, i: number, k: number): number[] {
+  const n = vectors.length / dim;
+  const scores: [number, number][] = [];
+  for (let j = 0; j < n; j++) {
+    if (j === i) continue;
+    let s = 0;
+    for (let d = 0; d < dim; d++) s += vectors[i * dim + d] * vectors[j * dim + d];
+    scores.push([s, j]);
+  }
+  scores.sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  return scores.slice(0, k).map((s) => s[1]);
+}

@@ -1,0 +1,49 @@
+/**
+ * The UI language: Korean or English, switchable, default from the browser, remembered on this device.
+ * `strings` reads the current table through reactive state, so every `{strings.x}` in a template
+ * re-renders when the language changes. Dates and numbers use the same locale.
+ */
+import { en, type Messages } from './strings.ts';
+import { ko } from './strings.ko.ts';
+
+export type Locale = 'en' | 'ko';
+export const LOCALES: Record<Locale, string> = { ko: '한국어', en: 'English' };
+const TABLES: Record<Locale, Messages> = { en, ko };
+const KEY = 'toonpick.locale';
+
+function initialLocale(): Locale {
+  const saved = globalThis.localStorage?.getItem(KEY);
+  if (saved === 'en' || saved === 'ko') return saved;
+  return (globalThis.navigator?.language ?? 'en').toLowerCase().startsWith('ko') ? 'ko' : 'en';
+}
+
+let current = $state<Locale>(initialLocale());
+if (globalThis.document) document.documentElement.lang = current;
+
+export function locale(): Locale {
+  return current;
+}
+
+export function setLocale(l: Locale) {
+  current = l;
+  globalThis.localStorage?.setItem(KEY, l);
+  document.documentElement.lang = l;
+}
+
+export const strings: Messages = new Proxy(en, {
+  get: (_, key) => TABLES[current][key as keyof Messages],
+});
+
+export function formatNumber(n: number, options?: Intl.NumberFormatOptions): string {
+  return new Intl.NumberFormat(current, options).format(n);
+}
+
+export function formatDate(t: number): string {
+  return new Intl.DateTimeFormat(current, { dateStyle: 'medium', timeStyle: 'short' }).format(t);
+}
+
+/** The one-line reason on a card: which space, and which history title it came from. */
+export function why(space: string, closest?: string): string {
+  const s = strings.spaceNames[space] ?? space;
+  return closest ? strings.because(closest, s) : strings.similar(s);
+}

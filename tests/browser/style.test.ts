@@ -1,0 +1,255 @@
+/**
+ * The built style worker (workers/style.worker.ts) in real Chromium, on WASM and on WebGPU (SwiftShader): it
+ * reports its backend, embeds like tfjs on the CPU in Node, trains on covers, stops when cancelled and refuses
+ * corrupt weights while keeping the ones in use. Then the app's style map and settings pages.
+ * A tiny model (16×16 images, 4 filters) keeps SwiftShader quick.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { Page } from 'playwright-core';
+import { rng } from '../../src/core/random.ts';
+import { StyleEncoder, type SavedStyleWeights } from '../../src/core/style/style-encoder.ts';
+import { launch, serveDist, trackErrors, trackRequests } from './harness.ts';
+
+let server: Awaited<ReturnType<typeof serveDist>>;
+let workerUrl: string;
+let covers: string[];
+let tiny: SavedStyleWeights;
+let images: number[];
+let cpu: { style: number[]; gram: number[] };
+
+beforeAll(async () => {
+  server = await serveDist();
+  await writeFile(path.join(server.root, 'blank.html'), '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>blank</title>');
+  const name = (await readdir(path.join(server.root, 'assets'))).find((f) => /^style\.worker-.*\.js$/.test(f));
+  if (!name) throw new Error('dist/assets has no style.worker-*.js: is the worker referenced by the app?');
+  workerUrl = `${server.url}assets/${name}`;
+  covers = (await readdir(path.join(server.root, 'snapshot/covers64'))).sort().slice(0, 12).map((f) => `${server.url}snapshot/covers64/${f}`);
+  // The reference: the same tiny weights and images on tfjs' CPU backend in Node.
+  await tf.setBackend('cpu');
+  const enc = StyleEncoder.create({ size: 16, latent: 4, filters: [4, 4, 4, 4], gramSize: 4, seed: 3 });
+  tiny = await enc.save();
+  const random = rng(5);
+  images = Array.from({ length: 3 * 16 * 16 * 3 }, () => random());
+  const out = await enc.embed(Float32Array.from(images));
+  cpu = { style: Array.from(out.style), gram: Array.from(out.gram) };
+  enc.dispose();
+});
+afterAll(async () => {
+  await server?.dispose();
+});
+
+/** Starts the built worker and talks comlink's wire protocol by hand (APPLY, RAW values): no hook in the app. */
+async function startWorker(page: Page) {
+  await page.goto(`${server.url}blank.html`);
+  await page.evaluate((url) => {
+    const worker = new Worker(url, { type: 'module' });
+    const call = (method: string, args: unknown[]) =>
+      new Promise<any>((resolve, reject) => {
+        const id = crypto.randomUUID();
+        const onMessage = (ev: MessageEvent) => {
+          if (ev.data?.id !== id) return;
+          worker.removeEventListener('message', onMessage);
+          if (ev.data.type === 'HANDLER' && ev.data.name === 'throw') reject(new Error(ev.data.value.value?.message ?? String(ev.data.value.value)));
+          else resolve(ev.data.value);
+        };
+        worker.addEventListener('message', onMessage);
+        worker.postMessage({ id, type: 'APPLY', path: [method], argumentList: args.map((value) => ({ type: 'RAW', value })) });
+      });
+    (globalThis as Record<string, unknown>).styleWorker = { call };
+  }, workerUrl);
+}
+
+/** Runs `fn(call, arg)` in the page; an error comes back as `{ error }`. */
+function inPage<A, R>(page: Page, fn: (call: (m: string, a: unknown[]) => Promise<any>, arg: A) => Promise<R>, arg: A): Promise<R | { error: string }> {
+  return page.evaluate(
+    async ({ src, arg }) => {
+      const { call } = (globalThis as Record<string, any>).styleWorker;
+      try {
+        return await (0, eval)(src)(call, arg);
+      } catch (e) {
+        return { error: (e as Error).message };
+      }
+    },
+    { src: fn.toString(), arg },
+  );
+}
+
+const maxDiff = (a: number[], b: number[]) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+
+async function checkBackend(flags: string[], backend: string) {
+  const browser = await launch(flags);
+  try {
+    const ctx = await browser.newContext();
+    const requests = trackRequests(ctx);
+    const page = await ctx.newPage();
+    const errors = trackErrors(page);
+    await startWorker(page);
+    const weights = { manifest: tiny.manifest, data: Array.from(tiny.data) };
+    const out = await inPage(
+      page,
+      async (call, { weights, images, covers }) => {
+        const init = await call('init', []);
+        const loaded = await call('load', [{ manifest: weights.manifest, data: Float32Array.from(weights.data) }]);
+        const emb = await call('embed', [Float32Array.from(images)]);
+        const trained = await call('train', [{ covers, epochs: 2, batchSize: 4, seed: 1 }]);
+        return { init, loaded, style: Array.from(emb.style as Float32Array), gram: Array.from(emb.gram as Float32Array), history: trained.history, after: trained.info };
+      },
+      { weights, images, covers },
+    );
+    expect(out).not.toHaveProperty('error');
+    const r = out as { init: string; loaded: { backend: string; hash: string }; style: number[]; gram: number[]; history: { valMse: number }[]; after: { hash: string } };
+    expect(r.init).toBe(backend);
+    expect(r.loaded.backend).toBe(backend);
+    expect(r.loaded.hash).toBe(tiny.hash);
+    // Same vectors as tfjs' CPU backend in Node, up to float32 rounding on another backend.
+    expect(maxDiff(r.style, cpu.style)).toBeLessThan(1e-3);
+    expect(maxDiff(r.gram, cpu.gram)).toBeLessThan(1e-3);
+    expect(r.history).toHaveLength(2);
+    expect(r.history.every((h) => Number.isFinite(h.valMse))).toBe(true);
+    expect(r.after.hash).not.toBe(tiny.hash); // the trained weights are in use
+    // tfjs' WASM binaries came from our origin.
+    expect(requests.filter((u) => !u.startsWith(server.url) && !u.startsWith('blob:') && !u.startsWith('data:'))).toEqual([]);
+    if (backend === 'wasm') expect(requests.some((u) => /\/assets\/tfjs-backend-wasm[\w-]*\.wasm$/.test(u))).toBe(true);
+    expect(errors).toEqual([]);
+  } finally {
+    await browser.close();
+  }
+}
+
+describe('the style worker in Chromium', () => {
+  it('trains and embeds on WASM', async () => {
+    await checkBackend([], 'wasm');
+  });
+
+  it('trains and embeds on WebGPU (SwiftShader) with the CPU vectors', async () => {
+    await checkBackend(['--enable-unsafe-webgpu'], 'webgpu');
+  });
+
+  it('stops training on cancel() and refuses corrupt weights, keeping the ones in use', async () => {
+    const browser = await launch();
+    try {
+      const page = await browser.newPage();
+      await startWorker(page);
+      const weights = { manifest: tiny.manifest, data: Array.from(tiny.data) };
+      const out = await inPage(
+        page,
+        async (call, { weights, covers }) => {
+          await call('load', [{ manifest: weights.manifest, data: Float32Array.from(weights.data) }]);
+          const started = performance.now();
+          let outcome = 'finished';
+          const training = call('train', [{ covers, epochs: 100000, batchSize: 4 }]).catch((e: Error) => (outcome = e.message));
+          // Cancel until it stops: the first calls may land while the covers are still being read.
+          let done = false;
+          void training.then(() => (done = true));
+          while (!done) {
+            await new Promise((r) => setTimeout(r, 200));
+            await call('cancel', []);
+          }
+          const seconds = (performance.now() - started) / 1000;
+          const afterCancel = (await call('info', [])).hash;
+          const broken = { ...weights.manifest, hash: '0000000000000000' };
+          const refused = await call('load', [{ manifest: broken, data: Float32Array.from(weights.data) }]).then(
+            () => 'accepted',
+            (e: Error) => e.message,
+          );
+          const wrongShape = await call('load', [{ manifest: weights.manifest, data: new Float32Array(7) }]).then(
+            () => 'accepted',
+            (e: Error) => e.message,
+          );
+          return { outcome, seconds, afterCancel, refused, wrongShape, afterRefusal: (await call('info', [])).hash };
+        },
+        { weights, covers },
+      );
+      expect(out).not.toHaveProperty('error');
+      const r = out as { outcome: string; seconds: number; afterCancel: string; refused: string; wrongShape: string; afterRefusal: string };
+      expect(r.outcome).toMatch(/cancelled/);
+      expect(r.seconds).toBeLessThan(60); // it did not run its 100 000 epochs
+      expect(r.afterCancel).toBe(tiny.hash); // the interrupted copy was thrown away
+      expect(r.refused).toMatch(/weights\.bin.*hash/);
+      expect(r.wrongShape).toMatch(/float32 values/);
+      expect(r.afterRefusal).toBe(tiny.hash);
+    } finally {
+      await browser.close();
+    }
+  });
+});
+
+describe('the style pages', () => {
+  it('draws one point per title on the style map; a point opens its title', async () => {
+    const browser = await launch();
+    try {
+      const page = await browser.newPage();
+      const errors = trackErrors(page);
+      await page.goto(`${server.url}#/style-map`);
+      const map = page.getByTestId('style-map');
+      await map.waitFor();
+      const items = (await (await fetch(`${server.url}snapshot/items.json`)).json()) as { id: string; title: string }[];
+      const points = page.getByTestId('style-point');
+      expect(await points.count()).toBe(items.filter((t) => t.title).length);
+      await page.getByTestId('zoom-in').click();
+      await page.getByTestId('zoom-out').click();
+      const target = items[5];
+      await page.locator(`[data-testid="style-point"][data-id="${target.id}"]`).focus();
+      await page.keyboard.press('Enter');
+      await page.waitForFunction((id) => location.hash === `#/title/${id}`, target.id);
+      await page.getByRole('heading', { name: target.title }).first().waitFor();
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('settings: corrupt weights files are refused and the shipped weights stay in use', async () => {
+    const browser = await launch();
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${server.url}#/settings`);
+      await page.getByTestId('style-backend').waitFor();
+      expect(await page.getByTestId('style-backend').textContent()).toContain('wasm');
+      const shipped = await page.getByTestId('style-weights').textContent();
+      const json = Buffer.from(JSON.stringify(tiny.manifest));
+      await page.getByTestId('style-import-json').setInputFiles({ name: 'weights.json', mimeType: 'application/json', buffer: json });
+      await page.getByTestId('style-import-bin').setInputFiles({ name: 'weights.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(4 * 10) });
+      const message = page.getByTestId('style-message');
+      await message.waitFor();
+      expect(await message.getAttribute('role')).toBe('alert');
+      expect(await message.textContent()).toMatch(/weights\.bin/);
+      expect(await page.getByTestId('style-weights').textContent()).toBe(shipped);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('settings: retraining shows progress, can be cancelled, and its weights replace the shipped ones until restored', async () => {
+    const browser = await launch();
+    try {
+      const page = await browser.newPage();
+      const errors = trackErrors(page);
+      await page.goto(`${server.url}#/settings`);
+      await page.getByTestId('style-backend').waitFor();
+      const shipped = await page.getByTestId('style-weights').textContent();
+      await page.getByTestId('style-epochs').fill('1');
+      await page.getByTestId('style-train').click();
+      await page.waitForFunction(() => /1\/1 ·/.test(document.querySelector('[data-testid="style-progress-label"]')?.textContent ?? ''));
+      await page.getByTestId('style-cancel').click();
+      await page.getByTestId('style-message').waitFor();
+      expect(await page.getByTestId('style-message').getAttribute('role')).toBe('status');
+      expect(await page.getByTestId('style-weights').textContent()).toBe(shipped);
+
+      await page.getByTestId('style-train').click();
+      await page.waitForFunction(() => /retrained/i.test(document.querySelector('[data-testid="style-weights"]')?.textContent ?? ''), undefined, { timeout: 150_000 });
+      // Kept in IndexedDB: a reload still uses them.
+      await page.reload();
+      await page.getByTestId('style-backend').waitFor();
+      await page.waitForFunction(() => /retrained/i.test(document.querySelector('[data-testid="style-weights"]')?.textContent ?? ''));
+      await page.getByTestId('style-restore').click();
+      await page.waitForFunction((s) => document.querySelector('[data-testid="style-weights"]')?.textContent === s, shipped);
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  });
+});

@@ -1,0 +1,199 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { makeSnapshot } from '../../scripts/snapshot.ts';
+import { trainSeq } from '../../scripts/train-seq.ts';
+import { fsReader } from '../../scripts/lib/node-io.ts';
+import { defaultConfig, type RankerConfig } from '../../src/core/config.ts';
+import { DataError } from '../../src/core/errors.ts';
+import type { HistoryEntry } from '../../src/core/history.ts';
+import { rng } from '../../src/core/random.ts';
+import { rankReadings, recommend } from '../../src/core/ranker.ts';
+import { readingsFromHistory } from '../../src/core/rank/reader.ts';
+import { buildSnapshot, serializeSnapshot } from '../../src/core/snapshot/build.ts';
+import { contentHashOf, sha256Hex, type Snapshot } from '../../src/core/snapshot/format.ts';
+import { loadSnapshot, type ReadFile } from '../../src/core/snapshot/load.ts';
+import { unserendipity } from '../../src/core/eval/metrics.ts';
+import { demoSnapshotDir } from './helpers/paths.ts';
+import { TITLES, worldInteractions, worldItems, writeWorldSource } from './helpers/rank-world.ts';
+
+/** Quick training settings for the synthetic world (the network and task are the default ones). */
+const cfg: RankerConfig = { ...defaultConfig.ranker, sequence: { ...defaultConfig.ranker.sequence, maxLength: 20, window: 20, epochs: 15, fineTuneEpochs: 5 } };
+
+function memoryReader(files: Map<string, Uint8Array>): ReadFile {
+  return async (p) => {
+    const b = files.get(p);
+    if (!b) throw new DataError(p, 'is missing');
+    return b;
+  };
+}
+
+/** A copy of serialised files with one manifest edit, re-signed so that only the intended fault remains. */
+async function withManifest(files: Map<string, Uint8Array>, edit: (m: Record<string, any>) => void, replace: Record<string, Uint8Array> = {}): Promise<Map<string, Uint8Array>> {
+  const out = new Map(files);
+  const m = JSON.parse(new TextDecoder().decode(files.get('manifest.json')));
+  for (const [p, b] of Object.entries(replace)) {
+    out.set(p, b);
+    m.files[p] = { bytes: b.byteLength, sha256: await sha256Hex(b) };
+  }
+  edit(m);
+  m.contentHash = await contentHashOf(m.files);
+  out.set('manifest.json', new TextEncoder().encode(JSON.stringify(m)));
+  return out;
+}
+
+const liked = (id: string, at: number): HistoryEntry => ({ id, readAt: at, likedAt: at });
+
+/** Mean genre unserendipity of the top `k` over a fixed set of readers, at each serendipity level. */
+function unserendipityByLevel(snap: Snapshot, readers: HistoryEntry[][], levels: number[], k: number): number[] {
+  const genre = snap.spaces.get('genre')!;
+  return levels.map((level) => {
+    let sum = 0;
+    for (const h of readers) {
+      const readings = readingsFromHistory(h, snap.indexOf, defaultConfig.ranker);
+      const recs = rankReadings(snap, readings, defaultConfig.ranker, k, { serendipity: level });
+      sum += unserendipity(recs.map((r) => r.index), readings.map((r) => r.index), genre.data, genre.dim);
+    }
+    return sum / readers.length;
+  });
+}
+
+describe('community model in the snapshot', () => {
+  let built: Snapshot;
+  let files: Map<string, Uint8Array>;
+  let loaded: Snapshot;
+
+  beforeAll(async () => {
+    built = buildSnapshot({ name: 'world', items: worldItems(), interactions: worldInteractions(), builtAt: new Date(0), ranker: cfg });
+    files = await serializeSnapshot(built);
+    loaded = await loadSnapshot(memoryReader(files));
+  });
+
+  it('round-trips through a snapshot: the same neighbours, weights, category similarity and learned fusion', () => {
+    const m = loaded.manifest.community!;
+    expect(m.model!.neighbours).toBe(Math.min(cfg.community.neighbours, TITLES - 1));
+    for (const f of [...Object.values(m.model!.files), m.categories!.file]) expect(loaded.manifest.files[f]).toBeDefined();
+    expect(Array.from(loaded.community!.model.index)).toEqual(Array.from(built.community!.model.index));
+    expect(Array.from(loaded.community!.model.weight)).toEqual(Array.from(built.community!.model.weight));
+    expect(Array.from(loaded.community!.categorySimilarity)).toEqual(Array.from(built.community!.categorySimilarity));
+    expect(loaded.community!.learned).toEqual(built.community!.learned);
+    expect(Object.keys(loaded.community!.learned!.weights).sort()).toEqual(['cf', 'genre', 'lexical']);
+    // The reader gets the same list from the loaded snapshot as from the one just built.
+    const history = [liked('t5', 1), liked('t6', 2), liked('t7', 3)];
+    expect(recommend(loaded, history, cfg, 10)).toEqual(recommend(built, history, cfg, 10));
+  });
+
+  it('links neighbours of the reading cycle', () => {
+    const { index, weight, neighbours } = loaded.community!.model;
+    const row = (i: number) => Array.from(index.subarray(i * neighbours, (i + 1) * neighbours)).filter((_, k) => weight[i * neighbours + k] > 0);
+    expect(row(10).slice(0, 4)).toEqual(expect.arrayContaining([11]));
+  });
+
+  it('refuses a community model of the wrong shape or for another catalog with a DataError', async () => {
+    const m = loaded.manifest.community!.model!;
+    const wrongN = await withManifest(files, (x) => (x.community.model.neighbours += 1));
+    await expect(loadSnapshot(memoryReader(wrongN))).rejects.toThrow(DataError);
+    await expect(loadSnapshot(memoryReader(wrongN))).rejects.toThrow(new RegExp(`${m.files.index}.*40 titles × ${m.neighbours + 1} neighbours`));
+    const index = new Uint32Array(loaded.community!.model.index);
+    index[7] = TITLES + 2;
+    const badRow = await withManifest(files, () => {}, { [m.files.index]: new Uint8Array(index.buffer) });
+    await expect(loadSnapshot(memoryReader(badRow))).rejects.toThrow(/names row 42, but the catalog has 40 titles/);
+    const badDim = await withManifest(files, (x) => (x.community.categories.dim = 4));
+    await expect(loadSnapshot(memoryReader(badDim))).rejects.toThrow(/4 categories but the genre space has 5/);
+    const badLearned = await withManifest(files, (x) => (x.community.learned.weights.cf = -1));
+    await expect(loadSnapshot(memoryReader(badLearned))).rejects.toThrow(DataError);
+  });
+
+  it('the demo catalog (no interactions) ranks from content and the history alone, and says so', async () => {
+    const demo = await loadSnapshot(fsReader(demoSnapshotDir));
+    expect(demo.community).toBeUndefined();
+    expect(demo.sequence).toBeUndefined();
+    const history = demo.items.slice(0, 40).filter((t) => t.genres.includes(demo.items[0].genres[0])).slice(0, 5).map((t, i) => liked(t.id, i + 1));
+    const recs = recommend(demo, history, defaultConfig.ranker, 20)!;
+    for (const r of recs) {
+      expect(Object.keys(r.why.contributions).every((s) => demo.spaces.has(s))).toBe(true);
+      expect(r.why.contributions.cf).toBeUndefined();
+      expect(r.why.contributions.sequence).toBeUndefined();
+    }
+  });
+
+  it('serendipity lowers unserendipity monotonically on a fixed set of demo readers, and says why', async () => {
+    const demo = await loadSnapshot(fsReader(demoSnapshotDir));
+    const random = rng(11);
+    // 24 readers, each liking 6 titles of one or two genres (a clear taste that serendipity can step away from).
+    const genres = [...new Set(demo.items.flatMap((t) => t.genres))];
+    const readers = Array.from({ length: 24 }, (_, u) => {
+      const taste = [genres[u % genres.length], genres[(u * 5 + 1) % genres.length]];
+      const pool = demo.items.filter((t) => t.genres.some((g) => taste.includes(g)));
+      return Array.from({ length: 6 }, (_, i) => liked(pool[Math.floor(random() * pool.length)].id, i + 1));
+    });
+    const levels = [0, 0.25, 0.5, 0.75, 1];
+    const u = unserendipityByLevel(demo, readers, levels, 10);
+    for (let i = 1; i < u.length; i++) expect(u[i]).toBeLessThan(u[i - 1]);
+    const marked = readers.flatMap((h) => recommend(demo, h, { ...defaultConfig.ranker, serendipity: { ...defaultConfig.ranker.serendipity, level: 1 } }, 10)!).filter((r) => r.why.serendipity);
+    expect(marked.length).toBeGreaterThan(0);
+    for (const r of marked) {
+      const s = r.why.serendipity!;
+      expect(demo.items[r.index].genres).toContain(s.category);
+      expect(s.category).not.toBe(s.similarTo);
+      expect(s.similarity).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('Ranker with the community and sequence models (npm run train:seq)', () => {
+  let work: string;
+  let snap: Snapshot;
+
+  beforeAll(async () => {
+    work = await mkdtemp(path.join(tmpdir(), 'toonpick-rank-'));
+    await writeWorldSource(path.join(work, 'source'));
+    await makeSnapshot({ source: path.join(work, 'source'), out: path.join(work, 'snapshot'), name: 'world' });
+    await trainSeq({ data: path.join(work, 'source'), out: path.join(work, 'snapshot'), cfg });
+    snap = await loadSnapshot(fsReader(path.join(work, 'snapshot')));
+  }, 180_000);
+
+  afterAll(async () => {
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('ships the sequence model and a fusion learned with it', () => {
+    expect(snap.sequence!.spec.itemCount).toBe(TITLES);
+    expect(snap.manifest.files[snap.manifest.sequence!.file]).toBeDefined();
+    expect(Object.keys(snap.community!.learned!.weights).sort()).toEqual(['cf', 'genre', 'lexical', 'sequence']);
+  });
+
+  it('excludes the history, is deterministic and explains with real history titles', () => {
+    const history = [liked('t20', 1), liked('t21', 2), { id: 't22', readAt: 3 }, { id: 't23', readAt: 4, ratedAt: 4, rating: 5 }];
+    const recs = recommend(snap, history, cfg, 15)!;
+    expect(recs).toHaveLength(15);
+    expect(recommend(snap, history, cfg, 15)).toEqual(recs);
+    const rows = new Set(history.map((h) => snap.indexOf.get(h.id)!));
+    for (const r of recs) {
+      expect(rows.has(r.index)).toBe(false);
+      expect(r.why.because.length).toBeGreaterThan(0);
+      for (const b of r.why.because) expect(rows.has(b)).toBe(true);
+      expect(r.why.contributions[r.why.space]).toBe(Math.max(...Object.values(r.why.contributions)));
+    }
+    // The community and the sequence model both carry the next titles of the cycle.
+    const atZero = rankReadings(snap, readingsFromHistory(history, snap.indexOf, cfg), cfg, 5, { serendipity: 0 });
+    expect(atZero.map((r) => snap.items[r.index].id)).toContain('t24');
+    expect(atZero.some((r) => r.why.space === 'cf' || r.why.space === 'sequence')).toBe(true);
+  });
+
+  it('refuses a sequence model of another catalog with a clear error', async () => {
+    const dir = path.join(work, 'snapshot');
+    const manifest = await readFile(path.join(dir, 'manifest.json'), 'utf8');
+    try {
+      const m = JSON.parse(manifest);
+      m.sequence.spec.itemCount = TITLES + 1;
+      await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(m));
+      await expect(loadSnapshot(fsReader(dir))).rejects.toThrow(DataError);
+      await expect(loadSnapshot(fsReader(dir))).rejects.toThrow(/sequence model for 41 titles but this catalog has 40/);
+    } finally {
+      await writeFile(path.join(dir, 'manifest.json'), manifest);
+    }
+    await expect(trainSeq({ data: path.join(work, 'source'), out: demoSnapshotDir, cfg })).rejects.toThrow(/does not list the titles/);
+  });
+});
