@@ -40,8 +40,7 @@ export interface SerendipityInput {
 }
 
 /** Strengths of the push away from the history's genres, tried in turn (standardised units). */
-const CAL = Number(process.env.CAL ?? 0);
-const PUSHES = process.env.LAMBDA ? [Number(process.env.LAMBDA)] : CAL > 0 ? [0.002, 0.004, 0.006, 0.008, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1, 0.13, 0.16, 0.2, 0.25, 0.3, 0.4, 0.5, 0.7, 1, 1.5, 2, 4] : [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.25, 1.5, 1.75, 2, 2.5, 3, 4, 6, 8];
+const PUSHES = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.25, 1.5, 1.75, 2, 2.5, 3, 4, 6, 8];
 
 /** Titles considered for the slots after the head, beyond the list's depth (by relevance; the pool joins them). */
 const SHORTLIST = 300;
@@ -126,11 +125,6 @@ export function serendipitousRanking(input: SerendipityInput, level: number, dep
   const head = accuracy.slice(0, Math.min(keep, depth));
   const pool = serendipityPool(input, accuracy, cfg);
   const relevance = standardise(Float32Array.from(input.scores), input.candidates);
-  if (CAL > 0) {
-    let top = -Infinity;
-    for (let i = 0; i < relevance.length; i++) if (input.candidates[i] && relevance[i] > top) top = relevance[i];
-    for (let i = 0; i < relevance.length; i++) relevance[i] = Math.exp(CAL * (relevance[i] - top));
-  }
   const similarity = historySimilarity(input.genre, input.history);
   const penalty = standardise(Float32Array.from(similarity), input.candidates);
   const meanSimilarity = (list: readonly number[]) => list.slice(0, cfg.basis).reduce((a, i) => a + similarity[i], 0) / Math.min(list.length, cfg.basis);
