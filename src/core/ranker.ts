@@ -229,10 +229,10 @@ export function rankReadings(catalog: Catalog, readings: readonly Reading[], cfg
 }
 
 /** "For you": null when the reader has no positive signal yet (cold start: show popular titles). */
-export function recommend(catalog: Catalog, history: HistoryEntry[], cfg: RankerConfig, k: number): Recommendation[] | null {
+export function recommend(catalog: Catalog, history: HistoryEntry[], cfg: RankerConfig, k: number, opts: RankOptions = {}): Recommendation[] | null {
   const readings = readingsFromHistory(history, catalog.indexOf, cfg);
   if (!readings.some((r) => r.signal > 0)) return null;
-  return rankReadings(catalog, readings, cfg, k);
+  return rankReadings(catalog, readings, cfg, k, opts);
 }
 
 /** "More like this": the title itself is the whole profile. */

@@ -54,6 +54,8 @@ export class AppState {
   route = $state.raw<Route>(parseRoute(location.hash));
   /** A new app version is installed and waits for the reader's reload. */
   updateReady = $state(false);
+  /** The reader's serendipity setting, 0 = closest to taste … 1 = most surprising (kept in the store). */
+  serendipity = $state(0);
   storage = $state.raw<StorageStatus | null>(null);
   private store: ReaderStore | null = null;
   private pwa: PwaHandle | null = null;
@@ -65,6 +67,7 @@ export class AppState {
 
   constructor(config: ToonpickConfig = defaultConfig) {
     this.config = config;
+    this.serendipity = config.ranker.serendipity.level;
     try {
       // ?textModel=… and ?textDtype=… (config.ts): a self-hosted text model, for operators and tests.
       this.config = withUrlOverrides(config, location.search);
@@ -99,6 +102,11 @@ export class AppState {
     }
   }
 
+  setSerendipity(level: number) {
+    this.serendipity = level;
+    void this.store?.setMeta('serendipity', level).catch((e) => (this.notice = { kind: 'error', text: (e as Error).message }));
+  }
+
   applyUpdate() {
     this.pwa?.applyUpdate();
   }
@@ -129,6 +137,7 @@ export class AppState {
     try {
       this.store = await ReaderStore.open(this.config.databaseName);
       this.history = await this.store.history();
+      this.serendipity = (await this.store.getMeta<number>('serendipity')) ?? this.serendipity;
     } catch (e) {
       this.storeError = (e as Error).message;
     }

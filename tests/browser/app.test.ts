@@ -104,8 +104,25 @@ describe('the app in a real browser', () => {
     const recIds = await page.getByTestId('card').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')));
     expect(recIds.length).toBe(24);
     for (const t of ZOMBIES) expect(recIds).not.toContain(idOf(t));
+    // Every card explains itself: a history title behind it, or (serendipity) the category it was drawn from.
     const reasons = await page.getByTestId('reason').allTextContents();
-    expect(reasons.every((r) => ZOMBIES.some((z) => r.includes(`“${z}”`)))).toBe(true);
+    expect(reasons).toHaveLength(24);
+    expect(reasons.every((r) => ZOMBIES.some((z) => r.includes(`“${z}”`)) || r.startsWith('A surprise from'))).toBe(true);
+    expect(await page.getByTestId('content-only').count()).toBe(1);
+
+    // The serendipity control: 0 gives no surprises, 1 gives some; the setting survives a reload.
+    const surprises = () => page.locator('[data-testid="card"] .badge').count();
+    await page.getByTestId('serendipity').fill('0');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="card"] .badge').length === 0);
+    await page.getByTestId('serendipity').fill('1');
+    await page.locator('[data-testid="card"] .badge').first().waitFor();
+    expect(await surprises()).toBeGreaterThan(0);
+    await page.reload();
+    await page.getByTestId('reason').first().waitFor();
+    expect(await page.getByTestId('serendipity').inputValue()).toBe('1');
+    await page.getByTestId('serendipity').fill('0.5');
+    await page.waitForTimeout(300);
+    expect(await page.getByTestId('card').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')))).toEqual(recIds);
 
     await page.reload();
     await page.getByTestId('reason').first().waitFor();
