@@ -10,7 +10,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
-import { chooseStyleBackend } from '../src/core/style/backend.ts';
+import { chooseTfjsBackend } from '../src/core/style/backend.ts';
 import { StyleEncoder, type StyleEncoderOptions } from '../src/core/style/style-encoder.ts';
 import { launch } from '../tests/browser/harness.ts';
 import { serve } from '../scripts/serve.ts';
@@ -24,7 +24,7 @@ const N_CPU = 8;
 const MODEL: StyleEncoderOptions = { filters: [16, 32, 64, 128], gramSize: 8, seed: 0 };
 
 async function nodeRate(backend: 'cpu' | 'wasm', images: Float32Array): Promise<number> {
-  if ((await chooseStyleBackend(backend)) !== backend) throw new Error(`backend ${backend} unavailable`);
+  if ((await chooseTfjsBackend(backend)) !== backend) throw new Error(`backend ${backend} unavailable`);
   const time = async (epochs: number) => {
     const enc = StyleEncoder.create(MODEL);
     const t0 = performance.now();

@@ -14,7 +14,7 @@ import { DataError } from '../src/core/errors.ts';
 import { rng, shuffle } from '../src/core/random.ts';
 import { loadSnapshot } from '../src/core/snapshot/load.ts';
 import type { EncoderInfo } from '../src/core/snapshot/format.ts';
-import { chooseStyleBackend } from '../src/core/style/backend.ts';
+import { chooseTfjsBackend } from '../src/core/style/backend.ts';
 import { chooseClusters } from '../src/core/style/cluster.ts';
 import { StyleEncoder, type StyleVariant } from '../src/core/style/style-encoder.ts';
 import {
@@ -88,7 +88,7 @@ export async function trainStyle(dir: string, o: TrainStyleOptions) {
   const val = pick(order.slice(0, nVal));
   const train = pick(order.slice(nVal));
 
-  const backend = await chooseStyleBackend('wasm');
+  const backend = await chooseTfjsBackend('wasm');
   const enc = StyleEncoder.create({ variant: o.variant, seed: o.seed, filters: o.filters, gramSize: o.gramSize });
   try {
     o.log(`training ${o.variant} on ${n - nVal} covers, validating on ${nVal}, ${o.epochs} epochs, backend ${backend}`);

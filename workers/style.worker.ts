@@ -1,6 +1,6 @@
 /**
  * The art-style encoder in a Web Worker (comlink): training and embedding never block the page.
- * A thin adapter over src/core/style: the backend comes from chooseStyleBackend (WebGPU when the capability
+ * A thin adapter over src/core/style: the backend comes from chooseTfjsBackend (WebGPU when the capability
  * probe found an adapter, else WASM, else CPU); covers are decoded here with createImageBitmap and an
  * OffscreenCanvas. Created by src/app/style-client.ts.
  *
@@ -11,7 +11,7 @@ import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?u
 import simdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import threadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { rng, shuffle } from '../src/core/random.ts';
-import { chooseStyleBackend, type StyleBackend } from '../src/core/style/backend.ts';
+import { chooseTfjsBackend, type StyleBackend } from '../src/core/style/backend.ts';
 import {
   StyleEncoder,
   type SavedStyleWeights,
@@ -64,7 +64,7 @@ function queued<T>(job: () => Promise<T>): Promise<T> {
 }
 
 function init(preference: StyleBackend = 'webgpu'): Promise<StyleBackend> {
-  backend ??= chooseStyleBackend(preference, {
+  backend ??= chooseTfjsBackend(preference, {
     wasmPaths: { 'tfjs-backend-wasm.wasm': wasmUrl, 'tfjs-backend-wasm-simd.wasm': simdUrl, 'tfjs-backend-wasm-threaded-simd.wasm': threadedUrl },
   });
   return backend;

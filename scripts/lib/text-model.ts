@@ -15,7 +15,7 @@ import { parseStsTsv, type StsPair } from '../../src/core/text/sts.ts';
 import { synopsisText } from '../../src/core/text/sts-space.ts';
 import { SynopsisEncoder } from '../../src/core/text/synopsis-encoder.ts';
 import type { AdapterTrainingData, PairVectors } from '../../src/core/text/adapter-train.ts';
-import * as tf from '@tensorflow/tfjs';
+import { chooseTfjsBackend } from '../../src/core/style/backend.ts';
 
 export interface ModelArgs {
   modelId: string;
@@ -122,17 +122,8 @@ export async function adapterData(embed: Embed, dim: number, korsts: KorSts, sna
   return { dim, sts, dev, ...(views ? { views } : {}) };
 }
 
-/** The fastest tfjs backend for training here: wasm (XNNPACK), else the pure-JS cpu backend. */
-export async function trainingBackend(): Promise<string> {
-  try {
-    await import('@tensorflow/tfjs-backend-wasm');
-    if ((await tf.setBackend('wasm')) && tf.getBackend() === 'wasm') return 'wasm';
-  } catch {
-    // no wasm backend here: cpu below
-  }
-  await tf.setBackend('cpu');
-  return tf.getBackend();
-}
+/** The fastest tfjs backend for training here: the project's one backend choice, from wasm down. */
+export const trainingBackend = (): Promise<string> => chooseTfjsBackend('wasm');
 
 /**
  * Writes a changed snapshot back into its folder: every file to a temporary name first, then renamed over

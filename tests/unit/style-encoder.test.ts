@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { chooseStyleBackend } from '../../src/core/style/backend.ts';
+import { chooseTfjsBackend } from '../../src/core/style/backend.ts';
 import { StyleEncoder, type StyleEncoderOptions, type StyleTrainProgress } from '../../src/core/style/style-encoder.ts';
 import { DataError } from '../../src/core/errors.ts';
 import { loadCovers, splitCovers } from './helpers/covers.ts';
@@ -20,7 +20,7 @@ function mse(a: Float32Array, b: Float32Array): number {
 }
 
 beforeAll(async () => {
-  expect(await chooseStyleBackend('wasm')).toBe('wasm');
+  expect(await chooseTfjsBackend('wasm')).toBe('wasm');
   const covers = await loadCovers(SIZE, 200);
   expect(covers.images.length).toBe(200 * PER);
   ({ train, val } = splitCovers(covers.images, SIZE, 0.1, 1));

@@ -8,6 +8,7 @@
  * probability `maskProbability`. Loss: softmax cross-entropy over all titles at the masked slots.
  */
 import * as tf from '@tensorflow/tfjs';
+import { chooseTfjsBackend } from '../style/backend.ts';
 import type { SequenceConfig } from '../config.ts';
 import { rng, shuffle } from '../random.ts';
 import { sequenceWeightCount, sequenceWeightShapes, sizeOf, type SequenceSpec } from './sequence.ts';
@@ -32,17 +33,8 @@ export interface SequenceTrainResult {
   seconds: number;
 }
 
-/** Picks the fastest tfjs backend that can train here: wasm (Node and browsers), else the pure-JS cpu backend. */
-export async function chooseSequenceBackend(): Promise<string> {
-  try {
-    await import('@tensorflow/tfjs-backend-wasm');
-    if ((await tf.setBackend('wasm')) && tf.getBackend() === 'wasm') return 'wasm';
-  } catch {
-    // no wasm here: fall through to cpu
-  }
-  await tf.setBackend('cpu');
-  return tf.getBackend();
-}
+/** Training runs on the project's one tfjs backend choice, starting at wasm (XNNPACK), else cpu. */
+export const chooseSequenceBackend = (): Promise<string> => chooseTfjsBackend('wasm');
 
 /** Row lookup whose gradient is a scatter-add (the wasm backend lacks UnsortedSegmentSum, gather's own gradient). */
 const gatherRows = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {

@@ -1,5 +1,6 @@
 /**
- * The one place that picks the TensorFlow.js backend for the style encoder.
+ * The one place that picks the TensorFlow.js backend: the style encoder, the sequence model and the
+ * synopsis adapter all train and run on what this chooses.
  *
  * Order: WebGPU (only when the platform really hands out an adapter), then WASM, then the pure-JS CPU backend.
  * The WebGPU and WASM backends are imported lazily so that a page (or Node) without WebGPU never loads that code.
@@ -51,7 +52,7 @@ async function tryBackend(name: StyleBackend, options: ChooseBackendOptions): Pr
  * Selects the best available backend, starting at `preference` (default 'webgpu') and falling back down
  * webgpu → wasm → cpu. Returns the name of the backend now active. In Node: 'wasm' (there is no navigator.gpu).
  */
-export async function chooseStyleBackend(preference: StyleBackend = 'webgpu', options: ChooseBackendOptions = {}): Promise<StyleBackend> {
+export async function chooseTfjsBackend(preference: StyleBackend = 'webgpu', options: ChooseBackendOptions = {}): Promise<StyleBackend> {
   const start = ORDER.indexOf(preference);
   if (start < 0) throw new Error(`unknown style backend "${String(preference)}" (expected ${ORDER.join(', ')})`);
   for (const name of ORDER.slice(start)) {
