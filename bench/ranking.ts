@@ -13,6 +13,7 @@ import { defaultConfig } from '../src/core/config.ts';
 import type { HistoryEntry } from '../src/core/history.ts';
 import { rng } from '../src/core/random.ts';
 import { scanDot, normalize } from '../src/core/vectors.ts';
+import { SequenceModel, sequenceWeightCount } from '../src/core/rank/sequence.ts';
 import { median, type BenchRow } from './lib.ts';
 
 export async function rankingBench(): Promise<BenchRow[]> {
@@ -40,6 +41,19 @@ export async function rankingBench(): Promise<BenchRow[]> {
     { bench: 'ranking', case: 'zero-work server on loopback (HTTP round trip)', value: loopback, unit: 'ms' },
     { bench: 'ranking', case: `in-page recommend(): ${snap.items.length} titles, 20 likes`, value: local, unit: 'ms', ratio: local / loopback, baseline: 'vs loopback' },
   ];
+
+  // The sequence model at MovieLens size with the default network, on a full-length history: what the sequence
+  // worker takes off the page's thread on every history change (random weights: the cost does not depend on them).
+  const seqCfg = defaultConfig.ranker.sequence;
+  const itemCount = 1682, categories = 19;
+  const spec = { itemCount, categories: Array.from({ length: categories }, (_, i) => `g${i}`), maxLength: seqCfg.maxLength, dim: seqCfg.dim, heads: seqCfg.heads, layers: seqCfg.layers, ffDim: seqCfg.ffDim };
+  const weights = Float32Array.from({ length: sequenceWeightCount(spec) }, () => (random() - 0.5) * 0.1);
+  const itemCats = new Float32Array(itemCount * categories);
+  for (let i = 0; i < itemCount; i++) itemCats[i * categories + (i % categories)] = 1;
+  const model = new SequenceModel(spec, weights, itemCats, itemCount);
+  const sequence = Array.from({ length: seqCfg.maxLength - 1 }, () => Math.floor(random() * itemCount));
+  const seq = await median(() => model.scores(sequence), { warmup: 5, runs: 30 });
+  rows.push({ bench: 'ranking', case: `sequence model (worker): ${itemCount} titles, ${seqCfg.maxLength - 1}-title history, dim ${seqCfg.dim}`, value: seq, unit: 'ms', ratio: seq / loopback, baseline: 'vs loopback' });
 
   // Scan scaling: one query against N rows of 384-d vectors (a sentence-model space).
   const dim = 384;

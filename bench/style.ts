@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { chooseTfjsBackend } from '../src/core/style/backend.ts';
 import { StyleEncoder, type StyleEncoderOptions } from '../src/core/style/style-encoder.ts';
-import { launch } from '../tests/browser/harness.ts';
+import { inWorker, launch, startWorker } from '../tests/browser/harness.ts';
 import { serve } from '../scripts/serve.ts';
 import type { BenchRow } from './lib.ts';
 
@@ -44,25 +44,13 @@ async function browserRate(flags: string[], expected: string, covers: string[], 
   const browser = await launch(flags);
   try {
     const page = await browser.newPage();
-    await page.addInitScript('globalThis.__name = (f) => f'); // tsx (esbuild keepNames) wraps the evaluated function's inner names
     await page.goto(`${url}snapshot/manifest.json`); // a document on our origin that runs no app code
-    const r = await page.evaluate(
-      async ({ workerUrl, covers, model, expected }) => {
-        const w = new Worker(workerUrl, { type: 'module' });
-        const call = (method: string, args: unknown[]) =>
-          new Promise<any>((resolve, reject) => {
-            const id = crypto.randomUUID();
-            const on = (ev: MessageEvent) => {
-              if (ev.data?.id !== id) return;
-              w.removeEventListener('message', on);
-              if (ev.data.type === 'HANDLER' && ev.data.name === 'throw') reject(new Error(ev.data.value.value?.message));
-              else resolve(ev.data.value);
-            };
-            w.addEventListener('message', on);
-            w.postMessage({ id, type: 'APPLY', path: [method], argumentList: args.map((value) => ({ type: 'RAW', value })) });
-          });
+    await startWorker(page, `${url}assets/${worker}`);
+    const r = await inWorker(
+      page,
+      async (call, { covers, model, expected }) => {
         const backend = await call('init', []);
-        if (backend !== expected) return { backend, ms: [] };
+        if (backend !== expected) return { backend, ms: [] as number[] };
         const ms: number[] = [];
         for (const epochs of [1, 1, 2]) {
           await call('create', [model]);
@@ -70,11 +58,12 @@ async function browserRate(flags: string[], expected: string, covers: string[], 
           await call('train', [{ covers, epochs, batchSize: 16, valFraction: 0.01 }]);
           ms.push(performance.now() - t0);
         }
-        w.terminate();
         return { backend, ms };
       },
-      { workerUrl: `${url}assets/${worker}`, covers, model: MODEL, expected },
+      { covers, model: MODEL, expected },
+      { terminate: true },
     );
+    if ('error' in r) throw new Error(`style worker: ${r.error}`);
     if (r.backend !== expected) throw new Error(`Chromium gave ${r.backend}, not ${expected}`);
     const trained = covers.length - Math.round(covers.length * 0.01);
     return (trained / (r.ms[2] - r.ms[1])) * 1000;

@@ -21,7 +21,11 @@ export function registerServiceWorker(onUpdate: () => void): PwaHandle | null {
       });
     });
   };
-  navigator.serviceWorker.register(new URL('sw.js', document.baseURI), { scope: './' }).then(watch, (e) => console.warn('service worker not registered:', e));
+  // A browser that blocks service workers may resolve without a registration.
+  navigator.serviceWorker.register(new URL('sw.js', document.baseURI), { scope: './' }).then(
+    (reg) => (reg ? watch(reg) : console.warn('service worker not registered: blocked by the browser')),
+    (e) => console.warn('service worker not registered:', e),
+  );
   return {
     applyUpdate() {
       const waiting = registration?.waiting;

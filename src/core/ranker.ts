@@ -16,7 +16,7 @@ import { isConsumed, lastTouched, type HistoryEntry } from './history.ts';
 import type { Space } from './snapshot/format.ts';
 import { scanDot } from './vectors.ts';
 import { categorySimilarity, strongestNeighbour, type WeightedRow } from './rank/community.ts';
-import { attentionLogits, fuse, readerWeights } from './rank/fusion.ts';
+import { attentionLogits, attentionSplit, fuse, readerWeights } from './rank/fusion.ts';
 import { readingsFromHistory, signalWeight, type Reading } from './rank/reader.ts';
 import { itemCategories, serendipitousRanking, type Surprise } from './rank/serendipity.ts';
 import {
@@ -28,12 +28,15 @@ import {
   profile,
   rankerSettings,
   readerSignals,
+  sequenceKey,
   standardise,
   type Catalog,
   type ReaderSignals,
+  type SequenceScores,
 } from './rank/signals.ts';
 
-export type { Catalog } from './rank/signals.ts';
+export type { Catalog, SequenceScores } from './rank/signals.ts';
+export { sequenceKey } from './rank/signals.ts';
 export { profile } from './rank/signals.ts';
 export { signalWeight } from './rank/reader.ts';
 
@@ -75,6 +78,8 @@ export interface RankOptions {
   logits?: Map<string, number> | null;
   /** Look up the history titles behind each result (default true; the evaluation needs only the order). */
   explain?: boolean;
+  /** Sequence-model scores computed off the main thread (`sequenceQueries` says which); others run here. */
+  sequenceScores?: SequenceScores;
 }
 
 /** History → content signals, oldest first; entries for titles not in this catalog are skipped. */
@@ -179,7 +184,7 @@ function behind(catalog: Catalog, evidence: Evidence, space: string, item: numbe
  */
 export function rankReadings(catalog: Catalog, readings: readonly Reading[], cfg: RankerConfig, k: number, opts: RankOptions = {}): Recommendation[] {
   const settings = opts.settings ?? rankerSettings(catalog, cfg);
-  const signalOpts = { spaces: opts.spaces, halfLife: settings.halfLife, ratingWeight: settings.ratingWeight };
+  const signalOpts = { spaces: opts.spaces, halfLife: settings.halfLife, ratingWeight: settings.ratingWeight, sequenceScores: opts.sequenceScores };
   const signals = opts.signals ?? readerSignals(catalog, readings, cfg, signalOpts);
   const useAttention = (opts.attention ?? true) && settings.temperature !== 0;
   const logits = useAttention ? (opts.logits === undefined ? attentionLogits(catalog, readings, cfg, signalOpts) : (opts.logits ?? undefined)) : undefined;
@@ -199,7 +204,7 @@ export function rankReadings(catalog: Catalog, readings: readonly Reading[], cfg
           categorySimilarity: categorySimilarityOf(catalog, genre),
           popularity: catalog.items.map((t) => t.popularity),
         },
-        level, k, cfg.serendipity,
+        level, k, cfg.serendipity, settings.strength ?? cfg.serendipity.strength,
       )
     : { order: topK(fused, signals.candidates, k), surprises: new Map<number, Surprise>() };
 
@@ -233,6 +238,21 @@ export function recommend(catalog: Catalog, history: HistoryEntry[], cfg: Ranker
   const readings = readingsFromHistory(history, catalog.indexOf, cfg);
   if (!readings.some((r) => r.signal > 0)) return null;
   return rankReadings(catalog, readings, cfg, k, opts);
+}
+
+/**
+ * The preferred-title sequences `recommend` will ask the catalog's sequence model about for this history (the
+ * whole history, and the part before the latest titles when per-reader attention is on), so that the page can
+ * run them in the sequence worker first and pass the results as `sequenceScores`. Empty without a sequence model.
+ */
+export function sequenceQueries(catalog: Catalog, history: HistoryEntry[], cfg: RankerConfig): number[][] {
+  if (!catalog.sequence) return [];
+  const readings = readingsFromHistory(history, catalog.indexOf, cfg);
+  const out = [preferredSequence(readings)];
+  const split = rankerSettings(catalog, cfg).temperature !== 0 ? attentionSplit(readings, cfg) : undefined;
+  if (split) out.push(preferredSequence(split.earlier));
+  const seen = new Set<string>();
+  return out.filter((s) => s.length > 0 && !seen.has(sequenceKey(s)) && seen.add(sequenceKey(s)));
 }
 
 /** "More like this": the title itself is the whole profile. */

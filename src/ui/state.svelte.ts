@@ -12,6 +12,8 @@ import { TextSpaces } from '../app/text-spaces.ts';
 import { StyleSpaces } from '../app/style-client.ts';
 import { requestPersistence, storageStatus, type StorageStatus } from '../store/storage.ts';
 import { registerServiceWorker, type PwaHandle } from '../app/pwa.ts';
+import { SequenceClient } from '../app/sequence-client.ts';
+import type { SequenceScores } from '../core/ranker.ts';
 import { strings } from './i18n.svelte.ts';
 
 export type Route = { page: 'browse' } | { page: 'for-you' } | { page: 'history' } | { page: 'style-map' } | { page: 'settings' } | { page: 'title'; id: string } | { page: 'search'; query: string };
@@ -57,11 +59,17 @@ export class AppState {
   /** The reader's serendipity setting, 0 = closest to taste … 1 = most surprising (kept in the store). */
   serendipity = $state(0);
   storage = $state.raw<StorageStatus | null>(null);
+  /**
+   * The sequence worker's scores for `history` (snapshots with a sequence model only); `scores` is absent when
+   * the worker failed and the page ranks on its own thread.
+   */
+  sequence = $state.raw<{ history: HistoryEntry[]; scores?: SequenceScores } | null>(null);
   private store: ReaderStore | null = null;
   private pwa: PwaHandle | null = null;
   private searchIndex: TitleSearch | null = null;
   private textSpaces: TextSpaces | null = null;
   private styleSpaces: StyleSpaces | null = null;
+  private sequenceClient: SequenceClient | null = null;
 
   byId = $derived(new Map(this.history.map((e) => [e.id, e])));
 
@@ -100,6 +108,29 @@ export class AppState {
     } catch (e) {
       this.notice = { kind: 'error', text: (e as Error).message };
     }
+  }
+
+  /**
+   * Runs the reader's history through the sequence worker; App.svelte calls this whenever the history changes.
+   * Rankings wait for it (`rankOptions`), so the transformer never runs on the page's thread.
+   */
+  async scoreSequence(history: HistoryEntry[]): Promise<void> {
+    const snapshot = this.snapshot;
+    if (!snapshot?.sequence) return;
+    this.sequenceClient ??= new SequenceClient(snapshot);
+    let scores: SequenceScores | undefined;
+    try {
+      scores = await this.sequenceClient.scoresFor(history, this.config.ranker);
+    } catch (e) {
+      console.warn(`ranking on the page: ${(e as Error).message}`);
+    }
+    if (this.history === history && this.snapshot === snapshot) this.sequence = { history, scores };
+  }
+
+  /** What `recommend` needs beside the history; null while the sequence worker is still on this history. */
+  rankOptions(): { sequenceScores?: SequenceScores } | null {
+    if (!this.snapshot?.sequence) return {};
+    return this.sequence?.history === this.history ? { sequenceScores: this.sequence.scores } : null;
   }
 
   setSerendipity(level: number) {

@@ -81,6 +81,7 @@ export const ko: Messages = {
   because: (closest, space) => `내 기록의 “${closest}”와(과) ${space}이(가) 비슷해요`,
   similar: (space) => `${space}이(가) 비슷해요`,
   whyTitle: '이 작품을 추천하는 이유',
+  ranking: '추천을 고르는 중…',
   contentOnly: '이 목록에는 다른 독자의 읽기 기록이 없어, 내 기록과 작품 내용만으로 골랐습니다.',
   serendipityLabel: '의외의 발견',
   serendipityAccuracy: '내 취향에 가깝게',

@@ -82,6 +82,7 @@ export const en = {
   because: (closest: string, space: string) => `Because of “${closest}” in your history · similar ${space}`,
   similar: (space: string) => `Similar ${space}`,
   whyTitle: 'Why this title is recommended for you',
+  ranking: 'Ranking…',
   contentOnly: 'This catalog has no community reading data: picks come from your history and the titles’ content only.',
   serendipityLabel: 'Surprise me',
   serendipityAccuracy: 'closest to my taste',

@@ -50,3 +50,52 @@ export function trackErrors(page: Page): string[] {
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   return errors;
 }
+
+/** `call(method, args)` on a worker started by `startWorker`: resolves with the method's result. */
+export type WorkerCall = (method: string, args: unknown[]) => Promise<any>;
+
+/**
+ * Starts a built worker script in the page (kept as `globalThis.__worker`) with a `call` that speaks comlink's
+ * wire protocol by hand (APPLY of a method, RAW values), so a test drives the real worker with no hook in the app.
+ */
+export async function startWorker(page: Page, url: string): Promise<void> {
+  await page.evaluate((url) => {
+    // tsx (esbuild keepNames) wraps functions evaluated from Node in __name(); the page has no such helper.
+    (globalThis as Record<string, unknown>).__name ??= (f: unknown) => f;
+    const worker = new Worker(url, { type: 'module' });
+    const call = (method: string, args: unknown[]) =>
+      new Promise<unknown>((resolve, reject) => {
+        const id = crypto.randomUUID();
+        const onMessage = (ev: MessageEvent) => {
+          if (ev.data?.id !== id) return;
+          worker.removeEventListener('message', onMessage);
+          if (ev.data.type === 'HANDLER' && ev.data.name === 'throw') reject(new Error(ev.data.value.value?.message ?? String(ev.data.value.value)));
+          else resolve(ev.data.value);
+        };
+        worker.addEventListener('message', onMessage);
+        worker.addEventListener('error', (e) => reject(new Error(`worker error: ${e.message}`)), { once: true });
+        worker.postMessage({ id, type: 'APPLY', path: [method], argumentList: args.map((value) => ({ type: 'RAW', value })) });
+      });
+    (globalThis as Record<string, unknown>).__worker = { worker, call };
+  }, url);
+}
+
+/**
+ * Runs `fn(call, arg)` in the page against the worker `startWorker` started (`fn` is sent as source: it may use
+ * only its arguments); an error comes back as `{ error }`. `terminate` stops the worker afterwards.
+ */
+export function inWorker<A, R>(page: Page, fn: (call: WorkerCall, arg: A) => Promise<R>, arg: A, { terminate = false } = {}): Promise<R | { error: string }> {
+  return page.evaluate(
+    async ({ src, arg, terminate }) => {
+      const { worker, call } = (globalThis as Record<string, any>).__worker as { worker: Worker; call: unknown };
+      try {
+        return await (0, eval)(src)(call, arg);
+      } catch (e) {
+        return { error: (e as Error).message };
+      } finally {
+        if (terminate) worker.terminate();
+      }
+    },
+    { src: fn.toString(), arg, terminate },
+  );
+}

@@ -111,6 +111,27 @@ describe('search in a real browser', () => {
     await ctx.close();
   });
 
+  it('replaces a text worker that crashed and reloads the model for the next query', async () => {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    const started: string[] = [];
+    page.on('worker', (w) => { if (w.url().includes('text.worker')) started.push(w.url()); });
+    await page.goto(`${server.url}${TINY}#/search/${encodeURIComponent(FREE_TEXT)}`);
+    await page.locator('[data-testid="search-notice"][data-mode="sts"]').waitFor({ timeout: 120_000 });
+    expect(started).toHaveLength(1);
+    // An uncaught error inside the worker, as a crash in the model runtime would raise.
+    const worker = page.workers().find((w) => w.url().includes('text.worker'))!;
+    const closed = new Promise((resolve) => worker.once('close', resolve));
+    await worker.evaluate(() => void setTimeout(() => { throw new Error('simulated text worker crash'); }));
+    await closed;
+    const next = '평범한 고등학생의 이세계 모험기';
+    await typeSearch(page, next);
+    await page.locator('[data-testid="search-notice"][data-mode="sts"]').filter({ hasText: next }).waitFor({ timeout: 120_000 });
+    expect(started).toHaveLength(2);
+    expect(await page.getByTestId('search-model-note').count()).toBe(0);
+    await ctx.close();
+  });
+
   it('uses a snapshot’s own adapted sts space: only the query is embedded on the device', async () => {
     const dir = path.join(server.root, 'snapshot-sts');
     await cp(path.join(server.root, 'snapshot'), dir, { recursive: true });

@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Page } from 'playwright-core';
 import { rng } from '../../src/core/random.ts';
 import { StyleEncoder, type SavedStyleWeights } from '../../src/core/style/style-encoder.ts';
-import { launch, serveDist, trackErrors, trackRequests } from './harness.ts';
+import { inWorker, launch, serveDist, startWorker, trackErrors, trackRequests } from './harness.ts';
 
 let server: Awaited<ReturnType<typeof serveDist>>;
 let workerUrl: string;
@@ -41,40 +41,9 @@ afterAll(async () => {
   await server?.dispose();
 });
 
-/** Starts the built worker and talks comlink's wire protocol by hand (APPLY, RAW values): no hook in the app. */
-async function startWorker(page: Page) {
+async function open(page: Page) {
   await page.goto(`${server.url}blank.html`);
-  await page.evaluate((url) => {
-    const worker = new Worker(url, { type: 'module' });
-    const call = (method: string, args: unknown[]) =>
-      new Promise<any>((resolve, reject) => {
-        const id = crypto.randomUUID();
-        const onMessage = (ev: MessageEvent) => {
-          if (ev.data?.id !== id) return;
-          worker.removeEventListener('message', onMessage);
-          if (ev.data.type === 'HANDLER' && ev.data.name === 'throw') reject(new Error(ev.data.value.value?.message ?? String(ev.data.value.value)));
-          else resolve(ev.data.value);
-        };
-        worker.addEventListener('message', onMessage);
-        worker.postMessage({ id, type: 'APPLY', path: [method], argumentList: args.map((value) => ({ type: 'RAW', value })) });
-      });
-    (globalThis as Record<string, unknown>).styleWorker = { call };
-  }, workerUrl);
-}
-
-/** Runs `fn(call, arg)` in the page; an error comes back as `{ error }`. */
-function inPage<A, R>(page: Page, fn: (call: (m: string, a: unknown[]) => Promise<any>, arg: A) => Promise<R>, arg: A): Promise<R | { error: string }> {
-  return page.evaluate(
-    async ({ src, arg }) => {
-      const { call } = (globalThis as Record<string, any>).styleWorker;
-      try {
-        return await (0, eval)(src)(call, arg);
-      } catch (e) {
-        return { error: (e as Error).message };
-      }
-    },
-    { src: fn.toString(), arg },
-  );
+  await startWorker(page, workerUrl);
 }
 
 const maxDiff = (a: number[], b: number[]) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
@@ -86,9 +55,9 @@ async function checkBackend(flags: string[], backend: string) {
     const requests = trackRequests(ctx);
     const page = await ctx.newPage();
     const errors = trackErrors(page);
-    await startWorker(page);
+    await open(page);
     const weights = { manifest: tiny.manifest, data: Array.from(tiny.data) };
-    const out = await inPage(
+    const out = await inWorker(
       page,
       async (call, { weights, images, covers }) => {
         const init = await call('init', []);
@@ -132,9 +101,9 @@ describe('the style worker in Chromium', () => {
     const browser = await launch();
     try {
       const page = await browser.newPage();
-      await startWorker(page);
+      await open(page);
       const weights = { manifest: tiny.manifest, data: Array.from(tiny.data) };
-      const out = await inPage(
+      const out = await inWorker(
         page,
         async (call, { weights, covers }) => {
           await call('load', [{ manifest: weights.manifest, data: Float32Array.from(weights.data) }]);

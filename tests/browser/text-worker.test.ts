@@ -11,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { defaultConfig } from '../../src/core/config.ts';
 import { rng } from '../../src/core/random.ts';
 import { SynopsisAdapter } from '../../src/core/text/adapter.ts';
-import { launch, repoRoot, serveDist, trackErrors, trackRequests } from './harness.ts';
+import { inWorker, launch, repoRoot, serveDist, startWorker, trackErrors, trackRequests } from './harness.ts';
 
 const FIXTURE = path.join(repoRoot, 'tests/fixtures/models/toonpick/tiny-bert');
 const ref = JSON.parse(await readFile(path.join(FIXTURE, 'reference.json'), 'utf8')) as { dim: number; items: Array<{ text: string; embedding: number[] }> };
@@ -40,46 +40,17 @@ function request(modelId = 'toonpick/tiny-bert') {
   };
 }
 
-/**
- * Starts the built worker in the page and talks to it with comlink's wire protocol by hand (APPLY of a
- * method, RAW values), so the test drives the real worker without any hook in the app.
- */
-async function startWorker(page: Page, url: string) {
-  await page.evaluate((url) => {
-    const worker = new Worker(url, { type: 'module' });
-    const call = (method: string, args: unknown[]) =>
-      new Promise<unknown>((resolve, reject) => {
-        const id = crypto.randomUUID();
-        const onMessage = (ev: MessageEvent) => {
-          if (ev.data?.id !== id) return;
-          worker.removeEventListener('message', onMessage);
-          if (ev.data.type === 'HANDLER' && ev.data.name === 'throw') reject(new Error(ev.data.value.value?.message ?? String(ev.data.value.value)));
-          else resolve(ev.data.value);
-        };
-        worker.addEventListener('message', onMessage);
-        worker.addEventListener('error', (e) => reject(new Error(`worker error: ${e.message}`)));
-        worker.postMessage({ id, type: 'APPLY', path: [method], argumentList: args.map((value) => ({ type: 'RAW', value })) });
-      });
-    (globalThis as Record<string, unknown>).textWorker = { worker, call };
-  }, url);
-}
-
-/** load(req) then embed(texts) in the started worker; an error comes back as `{ error }`. */
-async function loadAndEmbed(page: Page, req: unknown, texts: string[]) {
-  return page.evaluate(
-    async ({ req, texts }) => {
-      const { worker, call } = (globalThis as Record<string, any>).textWorker as { worker: Worker; call: (m: string, a: unknown[]) => Promise<unknown> };
-      try {
-        const info = (await call('load', [req])) as { device: string; dim: number; adapted: boolean };
-        const vectors = (await call('embed', [texts])) as Float32Array;
-        return { info, vectors: Array.from(vectors), isFloat32: vectors instanceof Float32Array };
-      } catch (e) {
-        return { error: (e as Error).message };
-      } finally {
-        worker.terminate();
-      }
+/** load(req) then embed(texts) in the started worker, which is stopped afterwards; an error comes back as `{ error }`. */
+function loadAndEmbed(page: Page, req: unknown, texts: string[]) {
+  return inWorker(
+    page,
+    async (call, { req, texts }) => {
+      const info = (await call('load', [req])) as { device: string; dim: number; adapted: boolean };
+      const vectors = (await call('embed', [texts])) as Float32Array;
+      return { info, vectors: Array.from(vectors), isFloat32: vectors instanceof Float32Array };
     },
     { req, texts },
+    { terminate: true },
   );
 }
 

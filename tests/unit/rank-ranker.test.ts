@@ -9,8 +9,9 @@ import { defaultConfig, type RankerConfig } from '../../src/core/config.ts';
 import { DataError } from '../../src/core/errors.ts';
 import type { HistoryEntry } from '../../src/core/history.ts';
 import { rng } from '../../src/core/random.ts';
-import { rankReadings, recommend } from '../../src/core/ranker.ts';
+import { rankReadings, recommend, sequenceKey, sequenceQueries } from '../../src/core/ranker.ts';
 import { readingsFromHistory } from '../../src/core/rank/reader.ts';
+import { rankerSettings } from '../../src/core/rank/signals.ts';
 import { buildSnapshot, serializeSnapshot } from '../../src/core/snapshot/build.ts';
 import { contentHashOf, sha256Hex, type Snapshot } from '../../src/core/snapshot/format.ts';
 import { loadSnapshot, type ReadFile } from '../../src/core/snapshot/load.ts';
@@ -79,6 +80,8 @@ describe('community model in the snapshot', () => {
     expect(Array.from(loaded.community!.categorySimilarity)).toEqual(Array.from(built.community!.categorySimilarity));
     expect(loaded.community!.learned).toEqual(built.community!.learned);
     expect(Object.keys(loaded.community!.learned!.weights).sort()).toEqual(['cf', 'genre', 'lexical']);
+    // The serendipity price learned on the validation readers (rank/tune.ts).
+    expect(loaded.community!.learned!.strength).toBeGreaterThan(0);
     // The reader gets the same list from the loaded snapshot as from the one just built.
     const history = [liked('t5', 1), liked('t6', 2), liked('t7', 3)];
     expect(recommend(loaded, history, cfg, 10)).toEqual(recommend(built, history, cfg, 10));
@@ -103,6 +106,8 @@ describe('community model in the snapshot', () => {
     await expect(loadSnapshot(memoryReader(badDim))).rejects.toThrow(/4 categories but the genre space has 5/);
     const badLearned = await withManifest(files, (x) => (x.community.learned.weights.cf = -1));
     await expect(loadSnapshot(memoryReader(badLearned))).rejects.toThrow(DataError);
+    const badStrength = await withManifest(files, (x) => (x.community.learned.strength = 'high'));
+    await expect(loadSnapshot(memoryReader(badStrength))).rejects.toThrow(/community\.learned\.strength/);
   });
 
   it('the demo catalog (no interactions) ranks from content and the history alone, and says so', async () => {
@@ -180,6 +185,22 @@ describe('Ranker with the community and sequence models (npm run train:seq)', ()
     const atZero = rankReadings(snap, readingsFromHistory(history, snap.indexOf, cfg), cfg, 5, { serendipity: 0 });
     expect(atZero.map((r) => snap.items[r.index].id)).toContain('t24');
     expect(atZero.some((r) => r.why.space === 'cf' || r.why.space === 'sequence')).toBe(true);
+  });
+
+  it('takes sequence scores computed elsewhere (the page\'s worker) for exactly the sequences it asks about', () => {
+    const history = [liked('t20', 1), liked('t21', 2), liked('t22', 3), liked('t23', 4)];
+    const queries = sequenceQueries(snap, history, cfg);
+    expect(queries[0]).toEqual([20, 21, 22, 23].map((i) => snap.indexOf.get(`t${i}`)!));
+    const computed = new Map(queries.map((q) => [sequenceKey(q), snap.sequence!.scores(q)]));
+    const inline = recommend(snap, history, cfg, 10, { serendipity: 0 });
+    expect(recommend(snap, history, cfg, 10, { serendipity: 0, sequenceScores: computed })).toEqual(inline);
+    // Scores that say otherwise change the list: they are used, not recomputed.
+    const reversed = new Map([...computed].map(([k, v]) => [k, v.map((x) => -x)]));
+    const onlySequence = { ...rankerSettings(snap, cfg), weights: { sequence: 1 } };
+    const bySequence = (sequenceScores?: Map<string, Float32Array>) => recommend(snap, history, cfg, 10, { serendipity: 0, settings: onlySequence, sequenceScores })!.map((r) => r.index);
+    expect(bySequence(computed)).toEqual(bySequence());
+    expect(bySequence(reversed)).not.toEqual(bySequence());
+    expect(sequenceQueries({ ...snap, sequence: undefined }, history, cfg)).toEqual([]);
   });
 
   it('refuses a sequence model of another catalog with a clear error', async () => {

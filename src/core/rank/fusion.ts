@@ -13,16 +13,27 @@ import { readerSignals, type Catalog, type ReaderSignals, type SignalOptions } f
 import type { Reading } from './reader.ts';
 
 /**
- * Each space's attention logit for this reader: the mean standardised score, from the history before them, of
- * the reader's latest `recent` preferred titles. Undefined when the history is too short to hold any back.
+ * The reader's latest `recent` preferred titles (reading positions) and the history before the first of them;
+ * undefined when the history is too short to hold any back.
  */
-export function attentionLogits(catalog: Catalog, readings: readonly Reading[], cfg: RankerConfig, opts: SignalOptions): Map<string, number> | undefined {
+export function attentionSplit(readings: readonly Reading[], cfg: RankerConfig): { earlier: readonly Reading[]; latest: number[] } | undefined {
   const latest: number[] = [];
   for (let p = readings.length - 1; p >= 0 && latest.length < cfg.attention.recent; p--) if (readings[p].preferred && readings[p].consumed) latest.push(p);
   if (latest.length === 0) return undefined;
   const first = latest[latest.length - 1];
   if (first === 0) return undefined;
-  const earlier = readerSignals(catalog, readings.slice(0, first), cfg, opts);
+  return { earlier: readings.slice(0, first), latest };
+}
+
+/**
+ * Each space's attention logit for this reader: the mean standardised score, from the history before them, of
+ * the reader's latest `recent` preferred titles. Undefined when the history is too short to hold any back.
+ */
+export function attentionLogits(catalog: Catalog, readings: readonly Reading[], cfg: RankerConfig, opts: SignalOptions): Map<string, number> | undefined {
+  const split = attentionSplit(readings, cfg);
+  if (!split) return undefined;
+  const { earlier: before, latest } = split;
+  const earlier = readerSignals(catalog, before, cfg, opts);
   const logits = new Map<string, number>();
   for (const [name, z] of earlier.z) {
     let s = 0;

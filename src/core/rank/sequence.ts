@@ -123,7 +123,7 @@ export class SequenceModel {
   readonly weights: Float32Array;
   private readonly w: Map<string, Float32Array>;
   /** itemCount × categories, the normalised multi-hot of each title's genres. */
-  private readonly itemCategories: Float32Array;
+  readonly itemCategories: Float32Array;
 
   /**
    * `weights` in the layout of `sequenceWeightShapes`; `itemCategories` = the catalog's genre space rows

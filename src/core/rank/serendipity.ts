@@ -7,13 +7,14 @@
  * 2. The `from` most frequent categories of the accuracy top `basis` each bring their `similar` most similar
  *    categories not already in that top list; the `pool` most popular unseen titles of those categories are the
  *    serendipitous candidates.
- * 3. At level s the first round(head·(1 − s)) picks stay. The later slots are filled one by one, slot r taking
- *    the best remaining title by  relevance − λ·ramp(r)·similarity + s·bonus·[in the pool],  where relevance and
- *    similarity (mean genre cosine to the titles read: the evaluation's unserendipity, per title) are standardised
- *    over the candidates and ramp(r) grows to 1 at slot `basis` (lower slots cost the reader less, so they carry
- *    more of the surprise). λ is the gentlest push that makes the first `basis` titles s·reduction less similar
- *    to the history than the accuracy list's: the level means the same for every reader, whatever the fusion.
- *    Level 0 returns the accuracy ranking unchanged.
+ * 3. At level s the list is filled slot by slot; slot r (0-based) takes the remaining title with the best
+ *      relevance / log2(r + 2) − s·strength·similarity + s·bonus·[in the pool]
+ *    where relevance is the accuracy score standardised over the candidates and similarity the title's mean
+ *    genre cosine to the titles read (the evaluation's unserendipity, per title). This is the Lagrangian of
+ *    "most NDCG for this much less similarity": the discount keeps the top slots for the surest titles, and one
+ *    price per catalog (`strength`, learned on the community's validation readers in rank/tune.ts, else the
+ *    config's) spends the surprise on the readers and slots where it costs least. Level 0 is the accuracy
+ *    ranking unchanged.
  */
 import type { SerendipityConfig } from '../config.ts';
 import type { Space } from '../snapshot/format.ts';
@@ -39,10 +40,7 @@ export interface SerendipityInput {
   popularity: ArrayLike<number>;
 }
 
-/** Strengths of the push away from the history's genres, tried in turn (standardised units). */
-const PUSHES = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.25, 1.5, 1.75, 2, 2.5, 3, 4, 6, 8];
-
-/** Titles considered for the slots after the head, beyond the list's depth (by relevance; the pool joins them). */
+/** Titles considered beyond the list's depth (by relevance; the pool joins them). */
 const SHORTLIST = 300;
 
 /** The genre space's vocabulary (category names, in the order of its dimensions). */
@@ -113,61 +111,57 @@ export function historySimilarity(genre: Space, history: readonly number[]): Flo
   return out;
 }
 
+/** A serendipitous ranking: the list and the titles in it that came from the serendipitous pool (and why). */
+export interface SerendipitousList {
+  order: number[];
+  surprises: Map<number, Surprise>;
+}
+
 /**
- * The ranking at serendipity `level` ∈ [0, 1], `depth` titles long, with the titles that came from the
- * serendipitous pool (and why).
+ * Everything about one reader's serendipitous ranking that does not depend on the price of similarity, so that
+ * rank/tune.ts can try many prices cheaply: `rank(strength)` fills the list.
  */
-export function serendipitousRanking(input: SerendipityInput, level: number, depth: number, cfg: SerendipityConfig): { order: number[]; surprises: Map<number, Surprise> } {
+export function serendipityPlan(input: SerendipityInput, level: number, depth: number, cfg: SerendipityConfig): { rank(strength: number): SerendipitousList } {
   if (!(level >= 0 && level <= 1)) throw new RangeError(`serendipity must be in [0, 1], got ${level}`);
-  const accuracy = topCandidates(input.scores, input.candidates, Math.max(depth, cfg.basis));
-  if (level === 0) return { order: accuracy.slice(0, depth), surprises: new Map() };
-  const keep = Math.round(cfg.head * (1 - level));
-  const head = accuracy.slice(0, Math.min(keep, depth));
+  const accuracy = topCandidates(input.scores, input.candidates, Math.max(depth, cfg.basis) + SHORTLIST);
+  if (level === 0) return { rank: () => ({ order: accuracy.slice(0, depth), surprises: new Map() }) };
   const pool = serendipityPool(input, accuracy, cfg);
   const relevance = standardise(Float32Array.from(input.scores), input.candidates);
   const similarity = historySimilarity(input.genre, input.history);
-  const penalty = standardise(Float32Array.from(similarity), input.candidates);
-  const meanSimilarity = (list: readonly number[]) => list.slice(0, cfg.basis).reduce((a, i) => a + similarity[i], 0) / Math.min(list.length, cfg.basis);
-  const target = (1 - level * cfg.reduction) * meanSimilarity(accuracy);
-  const taken = new Set(head);
-  const shortlist = topCandidates(relevance, input.candidates, depth + SHORTLIST).filter((i) => !taken.has(i));
-  for (const i of pool.keys()) if (!taken.has(i) && !shortlist.includes(i)) shortlist.push(i);
-  const span = Math.max(1, cfg.basis - head.length);
-  const score = (i: number, lambda: number, ramp: number) => relevance[i] - lambda * ramp * penalty[i] + (pool.has(i) ? level * cfg.bonus : 0);
-
-  /**
-   * Slots after the head up to `basis`, one by one: slot r takes the best of
-   * relevance − λ·ramp(r)·similarity + s·bonus·[in pool]. Returns the list so far and what is left.
-   */
-  const fill = (lambda: number): { order: number[]; left: number[] } => {
-    const left = [...shortlist];
-    const order = [...head];
-    for (let r = head.length; r < Math.min(depth, cfg.basis) && left.length; r++) {
-      const ramp = Math.min(1, (r - head.length + 1) / span);
-      let best = 0, bestScore = -Infinity;
-      left.forEach((i, p) => {
-        const v = score(i, lambda, ramp);
-        if (v > bestScore) {
-          bestScore = v;
-          best = p;
+  const shortlist = [...accuracy];
+  for (const i of pool.keys()) if (!shortlist.includes(i)) shortlist.push(i);
+  const bonus = level * cfg.bonus;
+  return {
+    rank(strength: number): SerendipitousList {
+      const price = level * strength;
+      const left = [...shortlist];
+      // Relevance weighs less in lower slots (NDCG's discount); the similarity price and the bonus do not.
+      const flat = left.map((i) => -price * similarity[i] + (pool.has(i) ? bonus : 0));
+      const order: number[] = [];
+      for (let r = 0; r < depth && left.length; r++) {
+        const discount = 1 / Math.log2(r + 2);
+        let best = 0, bestScore = -Infinity;
+        for (let p = 0; p < left.length; p++) {
+          const v = discount * relevance[left[p]] + flat[p];
+          if (v > bestScore) {
+            bestScore = v;
+            best = p;
+          }
         }
-      });
-      order.push(left.splice(best, 1)[0]);
-    }
-    return { order, left };
+        order.push(left.splice(best, 1)[0]);
+        flat.splice(best, 1);
+      }
+      const surprises = new Map<number, Surprise>();
+      for (const i of order) if (pool.has(i)) surprises.set(i, pool.get(i)!);
+      return { order, surprises };
+    },
   };
-  // The gentlest push that brings the list's similarity to the history down to the target.
-  let lambda = 0;
-  let filled = fill(0);
-  for (const push of PUSHES) {
-    if (meanSimilarity(filled.order) <= target) break;
-    lambda = push;
-    filled = fill(push);
-  }
-  // Past `basis` the ramp is 1: the rest is one sort.
-  const rest = filled.left.sort((a, b) => score(b, lambda, 1) - score(a, lambda, 1) || a - b);
-  const order = [...filled.order, ...rest].slice(0, depth);
-  const surprises = new Map<number, Surprise>();
-  for (const i of order.slice(head.length)) if (pool.has(i)) surprises.set(i, pool.get(i)!);
-  return { order, surprises };
+}
+
+/**
+ * The ranking at serendipity `level` ∈ [0, 1], `depth` titles long. `strength` is the price of similarity at
+ * level 1 (rank/tune.ts learns it per catalog).
+ */
+export function serendipitousRanking(input: SerendipityInput, level: number, depth: number, cfg: SerendipityConfig, strength = cfg.strength): SerendipitousList {
+  return serendipityPlan(input, level, depth, cfg).rank(strength);
 }

@@ -29,6 +29,8 @@ export interface LearnedRanker {
   center: Record<string, number>;
   halfLife: number;
   ratingWeight: number;
+  /** The serendipity price learned for these weights (SerendipityConfig.strength); the config's when absent. */
+  strength?: number;
   /** What these settings reached on the validation split. */
   validation: { users: number; ndcg: number };
 }
@@ -62,8 +64,8 @@ export interface ReaderSignals {
 export function rankerSettings(catalog: Catalog, cfg: RankerConfig): Omit<LearnedRanker, 'validation'> {
   const l = catalog.community?.learned;
   return l
-    ? { weights: l.weights, temperature: l.temperature, center: l.center, halfLife: l.halfLife, ratingWeight: l.ratingWeight }
-    : { weights: cfg.spaceWeights, temperature: cfg.attention.temperature, center: {}, halfLife: cfg.community.halfLife, ratingWeight: cfg.community.ratingWeight };
+    ? { weights: l.weights, temperature: l.temperature, center: l.center, halfLife: l.halfLife, ratingWeight: l.ratingWeight, strength: l.strength ?? cfg.serendipity.strength }
+    : { weights: cfg.spaceWeights, temperature: cfg.attention.temperature, center: {}, halfLife: cfg.community.halfLife, ratingWeight: cfg.community.ratingWeight, strength: cfg.serendipity.strength };
 }
 
 /** Every space this catalog can score a reader in. */
@@ -128,7 +130,17 @@ export interface SignalOptions {
   spaces?: ReadonlySet<string>;
   halfLife: number;
   ratingWeight: number;
+  /**
+   * Sequence-model scores already computed elsewhere (the page's sequence worker), by `sequenceKey`; a sequence
+   * not in here is scored on the spot.
+   */
+  sequenceScores?: SequenceScores;
 }
+
+/** Sequence-model scores (a logit per catalog row) by `sequenceKey` of the preferred titles they were run on. */
+export type SequenceScores = ReadonlyMap<string, Float32Array>;
+
+export const sequenceKey = (sequence: readonly number[]): string => sequence.join(',');
 
 /** Raw (unstandardised) scores of one space for a reader, or undefined when the space has nothing to go on. */
 export function rawScores(catalog: Catalog, readings: readonly Reading[], space: string, cfg: RankerConfig, opts: SignalOptions): Float32Array | undefined {
@@ -139,7 +151,9 @@ export function rawScores(catalog: Catalog, readings: readonly Reading[], space:
   if (space === SEQUENCE_SPACE) {
     const seq = preferredSequence(readings);
     if (!catalog.sequence || seq.length === 0) return undefined;
-    return catalog.sequence.scores(seq);
+    const ready = opts.sequenceScores?.get(sequenceKey(seq));
+    // A copy: standardising happens in place, and the same scores may serve several rankings.
+    return ready ? Float32Array.from(ready) : catalog.sequence.scores(seq);
   }
   const s = catalog.spaces.get(space);
   if (!s) return undefined;

@@ -6,19 +6,20 @@
  * 1. Carve: each reader's latest 20 % positives become validation targets; everything before them trains.
  * 2. Train on the carved data: the community model (EASE) and the sequence model.
  * 3. Score the validation readers in every space; pick the community score's recency and taste settings, then
- *    the global space weights (coordinate ascent on NDCG@10) and the attention temperature τ.
+ *    the global space weights (coordinate ascent on NDCG@10), the attention temperature τ, and the serendipity
+ *    price that makes the default level's lists the configured share less similar to the readers' histories.
  * 4. Refit on everything: the community model again, and the sequence model continued from step 2's weights.
  *
  * This file is tfjs-free (the snapshot builder runs it); rank/train.ts adds the sequence model.
  */
-import type { RankerConfig } from '../config.ts';
+import type { RankerConfig, SerendipityConfig } from '../config.ts';
 import { temporalSplit, type TrainData } from '../eval/split.ts';
 import { ndcg, topK } from '../eval/metrics.ts';
 import type { Interaction } from '../source.ts';
 import { categorySimilarity, fitCommunityModel } from './community.ts';
 import { attentionLogits, fuse, readerWeights } from './fusion.ts';
 import { readingsFromEvents, type Reading } from './reader.ts';
-import { itemCategories } from './serendipity.ts';
+import { historySimilarity, itemCategories, serendipityPlan, type SerendipityInput } from './serendipity.ts';
 import { CF_SPACE, availableSpaces, candidatesOf, rawScores, standardise, type Catalog, type Community, type LearnedRanker } from './signals.ts';
 
 /** Every validation reader: what the spaces predicted (standardised) and what came next. */
@@ -27,7 +28,12 @@ interface ValidationReader {
   targets: Set<number>;
   z: Map<string, Float32Array>;
   logits?: Map<string, number>;
+  /** Catalog rows the reader has consumed (what serendipity measures similarity against). */
+  history: number[];
 }
+
+/** What serendipity needs of the carve's catalog besides each reader's scores. */
+type SerendipityContext = Pick<SerendipityInput, 'genre' | 'categorySimilarity' | 'popularity'>;
 
 const K = 10;
 const HALF_LIVES = [10, 20, 40];
@@ -51,8 +57,11 @@ export class ValidationSet {
   /** Mean attention logit per space over the validation readers. */
   readonly center: Record<string, number>;
 
-  constructor(readers: ValidationReader[], halfLife: number, ratingWeight: number, cfNdcg: number) {
+  private readonly serendipity?: SerendipityContext;
+
+  constructor(readers: ValidationReader[], halfLife: number, ratingWeight: number, cfNdcg: number, serendipity?: SerendipityContext) {
     this.readers = readers;
+    this.serendipity = serendipity;
     const sum = new Map<string, number>();
     const count = new Map<string, number>();
     for (const r of readers) {
@@ -79,10 +88,44 @@ export class ValidationSet {
   }
 
   /**
-   * Global weights over `spaces` by coordinate ascent (each weight tried at ×0, ×½, ×2 of its value, three
-   * rounds), then τ from a small grid when `attention`; ties keep the simpler setting.
+   * The serendipity price (SerendipityConfig.strength) at which the default level makes the first `basis` titles
+   * of the validation readers' lists, on average, `reduction` less similar (genre cosine) to their histories than
+   * the accuracy lists: bisection, since the similarity falls as the price rises. Undefined without a genre space.
    */
-  learn(spaces: readonly string[], attention: boolean): LearnedRanker {
+  serendipityStrength(weights: Readonly<Record<string, number>>, temperature: number, cfg: SerendipityConfig): number | undefined {
+    const context = this.serendipity;
+    if (!context || !this.readers.length || !(cfg.level > 0)) return undefined;
+    const lists = this.readers.map((r) => {
+      const w = readerWeights(weights, r.z.keys(), temperature ? r.logits : undefined, temperature, this.center);
+      const input = { ...context, scores: fuse({ candidates: r.candidates, z: r.z }, w), candidates: r.candidates, history: r.history };
+      return { accuracy: serendipityPlan(input, 0, cfg.basis, cfg), plan: serendipityPlan(input, cfg.level, cfg.basis, cfg), similarity: historySimilarity(context.genre, r.history) };
+    });
+    const meanSimilarity = (strength: number | undefined) => {
+      let sum = 0;
+      for (const l of lists) {
+        const top = strength === undefined ? l.accuracy.rank(0).order : l.plan.rank(strength).order;
+        sum += top.reduce((a, i) => a + l.similarity[i], 0) / Math.max(1, top.length);
+      }
+      return sum / lists.length;
+    };
+    const target = (1 - cfg.reduction) * meanSimilarity(undefined);
+    // Bracket, then halve: the price is wanted to about 1 % (or to 2⁻¹⁶ of the bracket when no price is needed).
+    let lo = 0, hi = 2 * cfg.strength;
+    while (meanSimilarity(hi) > target && hi < 1000) [lo, hi] = [hi, hi * 2];
+    for (let step = 0; step < 16 && hi - lo > 0.01 * hi; step++) {
+      const mid = (lo + hi) / 2;
+      if (meanSimilarity(mid) > target) lo = mid;
+      else hi = mid;
+    }
+    return hi;
+  }
+
+  /**
+   * Global weights over `spaces` by coordinate ascent (each weight tried at ×0, ×½, ×2 of its value, three
+   * rounds), then τ from a small grid when `attention`; ties keep the simpler setting. With `serendipity`, also
+   * the serendipity price for those weights.
+   */
+  learn(spaces: readonly string[], attention: boolean, serendipity?: SerendipityConfig): LearnedRanker {
     const weights: Record<string, number> = Object.fromEntries(spaces.map((s) => [s, 1]));
     let best = this.ndcg(weights, 0);
     for (let round = 0; round < 3; round++) {
@@ -118,7 +161,16 @@ export class ValidationSet {
     }
     const total = Object.values(weights).reduce((a, b) => a + b, 0);
     for (const s of spaces) weights[s] = weights[s] / total;
-    return { weights, temperature, center: this.center, halfLife: this.halfLife, ratingWeight: this.ratingWeight, validation: { users: this.readers.length, ndcg: best } };
+    const strength = serendipity ? this.serendipityStrength(weights, temperature, serendipity) : undefined;
+    return {
+      weights,
+      temperature,
+      center: this.center,
+      halfLife: this.halfLife,
+      ratingWeight: this.ratingWeight,
+      ...(strength === undefined ? {} : { strength }),
+      validation: { users: this.readers.length, ndcg: best },
+    };
   }
 }
 
@@ -155,7 +207,7 @@ export function communityOf(train: TrainData, content: Catalog, cfg: RankerConfi
  */
 export function validationSet(inner: Catalog, carve: ReturnType<typeof carveValidation>, cfg: RankerConfig): ValidationSet {
   const n = carve.train.items.length;
-  const valReaders = carve.evaluated.map((e) => ({ readings: readingsFromEvents(e.user.history, carve.train.implicit, cfg), targets: new Set(e.test) }));
+  const valReaders = carve.evaluated.map((e) => ({ readings: readingsFromEvents(e.user.history, carve.train.implicit, cfg), targets: new Set(e.test), history: [...e.user.seen] }));
   // Community settings: the (half-life, taste weight) whose community score alone ranks the targets best.
   let cf = { halfLife: cfg.community.halfLife, ratingWeight: cfg.community.ratingWeight, ndcg: -1 };
   if (inner.community) {
@@ -176,14 +228,18 @@ export function validationSet(inner: Catalog, carve: ReturnType<typeof carveVali
       const raw = rawScores(inner, v.readings, s, cfg, signalOpts);
       if (raw) z.set(s, standardise(raw, candidates));
     }
-    return { candidates, targets: v.targets, z, logits: attentionLogits(inner, v.readings, cfg, signalOpts) };
+    return { candidates, targets: v.targets, z, logits: attentionLogits(inner, v.readings, cfg, signalOpts), history: v.history };
   });
-  return new ValidationSet(readers, cf.halfLife, cf.ratingWeight, cf.ndcg);
+  const genre = inner.spaces.get('genre');
+  const serendipity = genre && inner.community
+    ? { genre, categorySimilarity: inner.community.categorySimilarity, popularity: inner.items.map((t) => t.popularity) }
+    : undefined;
+  return new ValidationSet(readers, cf.halfLife, cf.ratingWeight, cf.ndcg, serendipity);
 }
 
 /** Step 4 for the community part, and what the validation chose; no `learned` when nobody could be validated. */
 export function finish(train: TrainData, content: Catalog, cfg: RankerConfig, validation: ValidationSet, spaces: string[]): { community: Community; learned?: LearnedRanker } {
-  const learned = validation.readers.length ? validation.learn(spaces, true) : undefined;
+  const learned = validation.readers.length ? validation.learn(spaces, true, cfg.serendipity) : undefined;
   return { community: { ...communityOf(train, content, cfg), ...(learned ? { learned } : {}) }, learned };
 }
 

@@ -90,7 +90,7 @@ export function toonpickMethod(variant: ToonpickVariant, options: MethodOptions 
   let implicit = false;
   const learnedFor = (f: SharedFit) => {
     const spaces = availableSpaces(f.catalog).filter((s) => !variant.without?.includes(s));
-    const learned = f.fitted.validation.learn(spaces, variant.attention ?? true);
+    const learned = f.fitted.validation.learn(spaces, variant.attention ?? true, variant.serendipity ? cfg.serendipity : undefined);
     return { spaces: new Set(spaces), learned };
   };
   return {
@@ -99,7 +99,7 @@ export function toonpickMethod(variant: ToonpickVariant, options: MethodOptions 
       fit = await fitShared(data, cfg, seed, options.log);
       settings = learnedFor(fit);
       const l = settings.learned;
-      options.log?.(`${variant.name}: ${Object.entries(l.weights).map(([s, w]) => `${s} ${w.toFixed(2)}`).join(', ')}, τ ${l.temperature} (validation NDCG@10 ${l.validation.ndcg.toFixed(4)})`);
+      options.log?.(`${variant.name}: ${Object.entries(l.weights).map(([s, w]) => `${s} ${w.toFixed(2)}`).join(', ')}, τ ${l.temperature}${l.strength === undefined ? '' : `, serendipity strength ${l.strength.toFixed(2)}`} (validation NDCG@10 ${l.validation.ndcg.toFixed(4)})`);
       implicit = data.implicit;
     },
     score(user: TrainUser, out: Float64Array) {
