@@ -15,7 +15,6 @@ import { rng, shuffle } from '../src/core/random.ts';
 import { loadSnapshot } from '../src/core/snapshot/load.ts';
 import type { EncoderInfo } from '../src/core/snapshot/format.ts';
 import { chooseTfjsBackend } from '../src/core/style/backend.ts';
-import { chooseClusters } from '../src/core/style/cluster.ts';
 import { StyleEncoder, type StyleVariant } from '../src/core/style/style-encoder.ts';
 import {
   GRAM_SPACE,
@@ -23,11 +22,12 @@ import {
   STYLE_MAP_FILE,
   STYLE_SPACE,
   STYLE_WEIGHTS_FILE,
+  buildStyleMap,
+  defaultStyleMapOptions,
   encodeStyleMap,
   nearestRows,
   neighbourGenreAgreement,
 } from '../src/core/style/style-map.ts';
-import { tsne } from '../src/core/style/tsne.ts';
 import { fsReader, parseArgs } from './lib/node-io.ts';
 import { writeSnapshotInPlace } from './lib/text-model.ts';
 
@@ -103,11 +103,9 @@ export async function trainStyle(dir: string, o: TrainStyleOptions) {
     const latent = enc.config.latent;
     const style = normaliseRows(rawStyle, latent);
 
-    const clusters = chooseClusters(style, latent, o.minK, o.maxK, { seed: o.seed });
+    const { points: map, clusters } = buildStyleMap(style, latent, { minK: o.minK, maxK: o.maxK, seed: o.seed });
     o.log(`silhouette by K: ${clusters.curve.map((c) => `${c.k}:${c.silhouette.toFixed(3)}`).join(' ')}`);
     o.log(`chosen K=${clusters.best.k}`);
-    const xy = tsne(style, latent, { seed: o.seed });
-    const map = snapshot.items.map((_, i) => ({ x: xy[2 * i], y: xy[2 * i + 1], cluster: clusters.best.labels[i] }));
 
     // Genre agreement of the 10 nearest style neighbours against 10 random titles. The catch-all genres every
     // title carries (in more than half the catalog, e.g. "스토리") would make any neighbour agree, so they are left out.
@@ -180,7 +178,7 @@ async function main() {
   const variant = (args.variant ?? 'ae') as StyleVariant;
   if (variant !== 'ae' && variant !== 'vae') throw new Error(`--variant must be ae or vae, got ${String(variant)}`);
   const filters = String(args.filters ?? '16,32,64,128').split(',').map(Number) as TrainStyleOptions['filters'];
-  const kRange = /^(\d+)\.\.(\d+)$/.exec(String(args.k ?? '4..16'));
+  const kRange = /^(\d+)\.\.(\d+)$/.exec(String(args.k ?? `${defaultStyleMapOptions.minK}..${defaultStyleMapOptions.maxK}`));
   if (!kRange) throw new Error(`--k must look like 4..16, got ${String(args.k)}`);
   const valFraction = args.val === undefined ? 0.1 : Number(args.val);
   if (!(valFraction > 0 && valFraction < 1)) throw new Error(`--val must be in (0, 1), got ${String(args.val)}`);

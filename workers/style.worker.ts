@@ -11,6 +11,7 @@ import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?u
 import simdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import threadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { rng, shuffle } from '../src/core/random.ts';
+import { buildStyleMap, encodeStyleMap } from '../src/core/style/style-map.ts';
 import { chooseTfjsBackend, type StyleBackend } from '../src/core/style/backend.ts';
 import {
   StyleEncoder,
@@ -132,6 +133,15 @@ const api = {
   },
 
   info,
+
+  /**
+   * The style map (t-SNE layout and K-means clusters, encoded as in the snapshot) of these style vectors
+   * (itemCount × dim, rows L2-normalised): the page redraws the map after a retrain. Takes seconds.
+   */
+  map(style: Float32Array, dim: number): Uint8Array {
+    const bytes = encodeStyleMap(buildStyleMap(style, dim).points);
+    return Comlink.transfer(bytes, [bytes.buffer as ArrayBuffer]);
+  },
 
   /** Style and Gram vectors of N images, N×size×size×3 in [0,1]. */
   embed(images: Float32Array): Promise<StyleEmbedding> {

@@ -4,7 +4,8 @@
  * - the shipped weights come with the snapshot (the style space's `encoder.files`);
  * - weights the reader retrained (Settings) are kept in IndexedDB and used instead, until restored;
  * - vectors the snapshot does not hold for the weights in use (all of them after a retrain; a title
- *   without a row) are embedded in the worker and cached in IndexedDB under (weights hash, title id, cover).
+ *   without a row) are embedded in the worker and cached in IndexedDB under (weights hash, title id, cover);
+ * - the style map is laid out again (in the worker) for retrained weights, and kept in IndexedDB.
  */
 import * as Comlink from 'comlink';
 import type { Snapshot } from '../core/snapshot/format.ts';
@@ -17,6 +18,8 @@ export type { StyleBackend, StyleModelInfo, StyleTrainProgress, StyleTrainResult
 
 /** IndexedDB meta key of the reader's retrained weights ({ manifest, data }). */
 const RETRAINED_KEY = 'styleWeights';
+/** IndexedDB meta key of the style map of the retrained weights ({ hash, bytes }): one, the latest. */
+const RETRAINED_MAP_KEY = 'styleMap';
 
 export class StyleClient {
   private readonly worker: Worker;
@@ -39,6 +42,11 @@ export class StyleClient {
 
   embedCovers(urls: string[]) {
     return this.remote.embedCovers(urls);
+  }
+
+  /** The style map of these style vectors (encoded as the snapshot's `style/map.f32`). */
+  map(style: Float32Array, dim: number): Promise<Uint8Array> {
+    return this.remote.map(style, dim);
   }
 
   train(req: StyleTrainRequest, onProgress: (p: StyleTrainProgress) => void): Promise<StyleTrainResult> {
@@ -69,8 +77,10 @@ function weightsHash(w: StyleWeights): string {
 }
 
 export class StyleSpaces {
-  /** The snapshot's own rows, kept so that restoring the shipped weights restores them. */
+  /** The snapshot's own rows and map, kept so that restoring the shipped weights restores them. */
   private readonly shippedRows: Map<string, Float32Array>;
+  private readonly mapFile: string | undefined;
+  private readonly shippedMap: Uint8Array | undefined;
   private client: StyleClient | null = null;
 
   constructor(
@@ -79,6 +89,8 @@ export class StyleSpaces {
     private readonly coverUrl: (i: number) => string | undefined,
   ) {
     this.shippedRows = new Map([STYLE_SPACE, GRAM_SPACE].flatMap((n) => (snapshot.spaces.has(n) ? [[n, snapshot.spaces.get(n)!.data] as const] : [])));
+    this.mapFile = snapshot.manifest.spaces.find((s) => s.name === STYLE_SPACE)?.encoder.files?.map;
+    this.shippedMap = this.mapFile ? snapshot.blobs.get(this.mapFile) : undefined;
   }
 
   worker(): StyleClient {
@@ -167,6 +179,24 @@ export class StyleSpaces {
     }
     this.snapshot.spaces.set(STYLE_SPACE, { ...style, data: styleRows });
     this.snapshot.spaces.set(GRAM_SPACE, { ...gram, data: gramRows });
+    await this.refreshMap(active.retrained ? hash : null, styleRows, style.dim);
+  }
+
+  /** The style map of the weights in use: the shipped one, or one laid out for the retrained weights (cached). */
+  private async refreshMap(retrainedHash: string | null, styleRows: Float32Array, dim: number): Promise<void> {
+    if (!this.mapFile || !this.shippedMap) return;
+    if (retrainedHash === null) {
+      this.snapshot.blobs.set(this.mapFile, this.shippedMap);
+      return;
+    }
+    const cached = await this.store?.getMeta<{ hash: string; bytes: Uint8Array }>(RETRAINED_MAP_KEY);
+    let bytes = cached?.hash === retrainedHash ? cached.bytes : undefined;
+    if (!bytes) {
+      bytes = await this.worker().map(styleRows, dim);
+      // A cache: a full disk only costs laying the map out again next time.
+      await this.store?.setMeta(RETRAINED_MAP_KEY, { hash: retrainedHash, bytes }).catch(() => undefined);
+    }
+    this.snapshot.blobs.set(this.mapFile, bytes);
   }
 
   dispose() {

@@ -88,6 +88,13 @@ async function checkBackend(flags: string[], backend: string) {
   }
 }
 
+/** Where the style map draws each title (its cover's x, y), from the Style map page. */
+async function mapLayout(page: Page): Promise<string[]> {
+  await page.goto(`${server.url}#/style-map`);
+  await page.getByTestId('style-point').first().waitFor();
+  return page.getByTestId('style-point').evaluateAll((els) => els.map((a) => `${a.getAttribute('data-id')} ${a.querySelector('rect')!.getAttribute('x')} ${a.querySelector('rect')!.getAttribute('y')}`));
+}
+
 describe('the style worker in Chromium', () => {
   it('trains and embeds on WASM', async () => {
     await checkBackend([], 'wasm');
@@ -208,14 +215,25 @@ describe('the style pages', () => {
       expect(await page.getByTestId('style-message').getAttribute('role')).toBe('status');
       expect(await page.getByTestId('style-weights').textContent()).toBe(shipped);
 
+      const shippedLayout = await mapLayout(page);
+      await page.goto(`${server.url}#/settings`);
+      await page.getByTestId('style-backend').waitFor();
       await page.getByTestId('style-train').click();
       await page.waitForFunction(() => /retrained/i.test(document.querySelector('[data-testid="style-weights"]')?.textContent ?? ''), undefined, { timeout: 150_000 });
-      // Kept in IndexedDB: a reload still uses them.
+      // The style map is laid out again for the retrained weights…
+      const retrainedLayout = await mapLayout(page);
+      expect(retrainedLayout).toHaveLength(shippedLayout.length);
+      expect(retrainedLayout).not.toEqual(shippedLayout);
+      // …and, like the weights, kept in IndexedDB: a reload still uses both.
+      await page.goto(`${server.url}#/settings`);
       await page.reload();
       await page.getByTestId('style-backend').waitFor();
       await page.waitForFunction(() => /retrained/i.test(document.querySelector('[data-testid="style-weights"]')?.textContent ?? ''));
+      expect(await mapLayout(page)).toEqual(retrainedLayout);
+      await page.goto(`${server.url}#/settings`);
       await page.getByTestId('style-restore').click();
       await page.waitForFunction((s) => document.querySelector('[data-testid="style-weights"]')?.textContent === s, shipped);
+      expect(await mapLayout(page)).toEqual(shippedLayout);
       expect(errors).toEqual([]);
     } finally {
       await browser.close();

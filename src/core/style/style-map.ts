@@ -4,6 +4,8 @@
  * their K-means cluster (−1 for a title that has no cover).
  */
 import { DataError } from '../errors.ts';
+import { chooseClusters, type ClusterChoice } from './cluster.ts';
+import { tsne } from './tsne.ts';
 
 export const STYLE_SPACE = 'style';
 export const GRAM_SPACE = 'gram';
@@ -15,6 +17,26 @@ export interface StylePoint {
   x: number;
   y: number;
   cluster: number;
+}
+
+/** How a style map is made: K-means++ with K in [minK, maxK] by best mean silhouette, and t-SNE, both seeded. */
+export interface StyleMapOptions {
+  minK: number;
+  maxK: number;
+  seed: number;
+}
+
+export const defaultStyleMapOptions: Readonly<StyleMapOptions> = Object.freeze({ minK: 4, maxK: 16, seed: 0 });
+
+/**
+ * The style map of `style` (itemCount × dim, rows L2-normalised): what `npm run train:style` ships, and what the
+ * style worker recomputes after the reader retrains the encoder.
+ */
+export function buildStyleMap(style: Float32Array, dim: number, options: StyleMapOptions = defaultStyleMapOptions): { points: StylePoint[]; clusters: ClusterChoice } {
+  const clusters = chooseClusters(style, dim, options.minK, options.maxK, { seed: options.seed });
+  const xy = tsne(style, dim, { seed: options.seed });
+  const points = Array.from({ length: style.length / dim }, (_, i) => ({ x: xy[2 * i], y: xy[2 * i + 1], cluster: clusters.best.labels[i] }));
+  return { points, clusters };
 }
 
 export function encodeStyleMap(points: readonly StylePoint[]): Uint8Array {
