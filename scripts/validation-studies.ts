@@ -3,6 +3,8 @@
  * histories only (rank/tune.ts's carve: each reader's latest 20 % positives), never on the evaluation's test
  * items:
  *   npx tsx scripts/validation-studies.ts [--data ../shared/data/movielens-100k] [--only sequence,serendipity,cross]
+ * - recency: the community score alone with a fixed half-life (in titles) against one relative to the reader's
+ *   history length (`halfLifeShare`);
  * - sequence: the sequence model's size (validation NDCG@10 of the learned fusion, and of the model alone);
  * - serendipity: at the default level, how much less similar the lists get (vs EASE λ = 250 on the same carve)
  *   and what NDCG they keep, for each `reduction` the learned strength is fitted to;
@@ -19,7 +21,9 @@ import { contentCatalog } from '../src/core/eval/methods/toonpick.ts';
 import { fuse, readerWeights } from '../src/core/rank/fusion.ts';
 import { serendipitousRanking, topCandidates } from '../src/core/rank/serendipity.ts';
 import { chooseSequenceBackend } from '../src/core/rank/sequence-train.ts';
-import { availableSpaces, type Catalog } from '../src/core/rank/signals.ts';
+import { availableSpaces, candidatesOf, communityRows, type Catalog } from '../src/core/rank/signals.ts';
+import { communityScores } from '../src/core/rank/community.ts';
+import { readingsFromEvents } from '../src/core/rank/reader.ts';
 import { sequenceOf } from '../src/core/rank/train.ts';
 import { carveValidation, communityOf, validationSet, type ValidationSet } from '../src/core/rank/tune.ts';
 import { rng } from '../src/core/random.ts';
@@ -28,7 +32,7 @@ import { parseArgs } from './lib/node-io.ts';
 
 const args = parseArgs(process.argv.slice(2));
 const dir = path.resolve(typeof args.data === 'string' ? args.data : '../shared/data/movielens-100k');
-const only = new Set(typeof args.only === 'string' ? args.only.split(',') : ['sequence', 'serendipity', 'cross']);
+const only = new Set(typeof args.only === 'string' ? args.only.split(',') : ['recency', 'sequence', 'serendipity', 'cross']);
 const base = defaultConfig.ranker;
 
 function loadSplit(): EvalSplit {
@@ -48,6 +52,25 @@ async function fitCarve(cfg: RankerConfig): Promise<{ inner: Catalog; validation
   const run = await sequenceOf(carve.train, content, cfg, cfg.sequence.epochs, cfg.sequence.seed);
   const inner: Catalog = { ...content, community, sequence: run.model };
   return { inner, validation: validationSet(inner, carve, cfg), loss: run.loss, seconds: run.seconds };
+}
+
+if (only.has('recency')) {
+  const model = community.model;
+  const ratingWeight = carve.train.implicit ? 0 : 1;
+  const readers = carve.evaluated.map((e) => ({ readings: readingsFromEvents(e.user.history, carve.train.implicit, base), targets: new Set(e.test) }));
+  const score = (halfLifeOf: (length: number) => number) => {
+    let sum = 0;
+    for (const r of readers) {
+      // A fixed half-life is the relative one's rows with the share set to give that many titles.
+      const rows = communityRows(r.readings, halfLifeOf(r.readings.length) / Math.max(1, r.readings.length), ratingWeight);
+      const candidates = candidatesOf(carve.train.items.length, r.readings);
+      sum += ndcg(topCandidates(communityScores(model, rows), candidates, 10), r.targets, 10);
+    }
+    return (sum / readers.length).toFixed(4);
+  };
+  console.log('\nrecency of the community score alone (validation NDCG@10)');
+  console.log(`  fixed half-life (titles): ${[5, 10, 20, 40].map((h) => `${h}: ${score(() => h)}`).join('  ')}`);
+  console.log(`  share of the history:     ${[0.1, 0.2, 0.3, 0.4, 0.5].map((f) => `${f}: ${score((n) => f * n)}`).join('  ')}`);
 }
 
 if (only.has('sequence')) {
@@ -97,7 +120,7 @@ if (only.has('serendipity') || only.has('cross')) {
     const accuracy = measure(base.serendipity, 0, 0);
     console.log(`\nserendipity at level ${base.serendipity.level} (validation; EASE unserendipity ${easeUnser.toFixed(4)}, accuracy list ${accuracy.unser.toFixed(4)}, NDCG@10 ${accuracy.ndcg.toFixed(4)})`);
     for (const bonus of [0, base.serendipity.bonus, 0.5]) {
-      for (const reduction of [0.3, 0.32, 0.33, 0.34, 0.35, 0.36]) {
+      for (const reduction of [0.3, 0.32, 0.34, 0.36, 0.38]) {
         const cfg = { ...base.serendipity, bonus, reduction };
         const strength = validation.serendipityStrength(learned.weights, learned.temperature, cfg)!;
         const m = measure(cfg, cfg.level, strength);

@@ -184,7 +184,7 @@ function behind(catalog: Catalog, evidence: Evidence, space: string, item: numbe
  */
 export function rankReadings(catalog: Catalog, readings: readonly Reading[], cfg: RankerConfig, k: number, opts: RankOptions = {}): Recommendation[] {
   const settings = opts.settings ?? rankerSettings(catalog, cfg);
-  const signalOpts = { spaces: opts.spaces, halfLife: settings.halfLife, ratingWeight: settings.ratingWeight, sequenceScores: opts.sequenceScores };
+  const signalOpts = { spaces: opts.spaces, halfLifeShare: settings.halfLifeShare, ratingWeight: settings.ratingWeight, sequenceScores: opts.sequenceScores };
   const signals = opts.signals ?? readerSignals(catalog, readings, cfg, signalOpts);
   const useAttention = (opts.attention ?? true) && settings.temperature !== 0;
   const logits = useAttention ? (opts.logits === undefined ? attentionLogits(catalog, readings, cfg, signalOpts) : (opts.logits ?? undefined)) : undefined;
@@ -210,7 +210,7 @@ export function rankReadings(catalog: Catalog, readings: readonly Reading[], cfg
 
   const evidence: Evidence = {
     content: contentRows(readings, cfg.recencyHalfLife),
-    community: communityRows(readings, settings.halfLife, settings.ratingWeight),
+    community: communityRows(readings, settings.halfLifeShare, settings.ratingWeight),
     sequence: catalog.sequence ? preferredSequence(readings).slice(-(catalog.sequence.spec.maxLength - 1)) : [],
   };
   return order.map((index) => {

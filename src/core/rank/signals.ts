@@ -27,7 +27,7 @@ export interface LearnedRanker {
   temperature: number;
   /** The typical reader's attention logit per space (rank/fusion.ts). */
   center: Record<string, number>;
-  halfLife: number;
+  halfLifeShare: number;
   ratingWeight: number;
   /** The serendipity price learned for these weights (SerendipityConfig.strength); the config's when absent. */
   strength?: number;
@@ -64,8 +64,8 @@ export interface ReaderSignals {
 export function rankerSettings(catalog: Catalog, cfg: RankerConfig): Omit<LearnedRanker, 'validation'> {
   const l = catalog.community?.learned;
   return l
-    ? { weights: l.weights, temperature: l.temperature, center: l.center, halfLife: l.halfLife, ratingWeight: l.ratingWeight, strength: l.strength ?? cfg.serendipity.strength }
-    : { weights: cfg.spaceWeights, temperature: cfg.attention.temperature, center: {}, halfLife: cfg.community.halfLife, ratingWeight: cfg.community.ratingWeight, strength: cfg.serendipity.strength };
+    ? { weights: l.weights, temperature: l.temperature, center: l.center, halfLifeShare: l.halfLifeShare, ratingWeight: l.ratingWeight, strength: l.strength ?? cfg.serendipity.strength }
+    : { weights: cfg.spaceWeights, temperature: cfg.attention.temperature, center: {}, halfLifeShare: cfg.community.halfLifeShare, ratingWeight: cfg.community.ratingWeight, strength: cfg.serendipity.strength };
 }
 
 /** Every space this catalog can score a reader in. */
@@ -88,9 +88,13 @@ export function contentRows(readings: readonly Reading[], halfLife: number): Wei
   return readings.map((x, p) => ({ index: x.index, weight: x.signal * r[p] })).filter((x) => x.weight !== 0);
 }
 
-/** Community weights: 1 + ratingWeight·taste for a consumed title, −1 for a dislike, the signal otherwise; × recency. */
-export function communityRows(readings: readonly Reading[], halfLife: number, ratingWeight: number): WeightedRow[] {
-  const r = recency(readings, halfLife);
+/**
+ * Community weights: 1 + ratingWeight·taste for a consumed title, −1 for a dislike, the signal otherwise; × recency,
+ * with a half-life of `halfLifeShare` × the reader's history length (recency relative to how much the reader has
+ * read: on validation it beat every fixed half-life, which weighs long and short histories alike).
+ */
+export function communityRows(readings: readonly Reading[], halfLifeShare: number, ratingWeight: number): WeightedRow[] {
+  const r = recency(readings, Math.max(1, halfLifeShare * readings.length));
   return readings.map((x, p) => ({ index: x.index, weight: r[p] * (x.disliked ? -1 : x.consumed ? 1 + ratingWeight * x.taste : x.signal) }));
 }
 
@@ -128,7 +132,7 @@ export function preferredSequence(readings: readonly Reading[]): number[] {
 export interface SignalOptions {
   /** Only these spaces (default: every available one). */
   spaces?: ReadonlySet<string>;
-  halfLife: number;
+  halfLifeShare: number;
   ratingWeight: number;
   /**
    * Sequence-model scores already computed elsewhere (the page's sequence worker), by `sequenceKey`; a sequence
@@ -146,7 +150,7 @@ export const sequenceKey = (sequence: readonly number[]): string => sequence.joi
 export function rawScores(catalog: Catalog, readings: readonly Reading[], space: string, cfg: RankerConfig, opts: SignalOptions): Float32Array | undefined {
   if (space === CF_SPACE) {
     if (!catalog.community) return undefined;
-    return communityScores(catalog.community.model, communityRows(readings, opts.halfLife, opts.ratingWeight));
+    return communityScores(catalog.community.model, communityRows(readings, opts.halfLifeShare, opts.ratingWeight));
   }
   if (space === SEQUENCE_SPACE) {
     const seq = preferredSequence(readings);

@@ -61,7 +61,7 @@ export async function fitRanker(train: TrainData, content: Catalog, cfg: RankerC
     step(`sequence model on the carved data (${backend}, ${cfg.sequence.epochs} epochs, loss ${innerRun.loss.toFixed(3)})`);
   }
   const validation = validationSet(inner, carve, cfg);
-  step(`community settings: half-life ${validation.halfLife}, taste weight ${validation.ratingWeight} (validation NDCG@10 of cf alone ${validation.cfNdcg.toFixed(4)})`);
+  step(`community settings: half-life ${validation.halfLifeShare} of the history, taste weight ${validation.ratingWeight} (validation NDCG@10 of cf alone ${validation.cfNdcg.toFixed(4)})`);
   const { community, learned } = finish(train, content, cfg, validation, availableSpaces(inner));
   if (learned) step(`fusion: ${Object.entries(learned.weights).map(([s, w]) => `${s} ${w.toFixed(2)}`).join(', ')}, τ ${learned.temperature} (validation NDCG@10 ${learned.validation.ndcg.toFixed(4)})`);
   else step('fusion: nobody has enough positives to validate on; the config weights stay');

@@ -36,7 +36,8 @@ interface ValidationReader {
 type SerendipityContext = Pick<SerendipityInput, 'genre' | 'categorySimilarity' | 'popularity'>;
 
 const K = 10;
-const HALF_LIVES = [10, 20, 40];
+/** Community recency half-lives tried, as shares of the reader's history length. */
+const HALF_LIFE_SHARES = [0.1, 0.2, 0.3, 0.5];
 const RATING_WEIGHTS = [0, 0.5, 1];
 
 /** NDCG@10 of the ranking of the candidates by `scores` (the evaluation's own metric and tie rule). */
@@ -49,7 +50,7 @@ function ndcgAt10(scores: Float32Array, candidates: Uint8Array, targets: Readonl
 /** The validation readers of a carve, scored by a catalog trained on it. */
 export class ValidationSet {
   readonly readers: ValidationReader[];
-  readonly halfLife: number;
+  readonly halfLifeShare: number;
   readonly ratingWeight: number;
   /** NDCG@10 of the community score alone at those settings. */
   readonly cfNdcg: number;
@@ -59,7 +60,7 @@ export class ValidationSet {
 
   private readonly serendipity?: SerendipityContext;
 
-  constructor(readers: ValidationReader[], halfLife: number, ratingWeight: number, cfNdcg: number, serendipity?: SerendipityContext) {
+  constructor(readers: ValidationReader[], halfLifeShare: number, ratingWeight: number, cfNdcg: number, serendipity?: SerendipityContext) {
     this.readers = readers;
     this.serendipity = serendipity;
     const sum = new Map<string, number>();
@@ -71,7 +72,7 @@ export class ValidationSet {
       }
     }
     this.center = Object.fromEntries([...sum].map(([s, v]) => [s, v / count.get(s)!]));
-    this.halfLife = halfLife;
+    this.halfLifeShare = halfLifeShare;
     this.ratingWeight = ratingWeight;
     this.cfNdcg = cfNdcg;
   }
@@ -166,7 +167,7 @@ export class ValidationSet {
       weights,
       temperature,
       center: this.center,
-      halfLife: this.halfLife,
+      halfLifeShare: this.halfLifeShare,
       ratingWeight: this.ratingWeight,
       ...(strength === undefined ? {} : { strength }),
       validation: { users: this.readers.length, ndcg: best },
@@ -209,17 +210,17 @@ export function validationSet(inner: Catalog, carve: ReturnType<typeof carveVali
   const n = carve.train.items.length;
   const valReaders = carve.evaluated.map((e) => ({ readings: readingsFromEvents(e.user.history, carve.train.implicit, cfg), targets: new Set(e.test), history: [...e.user.seen] }));
   // Community settings: the (half-life, taste weight) whose community score alone ranks the targets best.
-  let cf = { halfLife: cfg.community.halfLife, ratingWeight: cfg.community.ratingWeight, ndcg: -1 };
+  let cf = { halfLifeShare: cfg.community.halfLifeShare, ratingWeight: cfg.community.ratingWeight, ndcg: -1 };
   if (inner.community) {
-    for (const halfLife of HALF_LIVES) {
+    for (const halfLifeShare of HALF_LIFE_SHARES) {
       for (const ratingWeight of carve.train.implicit ? [0] : RATING_WEIGHTS) {
         let sum = 0;
-        for (const v of valReaders) sum += ndcgAt10(rawScores(inner, v.readings, CF_SPACE, cfg, { halfLife, ratingWeight })!, candidatesOf(n, v.readings), v.targets);
-        if (sum / valReaders.length > cf.ndcg + 1e-6) cf = { halfLife, ratingWeight, ndcg: sum / valReaders.length };
+        for (const v of valReaders) sum += ndcgAt10(rawScores(inner, v.readings, CF_SPACE, cfg, { halfLifeShare, ratingWeight })!, candidatesOf(n, v.readings), v.targets);
+        if (sum / valReaders.length > cf.ndcg + 1e-6) cf = { halfLifeShare, ratingWeight, ndcg: sum / valReaders.length };
       }
     }
   }
-  const signalOpts = { halfLife: cf.halfLife, ratingWeight: cf.ratingWeight };
+  const signalOpts = { halfLifeShare: cf.halfLifeShare, ratingWeight: cf.ratingWeight };
   const spaces = availableSpaces(inner);
   const readers: ValidationReader[] = valReaders.map((v) => {
     const candidates = candidatesOf(n, v.readings);
@@ -234,7 +235,7 @@ export function validationSet(inner: Catalog, carve: ReturnType<typeof carveVali
   const serendipity = genre && inner.community
     ? { genre, categorySimilarity: inner.community.categorySimilarity, popularity: inner.items.map((t) => t.popularity) }
     : undefined;
-  return new ValidationSet(readers, cf.halfLife, cf.ratingWeight, cf.ndcg, serendipity);
+  return new ValidationSet(readers, cf.halfLifeShare, cf.ratingWeight, cf.ndcg, serendipity);
 }
 
 /** Step 4 for the community part, and what the validation chose; no `learned` when nobody could be validated. */

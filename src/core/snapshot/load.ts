@@ -117,7 +117,7 @@ function validateCommunityInfo(c: unknown, listed: (p: unknown) => boolean): voi
     for (const k of ['temperature', 'ratingWeight'] as const) need(typeof l[k] === 'number' && Number.isFinite(l[k]), 0, f, `community.learned.${k}`, 'a finite number');
     if (!isObject(l.center)) throw new DataError(f, 'must be an object', { field: 'community.learned.center' });
     for (const [s, v] of Object.entries(l.center)) need(typeof v === 'number' && Number.isFinite(v), 0, f, `community.learned.center.${s}`, 'a finite number');
-    need(typeof l.halfLife === 'number' && (l.halfLife as number) > 0, 0, f, 'community.learned.halfLife', 'a positive number');
+    need(typeof l.halfLifeShare === 'number' && (l.halfLifeShare as number) > 0, 0, f, 'community.learned.halfLifeShare', 'a positive number');
     if (l.strength !== undefined) need(typeof l.strength === 'number' && Number.isFinite(l.strength) && l.strength >= 0, 0, f, 'community.learned.strength', 'a finite number ≥ 0');
   }
 }

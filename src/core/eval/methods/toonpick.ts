@@ -107,7 +107,7 @@ export function toonpickMethod(variant: ToonpickVariant, options: MethodOptions 
       let u = fit.users.get(user);
       if (!u) {
         const readings = readingsFromEvents(user.history, implicit, cfg);
-        const opts = { halfLife: settings.learned.halfLife, ratingWeight: settings.learned.ratingWeight };
+        const opts = { halfLifeShare: settings.learned.halfLifeShare, ratingWeight: settings.learned.ratingWeight };
         u = { readings, signals: readerSignals(fit.catalog, readings, cfg, opts), logits: attentionLogits(fit.catalog, readings, cfg, opts) ?? null };
         fit.users.set(user, u);
       }
