@@ -10,7 +10,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
-import { chooseTfjsBackend } from '../src/core/style/backend.ts';
+import { chooseTfjsBackend } from '../src/core/tfjs-backend.ts';
 import { StyleEncoder, type StyleEncoderOptions } from '../src/core/style/style-encoder.ts';
 import { inWorker, launch, startWorker } from '../tests/browser/harness.ts';
 import { serve } from '../scripts/serve.ts';

@@ -9,7 +9,7 @@
 import path from 'node:path';
 import { DataError } from '../src/core/errors.ts';
 import { loadSnapshot } from '../src/core/snapshot/load.ts';
-import type { Snapshot } from '../src/core/snapshot/format.ts';
+import type { Snapshot } from '../src/core/snapshot/snapshot.ts';
 import { ADAPTER_FILE, STS_SPACE, stsEncoderInfo, synopsisText } from '../src/core/text/sts-space.ts';
 import { fsReader, parseArgs } from './lib/node-io.ts';
 import { embedAll, loadEncoder, modelArgs, writeSnapshotInPlace, type ModelArgs } from './lib/text-model.ts';

@@ -14,7 +14,7 @@ import { defaultConfig } from '../src/core/config.ts';
 import { DataError } from '../src/core/errors.ts';
 import { lexicalEncoderOf } from '../src/core/search.ts';
 import { loadSnapshot } from '../src/core/snapshot/load.ts';
-import type { Snapshot } from '../src/core/snapshot/format.ts';
+import type { Snapshot } from '../src/core/snapshot/snapshot.ts';
 import { SynopsisAdapter } from '../src/core/text/adapter.ts';
 import { trainAdapter } from '../src/core/text/adapter-train.ts';
 import { stsFigures, type StsFigures } from '../src/core/text/sts.ts';

@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DataError } from '../src/core/errors.ts';
 import { parseCatalogJsonl, parseInteractionsCsv } from '../src/core/source.ts';
-import { temporalSplit, type EvalSplit } from '../src/core/eval/split.ts';
+import { temporalSplit, type EvalSplit } from '../src/core/split.ts';
 import { evaluate, type EvalReport } from '../src/core/eval/harness.ts';
 import { createMethod, REFERENCE_METHODS } from '../src/core/eval/methods/index.ts';
 import { parseArgs } from './lib/node-io.ts';

@@ -1,5 +1,6 @@
 /**
  * npm run snapshot -- --source <dir> --out <dir> [--name "…"] [--description "…"] [--attribution "…"] [--lexical-dim 1024]
+ * npm run snapshot -- --calibrate <dir>
  *
  * Reads the catalog source layout (catalog.jsonl, covers, optional interactions.csv) and writes a snapshot
  * (docs/snapshot.md). The new snapshot is written next to --out and swapped in only when complete, so a
@@ -12,7 +13,10 @@ import sharp from 'sharp';
 import { DataError } from '../src/core/errors.ts';
 import { parseCatalogJsonl, parseInteractionsCsv, type SourceItem } from '../src/core/source.ts';
 import { buildSnapshot, serializeSnapshot } from '../src/core/snapshot/build.ts';
-import { folderBytes, parseArgs } from './lib/node-io.ts';
+import { loadSnapshot } from '../src/core/snapshot/load.ts';
+import type { Snapshot } from '../src/core/snapshot/snapshot.ts';
+import { folderBytes, fsReader, parseArgs } from './lib/node-io.ts';
+import { writeSnapshotInPlace } from './lib/text-model.ts';
 
 export const COVER_WIDTH = 120;
 export const SQUARE_SIZE = 64;
@@ -86,10 +90,26 @@ export async function makeSnapshot(opts: { source: string; out: string; name?: s
   }
 }
 
+/**
+ * `--calibrate <dir>`: calibrates the serendipity price of an existing snapshot for the spaces it has now (a
+ * snapshot built before calibration existed, or changed by hand) and re-signs it in place.
+ */
+export async function calibrateInPlace(dir: string): Promise<Snapshot> {
+  const snapshot = await loadSnapshot(fsReader(dir));
+  await writeSnapshotInPlace(dir, snapshot);
+  return snapshot;
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
+  if (typeof args.calibrate === 'string') {
+    const s = await calibrateInPlace(args.calibrate);
+    const c = s.manifest.calibration?.serendipity;
+    console.log(c ? `calibrated ${args.calibrate}: serendipity price ${c.strength.toFixed(3)} on ${c.count} pseudo-readers (precision@10 ${c.accuracy[0].toFixed(3)} → ${c.accuracy[1].toFixed(3)} at the default level)` : `${args.calibrate}: nothing to calibrate (community weights carry their own price, or no genre space)`);
+    return;
+  }
   if (typeof args.source !== 'string' || typeof args.out !== 'string') {
-    console.error('usage: npm run snapshot -- --source <dir> --out <dir> [--name "…"] [--description "…"] [--attribution "…"] [--lexical-dim N]');
+    console.error('usage: npm run snapshot -- --source <dir> --out <dir> [--name "…"] [--description "…"] [--attribution "…"] [--lexical-dim N]\n       npm run snapshot -- --calibrate <snapshot dir>');
     process.exit(2);
   }
   const r = await makeSnapshot({

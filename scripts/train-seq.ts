@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { defaultConfig, type RankerConfig } from '../src/core/config.ts';
 import { DataError } from '../src/core/errors.ts';
-import { temporalSplit } from '../src/core/eval/split.ts';
+import { temporalSplit } from '../src/core/split.ts';
 import { SEQUENCE_MODEL, SEQUENCE_VERSION } from '../src/core/rank/sequence.ts';
 import { fitRanker } from '../src/core/rank/train.ts';
 import { bytesOf, communityEntry } from '../src/core/snapshot/build.ts';

@@ -1,12 +1,16 @@
 /**
- * npm run train:style -- --snapshot <dir> [--epochs 15] [--variant ae|vae] [--seed 0] [--filters 16,32,64,128]
- *                        [--gram-size 8] [--k 4..16] [--val 0.1] [--dry-run]
+ * npm run train:style -- --snapshot <dir> [--epochs N] [--filters a,b,c,d] [--schedule constant|cosine] [--lr 0.001]
+ *                        [--min-lr 1e-5] [--batch 16] [--flip [true|false]] [--dtype float32|float16|int8]
+ *                        [--variant ae|vae] [--seed 0] [--gram-size 8] [--k 4..16] [--val 0.1] [--tune] [--dry-run]
  *
  * Trains the art-style encoder on the snapshot's 64×64 covers (10 % held out by a fixed seed) on the WASM
- * backend, then writes into the snapshot: the weights (`style/weights.json` + `style/weights.bin`), the
- * spaces `style` (latent means, L2-normalised) and `gram` (texture statistics), and the style map
+ * backend, then writes into the snapshot: the weights (`style/weights.json` + `style/weights.bin`, stored as
+ * `--dtype`), the spaces `style` (latent means, L2-normalised) and `gram` (texture statistics), and the style map
  * (`style/map.f32`: t-SNE x, y and the K-means++ cluster, K by best mean silhouette). The manifest is re-signed.
- * `--dry-run` measures without writing. The last two stdout lines are `backend=<name>` and `validation_mse=<number>`.
+ * Every flag defaults to the shipped model (config.models.style), which Settings' in-browser retrain also uses.
+ * `--dry-run` measures without writing; `--tune` (never writes) leaves the held-out covers out entirely and
+ * validates on a carve of the training covers, for choosing settings without looking at the reported split.
+ * The last two stdout lines are `backend=<name>` and `validation_mse=<number>` (of the weights as stored).
  */
 import path from 'node:path';
 import sharp from 'sharp';
@@ -14,8 +18,9 @@ import { DataError } from '../src/core/errors.ts';
 import { rng, shuffle } from '../src/core/random.ts';
 import { loadSnapshot } from '../src/core/snapshot/load.ts';
 import type { EncoderInfo } from '../src/core/snapshot/format.ts';
-import { chooseTfjsBackend } from '../src/core/style/backend.ts';
-import { StyleEncoder, type StyleVariant } from '../src/core/style/style-encoder.ts';
+import { chooseTfjsBackend } from '../src/core/tfjs-backend.ts';
+import { defaultConfig } from '../src/core/config.ts';
+import { StyleEncoder, type StyleSchedule, type StyleVariant, type WeightsDtype } from '../src/core/style/style-encoder.ts';
 import {
   GRAM_SPACE,
   STYLE_DATA_FILE,
@@ -35,6 +40,18 @@ const SIZE = 64;
 
 export interface TrainStyleOptions {
   epochs: number;
+  batchSize: number;
+  learningRate: number;
+  schedule: StyleSchedule;
+  minLearningRate?: number;
+  flip: boolean;
+  /** How the weights are stored in the snapshot; the reported validation MSE is that of the stored weights. */
+  dtype: WeightsDtype;
+  /**
+   * Tuning mode: the held-out covers are left out entirely, and the validation MSE is measured on a carve
+   * (valFraction, by another seed) of the training covers instead. Never writes.
+   */
+  tune?: boolean;
   variant: StyleVariant;
   seed: number;
   filters: [number, number, number, number];
@@ -44,6 +61,8 @@ export interface TrainStyleOptions {
   valFraction: number;
   write: boolean;
   log: (line: string) => void;
+  /** Progress lines (to stderr from the CLI). */
+  progress?: (line: string) => void;
 }
 
 /** Decodes every title's square cover to SIZE×SIZE RGB in [0,1], items.json order. */
@@ -85,21 +104,51 @@ export async function trainStyle(dir: string, o: TrainStyleOptions) {
     idx.forEach((i, k) => out.set(images.subarray(i * per, (i + 1) * per), k * per));
     return out;
   };
-  const val = pick(order.slice(0, nVal));
-  const train = pick(order.slice(nVal));
+  let valIdx = order.slice(0, nVal);
+  let trainIdx = order.slice(nVal);
+  if (o.tune) {
+    const pool = shuffle(trainIdx.slice(), rng(o.seed + 3));
+    const nCarve = Math.round(pool.length * o.valFraction);
+    valIdx = pool.slice(0, nCarve);
+    trainIdx = pool.slice(nCarve);
+    o.log(`tuning: the ${nVal} held-out covers are not used; validating on a carve of ${nCarve} training covers`);
+  }
+  const val = pick(valIdx);
+  const train = pick(trainIdx);
 
   const backend = await chooseTfjsBackend('wasm');
   const enc = StyleEncoder.create({ variant: o.variant, seed: o.seed, filters: o.filters, gramSize: o.gramSize });
+  let shipped: StyleEncoder = enc;
   try {
-    o.log(`training ${o.variant} on ${n - nVal} covers, validating on ${nVal}, ${o.epochs} epochs, backend ${backend}`);
+    o.log(
+      `training ${o.variant} (filters ${o.filters.join(',')}) on ${trainIdx.length} covers, validating on ${valIdx.length}, ${o.epochs} epochs, batch ${o.batchSize}, ` +
+        `learning rate ${o.learningRate} ${o.schedule}${o.schedule === 'cosine' ? ` to ${o.minLearningRate}` : ''}${o.flip ? ', mirrored at random' : ''}, backend ${backend}`,
+    );
     const started = performance.now();
-    const history = await enc.train(train, val, { epochs: o.epochs, seed: o.seed });
+    const { epochs, seed, batchSize, learningRate, schedule, minLearningRate, flip } = o;
+    const history = await enc.train(train, val, { epochs, seed, batchSize, learningRate, schedule, minLearningRate, flip }, (p) => {
+      if (p.batch === p.batches) o.progress?.(`epoch ${p.epoch}/${o.epochs} trained, ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    });
     const seconds = (performance.now() - started) / 1000;
-    for (const h of history) o.log(`epoch ${h.epoch}: train_mse=${h.trainMse.toFixed(5)} val_mse=${h.valMse.toFixed(5)} loss=${h.trainLoss.toFixed(5)}`);
-    o.log(`training: ${seconds.toFixed(0)} s, ${(((n - nVal) * o.epochs) / seconds).toFixed(1)} images/s`);
-    const valMse = history.at(-1)?.valMse ?? Number.NaN;
+    for (const h of history)
+      o.log(`epoch ${h.epoch}: train_mse=${h.trainMse.toFixed(5)} val_mse=${h.valMse.toFixed(5)} loss=${h.trainLoss.toFixed(5)} lr=${h.learningRate.toPrecision(3)}`);
+    o.log(`training: ${seconds.toFixed(0)} s, ${((trainIdx.length * o.epochs) / seconds).toFixed(1)} images/s`);
+    const trainedMse = history.at(-1)?.valMse ?? Number.NaN;
 
-    const { style: rawStyle, gram } = await enc.embed(images);
+    // What the snapshot ships is the stored weights: for float16/int8 the rounded ones, so the validation MSE,
+    // the vectors and the map below all come from the weights as a reader's browser will load them.
+    const stored = await enc.store(o.dtype);
+    if (o.dtype !== 'float32') shipped = StyleEncoder.load(stored);
+    let valMse = trainedMse;
+    if (shipped !== enc) {
+      const recon = await shipped.reconstruct(val);
+      let se = 0;
+      for (let i = 0; i < val.length; i++) se += (recon[i] - val[i]) ** 2;
+      valMse = val.length ? se / val.length : Number.NaN;
+    }
+    o.log(`weights: ${o.dtype}, ${stored.data.byteLength} bytes; validation MSE ${trainedMse.toFixed(5)} trained, ${valMse.toFixed(5)} as stored`);
+
+    const { style: rawStyle, gram } = await shipped.embed(images);
     const latent = enc.config.latent;
     const style = normaliseRows(rawStyle, latent);
 
@@ -132,14 +181,22 @@ export async function trainStyle(dir: string, o: TrainStyleOptions) {
       `genre agreement of 10 nearest (ignoring ${agreement.ignored.join(', ') || 'none'}): style=${agreement.style.toFixed(3)} gram=${agreement.gram.toFixed(3)} random=${agreement.random.toFixed(3)}`,
     );
 
-    if (o.write) {
-      const saved = await enc.save();
+    if (o.write && !o.tune) {
       const files = { weights: STYLE_WEIGHTS_FILE, data: STYLE_DATA_FILE };
       const info = (extra: Record<string, unknown>, withMap: boolean): EncoderInfo => ({
         name: 'toonpick-style-encoder',
         version: 1,
         files: withMap ? { ...files, map: STYLE_MAP_FILE } : files,
-        params: { variant: o.variant, weightsHash: saved.hash, epochs: o.epochs, validationMse: valMse, ...extra },
+        params: {
+          variant: o.variant,
+          weightsHash: stored.hash,
+          filters: o.filters.join(','),
+          epochs: o.epochs,
+          schedule: o.schedule,
+          dtype: o.dtype,
+          validationMse: valMse,
+          ...extra,
+        },
       });
       snapshot.manifest.spaces = snapshot.manifest.spaces.filter((s) => s.name !== STYLE_SPACE && s.name !== GRAM_SPACE);
       snapshot.spaces.set(STYLE_SPACE, {
@@ -150,14 +207,15 @@ export async function trainStyle(dir: string, o: TrainStyleOptions) {
         encoder: info({ clusters: clusters.best.k, silhouette: clusters.curve.find((c) => c.k === clusters.best.k)!.silhouette }, true),
       });
       snapshot.spaces.set(GRAM_SPACE, { name: GRAM_SPACE, dim: enc.gramDim, data: gram, normalized: true, encoder: info({}, false) });
-      snapshot.blobs.set(STYLE_WEIGHTS_FILE, new TextEncoder().encode(JSON.stringify(saved.manifest)));
-      snapshot.blobs.set(STYLE_DATA_FILE, new Uint8Array(saved.data.buffer, saved.data.byteOffset, saved.data.byteLength));
+      snapshot.blobs.set(STYLE_WEIGHTS_FILE, new TextEncoder().encode(JSON.stringify(stored.manifest)));
+      snapshot.blobs.set(STYLE_DATA_FILE, stored.data);
       snapshot.blobs.set(STYLE_MAP_FILE, encodeStyleMap(map));
       await writeSnapshotInPlace(dir, snapshot);
-      o.log(`wrote style (${latent}-d), gram (${enc.gramDim}-d), weights ${saved.hash} and the style map to ${dir}`);
+      o.log(`wrote style (${latent}-d), gram (${enc.gramDim}-d), weights ${stored.hash} (${o.dtype}, ${stored.data.byteLength} bytes) and the style map to ${dir}`);
     }
-    return { backend, valMse, history, seconds, clusters, agreement };
+    return { backend, valMse, trainedMse, bytes: stored.data.byteLength, history, seconds, clusters, agreement };
   } finally {
+    if (shipped !== enc) shipped.dispose();
     enc.dispose();
   }
 }
@@ -169,30 +227,55 @@ function intArg(v: string | true | undefined, fallback: number, name: string): n
   return n;
 }
 
+const USAGE =
+  'usage: npm run train:style -- --snapshot <dir> [--epochs N] [--filters a,b,c,d] [--schedule constant|cosine] [--lr 0.001] [--min-lr 1e-5] ' +
+  '[--batch 16] [--flip [true|false]] [--dtype float32|float16|int8] [--variant ae|vae] [--seed 0] [--gram-size 8] [--k 4..16] [--val 0.1] [--tune] [--dry-run]\n' +
+  '(defaults: config.models.style)';
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   if (typeof args.snapshot !== 'string') {
-    console.error('usage: npm run train:style -- --snapshot <dir> [--epochs 15] [--variant ae|vae] [--seed 0] [--filters 16,32,64,128] [--gram-size 8] [--k 4..16] [--val 0.1] [--dry-run]');
+    console.error(USAGE);
     process.exit(2);
   }
+  const d = defaultConfig.models.style;
   const variant = (args.variant ?? 'ae') as StyleVariant;
   if (variant !== 'ae' && variant !== 'vae') throw new Error(`--variant must be ae or vae, got ${String(variant)}`);
-  const filters = String(args.filters ?? '16,32,64,128').split(',').map(Number) as TrainStyleOptions['filters'];
+  const filters = String(args.filters ?? d.filters.join(',')).split(',').map(Number) as TrainStyleOptions['filters'];
   const kRange = /^(\d+)\.\.(\d+)$/.exec(String(args.k ?? `${defaultStyleMapOptions.minK}..${defaultStyleMapOptions.maxK}`));
   if (!kRange) throw new Error(`--k must look like 4..16, got ${String(args.k)}`);
   const valFraction = args.val === undefined ? 0.1 : Number(args.val);
   if (!(valFraction > 0 && valFraction < 1)) throw new Error(`--val must be in (0, 1), got ${String(args.val)}`);
+  const schedule = String(args.schedule ?? d.schedule) as StyleSchedule;
+  if (schedule !== 'constant' && schedule !== 'cosine') throw new Error(`--schedule must be constant or cosine, got ${schedule}`);
+  const dtype = String(args.dtype ?? d.dtype) as WeightsDtype;
+  if (dtype !== 'float32' && dtype !== 'float16' && dtype !== 'int8') throw new Error(`--dtype must be float32, float16 or int8, got ${dtype}`);
+  const numArg = (v: string | true | undefined, name: string): number | undefined => {
+    if (v === undefined) return undefined;
+    const x = Number(v);
+    if (!(x >= 0) || !Number.isFinite(x)) throw new Error(`--${name} must be a number ≥ 0, got ${String(v)}`);
+    return x;
+  };
+  const learningRate = numArg(args.lr, 'lr') ?? d.learningRate;
   const r = await trainStyle(args.snapshot, {
-    epochs: intArg(args.epochs, 15, 'epochs'),
+    epochs: intArg(args.epochs, d.epochs, 'epochs'),
+    batchSize: intArg(args.batch, d.batchSize, 'batch'),
+    learningRate,
+    schedule,
+    minLearningRate: numArg(args['min-lr'], 'min-lr') ?? Math.min(d.minLearningRate, learningRate),
+    dtype,
+    flip: args.flip === undefined ? d.flip : args.flip === true || args.flip === 'true',
+    tune: args.tune === true,
     variant,
-    seed: intArg(args.seed, 0, 'seed'),
+    seed: intArg(args.seed, d.seed, 'seed'),
     filters,
-    gramSize: intArg(args['gram-size'], 8, 'gram-size'),
+    gramSize: intArg(args['gram-size'], d.gramSize, 'gram-size'),
     minK: Number(kRange[1]),
     maxK: Number(kRange[2]),
     valFraction,
     write: args['dry-run'] !== true,
     log: (line) => console.log(line),
+    progress: (line) => console.error(line),
   });
   console.log(`backend=${r.backend}`);
   console.log(`validation_mse=${r.valMse}`);

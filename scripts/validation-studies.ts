@@ -7,21 +7,24 @@
  *   history length (`halfLifeShare`);
  * - sequence: the sequence model's size (validation NDCG@10 of the learned fusion, and of the model alone);
  * - serendipity: at the default level, how much less similar the lists get (vs EASE λ = 250 on the same carve)
- *   and what NDCG they keep, for each `reduction` the learned strength is fitted to;
+ *   and what NDCG they keep, for each pool bonus, `reduction` (vs the community model's plain lists) and
+ *   `accuracyFloor` the calibrated price is fitted to (rank/calibrate.ts);
  * - cross: a DCN-V2 cross layer over the spaces' standardised scores (x1 = x0 ⊙ (W x0 + b) + x0, score w · x1),
  *   trained with BPR on half of the validation readers, against the linear fusion on the other half.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { defaultConfig, type RankerConfig } from '../src/core/config.ts';
-import { temporalSplit, type EvalSplit } from '../src/core/eval/split.ts';
-import { ndcg, topK, unserendipity } from '../src/core/eval/metrics.ts';
+import { temporalSplit, type EvalSplit } from '../src/core/split.ts';
+import { ndcg, unserendipity } from '../src/core/math/metrics.ts';
+import { topK, without } from '../src/core/math/top-k.ts';
 import { createMethod } from '../src/core/eval/methods/index.ts';
 import { contentCatalog } from '../src/core/eval/methods/toonpick.ts';
 import { fuse, readerWeights } from '../src/core/rank/fusion.ts';
-import { serendipitousRanking, topCandidates } from '../src/core/rank/serendipity.ts';
+import { serendipitousRanking } from '../src/core/rank/serendipity.ts';
 import { chooseSequenceBackend } from '../src/core/rank/sequence-train.ts';
-import { availableSpaces, candidatesOf, communityRows, type Catalog } from '../src/core/rank/signals.ts';
+import { candidatesOf, communityRows, type Catalog } from '../src/core/rank/signals.ts';
+import { availableSpaces } from '../src/core/rank/signal/index.ts';
 import { communityScores } from '../src/core/rank/community.ts';
 import { readingsFromEvents } from '../src/core/rank/reader.ts';
 import { sequenceOf } from '../src/core/rank/train.ts';
@@ -64,7 +67,7 @@ if (only.has('recency')) {
       // A fixed half-life is the relative one's rows with the share set to give that many titles.
       const rows = communityRows(r.readings, halfLifeOf(r.readings.length) / Math.max(1, r.readings.length), ratingWeight);
       const candidates = candidatesOf(carve.train.items.length, r.readings);
-      sum += ndcg(topCandidates(communityScores(model, rows), candidates, 10), r.targets, 10);
+      sum += ndcg(topK(communityScores(model, rows), 10, candidates), r.targets, 10);
     }
     return (sum / readers.length).toFixed(4);
   };
@@ -104,7 +107,7 @@ if (only.has('serendipity') || only.has('cross')) {
     let easeUnser = 0;
     for (const e of carve.evaluated) {
       ease.score(e.user, out);
-      easeUnser += unserendipity(topK(out, 10, e.user.seen), e.user.seen, genre.data, genre.dim);
+      easeUnser += unserendipity(topK(out, 10, without(out.length, e.user.seen)), e.user.seen, genre.data, genre.dim);
     }
     easeUnser /= carve.evaluated.length;
     const context = { genre, categorySimilarity: inner.community!.categorySimilarity, popularity: inner.items.map((t) => t.popularity) };
@@ -119,12 +122,14 @@ if (only.has('serendipity') || only.has('cross')) {
     };
     const accuracy = measure(base.serendipity, 0, 0);
     console.log(`\nserendipity at level ${base.serendipity.level} (validation; EASE unserendipity ${easeUnser.toFixed(4)}, accuracy list ${accuracy.unser.toFixed(4)}, NDCG@10 ${accuracy.ndcg.toFixed(4)})`);
-    for (const bonus of [0, base.serendipity.bonus, 0.5]) {
-      for (const reduction of [0.3, 0.32, 0.34, 0.36, 0.38]) {
-        const cfg = { ...base.serendipity, bonus, reduction };
-        const strength = validation.serendipityStrength(learned.weights, learned.temperature, cfg)!;
-        const m = measure(cfg, cfg.level, strength);
-        console.log(`  bonus ${bonus.toFixed(2)} reduction ${reduction.toFixed(2)}: strength ${strength.toFixed(2)}, unser ${m.unser.toFixed(4)} (${(100 * (1 - m.unser / easeUnser)).toFixed(1)} % below EASE), NDCG@10 ${m.ndcg.toFixed(4)} (${(100 * m.ndcg / accuracy.ndcg).toFixed(1)} % of accuracy)`);
+    for (const bonus of [base.serendipity.bonus]) {
+      for (const reduction of [0.32, 0.34, 0.36, 0.38]) {
+        for (const accuracyFloor of [0.9, 0.92]) {
+          const cfg = { ...base.serendipity, bonus, reduction, accuracyFloor };
+          const strength = validation.serendipityStrength(learned.weights, learned.temperature, cfg)!;
+          const m = measure(cfg, cfg.level, strength);
+          console.log(`  bonus ${bonus.toFixed(2)} reduction ${reduction.toFixed(2)} floor ${accuracyFloor.toFixed(2)}: strength ${strength.toFixed(2)}, unser ${m.unser.toFixed(4)} (${(100 * (1 - m.unser / easeUnser)).toFixed(1)} % below EASE), NDCG@10 ${m.ndcg.toFixed(4)} (${(100 * m.ndcg / accuracy.ndcg).toFixed(1)} % of accuracy)`);
+        }
       }
     }
   }
@@ -155,7 +160,7 @@ if (only.has('serendipity') || only.has('cross')) {
       for (const u of ids) {
         const r = readers[u];
         for (let j = 0; j < n; j++) scores[j] = r.candidates[j] ? f(features(u, j, x)) : -Infinity;
-        sum += ndcg(topCandidates(scores, r.candidates, 10), r.targets, 10);
+        sum += ndcg(topK(scores, 10, r.candidates), r.targets, 10);
       }
       return sum / ids.length;
     };

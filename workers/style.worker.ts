@@ -12,12 +12,13 @@ import simdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.w
 import threadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { rng, shuffle } from '../src/core/random.ts';
 import { buildStyleMap, encodeStyleMap } from '../src/core/style/style-map.ts';
-import { chooseTfjsBackend, type StyleBackend } from '../src/core/style/backend.ts';
+import { chooseTfjsBackend, type StyleBackend } from '../src/core/tfjs-backend.ts';
 import {
   StyleEncoder,
   type SavedStyleWeights,
   type StyleEmbedding,
   type StyleEncoderOptions,
+  type StyleSchedule,
   type StyleTrainEpoch,
   type StyleTrainProgress,
   type StyleWeights,
@@ -42,6 +43,9 @@ export interface StyleTrainRequest {
   epochs: number;
   batchSize?: number;
   learningRate?: number;
+  /** Learning-rate schedule over the run (StyleTrainOptions); Settings passes the config's, as train:style does. */
+  schedule?: StyleSchedule;
+  minLearningRate?: number;
   seed?: number;
 }
 
@@ -116,8 +120,9 @@ const api = {
   load(weights: StyleWeights): Promise<StyleModelInfo> {
     return queued(async () => {
       await init();
+      // Float32, float16 or int8 storage; checked completely (content hash included) before anything is built.
       const next = StyleEncoder.load(weights);
-      use(next, (await next.save()).hash);
+      use(next, weights.manifest.hash);
       return info();
     });
   },
@@ -186,7 +191,15 @@ const api = {
         const history = await copy.train(
           pick(usable.slice(nVal)),
           pick(usable.slice(0, nVal)),
-          { epochs: req.epochs, batchSize: req.batchSize, learningRate: req.learningRate, seed: req.seed, signal: controller.signal },
+          {
+            epochs: req.epochs,
+            batchSize: req.batchSize,
+            learningRate: req.learningRate,
+            schedule: req.schedule,
+            minLearningRate: req.minLearningRate,
+            seed: req.seed,
+            signal: controller.signal,
+          },
           onProgress,
         );
         const weights = await copy.save();

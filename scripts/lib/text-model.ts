@@ -9,13 +9,13 @@ import path from 'node:path';
 import { defaultConfig, type AdapterTrainingConfig } from '../../src/core/config.ts';
 import { rng } from '../../src/core/random.ts';
 import { serializeSnapshot } from '../../src/core/snapshot/build.ts';
-import type { Snapshot } from '../../src/core/snapshot/format.ts';
+import type { Snapshot } from '../../src/core/snapshot/snapshot.ts';
 import { augmentViews } from '../../src/core/text/augment.ts';
 import { parseStsTsv, type StsPair } from '../../src/core/text/sts.ts';
 import { synopsisText } from '../../src/core/text/sts-space.ts';
 import { SynopsisEncoder } from '../../src/core/text/synopsis-encoder.ts';
 import type { AdapterTrainingData, PairVectors } from '../../src/core/text/adapter-train.ts';
-import { chooseTfjsBackend } from '../../src/core/style/backend.ts';
+import { chooseTfjsBackend } from '../../src/core/tfjs-backend.ts';
 
 export interface ModelArgs {
   modelId: string;

@@ -7,7 +7,7 @@ import * as Comlink from 'comlink';
 import type { RankerConfig } from '../core/config.ts';
 import type { HistoryEntry } from '../core/history.ts';
 import { sequenceKey, sequenceQueries, type SequenceScores } from '../core/ranker.ts';
-import type { Snapshot } from '../core/snapshot/format.ts';
+import type { Snapshot } from '../core/snapshot/snapshot.ts';
 import type { SequenceWorkerApi } from '../../workers/sequence.worker.ts';
 
 export class SequenceClient {

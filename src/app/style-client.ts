@@ -8,7 +8,7 @@
  * - the style map is laid out again (in the worker) for retrained weights, and kept in IndexedDB.
  */
 import * as Comlink from 'comlink';
-import type { Snapshot } from '../core/snapshot/format.ts';
+import type { Snapshot } from '../core/snapshot/snapshot.ts';
 import { GRAM_SPACE, STYLE_DATA_FILE, STYLE_SPACE, STYLE_WEIGHTS_FILE } from '../core/style/style-map.ts';
 import type { StyleWeights } from '../core/style/style-encoder.ts';
 import type { ReaderStore } from '../store/db.ts';
@@ -69,7 +69,8 @@ export function shippedWeights(snapshot: Snapshot): StyleWeights | null {
   const json = files?.weights && snapshot.blobs.get(files.weights ?? STYLE_WEIGHTS_FILE);
   const bin = files?.data && snapshot.blobs.get(files.data ?? STYLE_DATA_FILE);
   if (!json || !bin) return null;
-  return { manifest: JSON.parse(new TextDecoder().decode(json)), data: new Float32Array(bin.slice().buffer) };
+  // The file's bytes as they are: the manifest says how they store the values (float32, float16 or int8).
+  return { manifest: JSON.parse(new TextDecoder().decode(json)), data: bin.slice() };
 }
 
 function weightsHash(w: StyleWeights): string {

@@ -19,6 +19,22 @@ export interface RankerConfig {
   /** Per-reader fusion (seed 001): how far a reader's own history may move the global space weights. */
   attention: AttentionConfig;
   serendipity: SerendipityConfig;
+  tune: TuneConfig;
+  /** Pseudo-readers for catalogs without histories (serendipity calibration, `npm run eval:survey`). */
+  survey: SurveyConfig;
+}
+
+/**
+ * Readers simulated from a catalog's genres (seed 000's survey: readers picked preferred webtoons by genre): each
+ * likes `likes` random titles of one taste genre and would pick the rest of it.
+ */
+export interface SurveyConfig {
+  likes: number;
+  /** Readers per taste genre (even ones calibrate, odd ones are reported). */
+  perGenre: number;
+  seed: number;
+  /** Labels that name a format, not a taste (Naver's 스토리 / 에피소드 / 옴니버스): never a reader's genre. */
+  formatGenres: string[];
 }
 
 export interface CommunityConfig {
@@ -77,13 +93,17 @@ export interface AttentionConfig {
 export interface SerendipityConfig {
   level: number;
   /**
-   * The price of similarity at level 1, in standardised relevance per unit of cosine. A catalog with community
-   * data learns its own (rank/tune.ts: the price at which the default level makes the validation readers' lists
-   * `reduction` less similar to their histories); this one serves catalogs without (the webtoon demo).
+   * The price of similarity at level 1, in standardised relevance per unit of cosine. Every catalog calibrates
+   * its own (rank/calibrate.ts); this value is the last resort for a snapshot that carries no calibration.
    */
   strength: number;
-  /** Share by which the default level makes lists less similar to the history (what `strength` is learned for). */
+  /**
+   * What the default level aims for: lists `reduction` less similar (genre cosine) to the history than a reference
+   * list (the community model's plain list, else the ranker's own accuracy list)…
+   */
   reduction: number;
+  /** …as long as they keep `accuracyFloor` of level 0's accuracy (validation NDCG, or pseudo-readers' precision). */
+  accuracyFloor: number;
   bonus: number;
   basis: number;
   /** Most frequent categories of the top `basis` whose neighbours are looked up. */
@@ -92,6 +112,18 @@ export interface SerendipityConfig {
   similar: number;
   /** Most popular unseen titles of those categories that get the bonus. */
   pool: number;
+  /** Titles considered beyond the list's depth (by relevance; the pool joins them). */
+  shortlist: number;
+}
+
+/** What the tuner tries on the validation carve (rank/tune.ts). */
+export interface TuneConfig {
+  /** Community recency half-lives, as shares of the reader's history length. */
+  halfLifeShares: number[];
+  /** Community taste weights (explicit ratings only). */
+  ratingWeights: number[];
+  /** The cut-off validation NDCG is measured at. */
+  k: number;
 }
 
 export interface TextModelConfig {
@@ -138,6 +170,32 @@ export interface AdapterTrainingConfig {
   augmentRate: number;
 }
 
+/**
+ * The art-style encoder (src/core/style/style-encoder.ts): the shape and training that `npm run train:style`
+ * ships (its flags default to these) and that Settings' in-browser retrain uses (it continues from the weights
+ * in use, with this schedule over the epochs the reader picks).
+ */
+export interface StyleModelConfig {
+  /** Channels of the four encoder layers (the decoder mirrors them). */
+  filters: [number, number, number, number];
+  /** Style vector (latent) dimension. */
+  latent: number;
+  /** Each Gram matrix is max-pooled to at most gramSize × gramSize. */
+  gramSize: number;
+  epochs: number;
+  batchSize: number;
+  /** Adam step size at the start of the schedule. */
+  learningRate: number;
+  /** 'constant', or 'cosine' from learningRate down to minLearningRate at the last batch. */
+  schedule: 'constant' | 'cosine';
+  minLearningRate: number;
+  /** Mirror training covers left–right at random (augmentation). */
+  flip: boolean;
+  /** How train:style stores the weights in the snapshot (float16 and int8 are smaller; every loader reads all three). */
+  dtype: 'float32' | 'float16' | 'int8';
+  seed: number;
+}
+
 /** Search (seed paper 004): BM25F keyword search with a similarity fallback. */
 export interface SearchConfig {
   /** Field weights of BM25F: a title word counts more than a synopsis word. */
@@ -163,11 +221,20 @@ export interface ToonpickConfig {
   pageSize: number;
   /** Which device the encoders prefer; `auto` = WebGPU when an adapter exists, else WASM. */
   device: 'auto' | 'webgpu' | 'wasm' | 'cpu';
-  models: { text: TextModelConfig };
+  models: { text: TextModelConfig; style: StyleModelConfig };
   search: SearchConfig;
 }
 
-export const defaultConfig: Readonly<ToonpickConfig> = Object.freeze<ToonpickConfig>({
+/** Freezes an object and everything in it: the defaults are shared by every module and must never drift. */
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+export const defaultConfig: Readonly<ToonpickConfig> = deepFreeze<ToonpickConfig>({
   snapshotUrl: './snapshot/',
   databaseName: 'toonpick',
   ranker: {
@@ -199,11 +266,13 @@ export const defaultConfig: Readonly<ToonpickConfig> = Object.freeze<ToonpickCon
       seed: 1,
     },
     attention: { recent: 3, temperature: 0 },
-    // Chosen on the validation carve of the MovieLens training histories (never the test items): reduction is the
-    // smallest share (in 0.01 steps) whose default level put the lists' genre similarity ≥ 30 % below EASE's there;
-    // bonus 0.2 (0.1 at the default level) over 0 and 0.5 (npm run study). strength: what the MovieLens eval learns
-    // (tune.ts; 2.4–5.0 with the sequence model's seed), used as is by catalogs without community data.
-    serendipity: { level: 0.5, strength: 3.9, reduction: 0.34, bonus: 0.2, basis: 10, from: 2, similar: 3, pool: 30 },
+    // Every catalog calibrates its own price (rank/calibrate.ts). reduction and accuracyFloor were chosen on the
+    // validation carves of MovieLens, its implicit variant and both halves (npm run study): floor 0.90 is the only
+    // one tried at which all four reach ≥ 30 % below EASE's genre similarity at ≥ 90 % NDCG; bonus 0.2 over 0 and
+    // 0.5. strength is the last resort for a snapshot without calibration: the demo's calibrated price, rounded.
+    tune: { halfLifeShares: [0.1, 0.2, 0.3, 0.5], ratingWeights: [0, 0.5, 1], k: 10 },
+    serendipity: { level: 0.5, strength: 0.3, reduction: 0.32, accuracyFloor: 0.9, bonus: 0.2, basis: 10, from: 2, similar: 3, pool: 30, shortlist: 300 },
+    survey: { likes: 6, perGenre: 40, seed: 7, formatGenres: ['스토리', '에피소드', '옴니버스'] },
   },
   pageSize: 24,
   device: 'auto',
@@ -229,6 +298,19 @@ export const defaultConfig: Readonly<ToonpickConfig> = Object.freeze<ToonpickCon
         augmentRate: 0.1,
       },
     },
+    style: {
+      filters: [16, 32, 64, 128],
+      latent: 64,
+      gramSize: 8,
+      epochs: 15,
+      batchSize: 16,
+      learningRate: 1e-3,
+      schedule: 'constant',
+      minLearningRate: 1e-5,
+      flip: false,
+      dtype: 'float32',
+      seed: 0,
+    },
   },
   search: {
     fieldWeights: { title: 3, author: 2, genres: 1.5, synopsis: 1 },
@@ -238,24 +320,25 @@ export const defaultConfig: Readonly<ToonpickConfig> = Object.freeze<ToonpickCon
   },
 });
 
-/** A config with some settings replaced (deep for `ranker`). */
-export function withConfig(patch: Partial<ToonpickConfig> & { ranker?: Partial<RankerConfig> } = {}): ToonpickConfig {
-  return { ...defaultConfig, ...patch, ranker: { ...defaultConfig.ranker, ...(patch.ranker ?? {}) } };
-}
 
 /**
  * Operator and test overrides from the page's query string, applied to the text model only:
  * `?textModel=<folder>` serves a self-hosted model from `<localModelPath><folder>/` (remote downloads off),
- * `&textDtype=fp32|q8` picks its weights file on every device (e.g. a model folder that has only fp32).
+ * `&textDtype=fp32|q8` picks its weights file on every device (e.g. a model folder that has only fp32),
+ * `&textBatch=<n>` embeds the catalog's synopses n per worker call (small batches: finer progress, and tests that
+ * reload mid-way).
  */
 export function withUrlOverrides(config: ToonpickConfig, search: string): ToonpickConfig {
   const q = new URLSearchParams(search);
   const modelId = q.get('textModel');
   const dtype = q.get('textDtype');
-  if (!modelId && !dtype) return config;
+  const batch = q.get('textBatch');
+  if (!modelId && !dtype && batch === null) return config;
   if (dtype !== null && dtype !== 'fp32' && dtype !== 'q8') throw new Error(`textDtype must be fp32 or q8, got "${dtype}"`);
+  if (batch !== null && !/^[1-9]\d{0,3}$/.test(batch)) throw new Error(`textBatch must be a whole number from 1 to 9999, got "${batch}"`);
   const text: TextModelConfig = { ...config.models.text };
   if (modelId) Object.assign(text, { modelId, allowRemoteModels: false });
   if (dtype) text.dtype = { wasm: dtype, webgpu: dtype };
+  if (batch !== null) text.embedBatch = Number(batch);
   return { ...config, models: { ...config.models, text } };
 }

@@ -9,7 +9,8 @@
  * one title; then the search falls back to similarity in the best text space and the page says so.
  */
 import type { SearchConfig } from './config.ts';
-import type { Snapshot, Space, Title } from './snapshot/format.ts';
+import type { Space, Title } from './snapshot/format.ts';
+import type { Snapshot } from './snapshot/snapshot.ts';
 import { LexicalEncoder } from './text/lexical.ts';
 import { charNgrams, normalizeText, words } from './text/tokenize.ts';
 import { scanDot } from './vectors.ts';

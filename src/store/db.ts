@@ -51,6 +51,21 @@ function explain(e: unknown, doing: string): StoreError {
   return new StoreError(`Could not ${doing} (${(e as Error)?.message ?? e}). Nothing was changed.`, { cause: e });
 }
 
+/**
+ * Rolls back a write transaction that failed part-way. A request that throws when it is made (a value that
+ * cannot be cloned, an invalid key) does not abort the transaction: without this, the writes queued before it
+ * would still commit. Also observes `done`, whose rejection is the error already being reported.
+ */
+function rollBack(tx: { abort(): void; done: Promise<void> } | undefined): void {
+  if (!tx) return;
+  tx.done.catch(() => {});
+  try {
+    tx.abort();
+  } catch {
+    // Already aborted (a failed request aborts it) or finished.
+  }
+}
+
 export class ReaderStore {
   private constructor(private db: IDBPDatabase<ReaderSchema>) {}
 
@@ -86,27 +101,31 @@ export class ReaderStore {
 
   /** Records one action on a title; returns the entry as stored (null when the title was forgotten). */
   async act(id: string, action: Action, now = Date.now()): Promise<HistoryEntry | null> {
+    let tx: IDBPTransaction<ReaderSchema, ['history'], 'readwrite'> | undefined;
     try {
-      const tx = this.db.transaction('history', 'readwrite');
+      tx = this.db.transaction('history', 'readwrite');
       const next = applyAction(await tx.store.get(id), id, action, now);
       if (next) await tx.store.put(next);
       else await tx.store.delete(id);
       await tx.done;
       return next;
     } catch (e) {
+      rollBack(tx);
       throw explain(e, 'save that');
     }
   }
 
   /** Merges a validated history file in one transaction: all of it lands, or none of it. */
   async importHistory(file: HistoryFile): Promise<{ total: number }> {
+    let tx: IDBPTransaction<ReaderSchema, ['history'], 'readwrite'> | undefined;
     try {
-      const tx = this.db.transaction('history', 'readwrite');
+      tx = this.db.transaction('history', 'readwrite');
       const merged = mergeHistory(await tx.store.getAll(), file.entries);
       for (const e of merged) await tx.store.put(e);
       await tx.done;
       return { total: merged.length };
     } catch (e) {
+      rollBack(tx);
       throw explain(e, 'import that history');
     }
   }
@@ -143,11 +162,19 @@ export class ReaderStore {
 
   /** Caches vectors in one transaction. A cache: callers may ignore a failure (e.g. storage full). */
   async putVectors(model: string, revision: string, rows: ReadonlyArray<{ hash: string; vector: Float32Array }>): Promise<void> {
+    let tx: IDBPTransaction<ReaderSchema, ['vectors'], 'readwrite'> | undefined;
     try {
-      const tx = this.db.transaction('vectors', 'readwrite');
+      tx = this.db.transaction('vectors', 'readwrite');
+      const store = tx.store;
       // slice(): a view would be stored with its whole underlying buffer (structured clone copies it all).
-      await Promise.all([...rows.map((r) => tx.store.put({ model, revision, hash: r.hash, vector: r.vector.slice() })), tx.done]);
+      const puts = rows.map((r) => {
+        const put = store.put({ model, revision, hash: r.hash, vector: r.vector.slice() });
+        put.catch(() => {}); // if a later row throws, Promise.all below is never reached: rollBack reports it
+        return put;
+      });
+      await Promise.all([...puts, tx.done]);
     } catch (e) {
+      rollBack(tx);
       throw explain(e, 'cache the text vectors');
     }
   }

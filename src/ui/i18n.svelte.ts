@@ -5,6 +5,7 @@
  */
 import { en, type Messages } from './strings.ts';
 import { ko } from './strings.ko.ts';
+import type { Recommendation } from '../core/ranker.ts';
 
 export type Locale = 'en' | 'ko';
 export const LOCALES: Record<Locale, string> = { ko: '한국어', en: 'English' };
@@ -45,5 +46,18 @@ export function formatDate(t: number): string {
 /** The one-line reason on a card: which space, and which history title it came from. */
 export function why(space: string, closest?: string): string {
   const s = strings.spaceNames[space] ?? space;
-  return closest ? strings.because(closest, s) : strings.similar(s);
+  return closest ? strings.because(closest, s, []) : strings.similar(s);
+}
+
+/**
+ * A For you card's reason, from everything that tells it apart: the spaces that carried it, the history title
+ * behind the strongest, the genres both share; or, for a surprise, where it comes from. Two cards read the same
+ * only when these are the same.
+ */
+export function reasonOf(r: Recommendation, titleOf: (row: number) => string): string {
+  const s = r.why.serendipity;
+  if (s) return s.basis === 'catalog' ? strings.surpriseWhyCatalog(s.category, s.similarTo) : strings.surpriseWhy(s.category, s.similarTo);
+  if (r.why.departure) return strings.departureWhy(r.why.departure.genres);
+  const what = strings.spaceList(r.why.spaces.map((n) => strings.spaceNames[n] ?? n));
+  return r.why.closest === undefined ? strings.similar(what) : strings.because(titleOf(r.why.closest), what, r.why.shared);
 }

@@ -5,7 +5,8 @@
 import { defaultConfig, withUrlOverrides, type ToonpickConfig } from '../core/config.ts';
 import { exportHistory, parseHistoryFile, type Action, type HistoryEntry } from '../core/history.ts';
 import { httpReader, loadSnapshot, type LoadProgress } from '../core/snapshot/load.ts';
-import type { Snapshot, Title } from '../core/snapshot/format.ts';
+import type { Title } from '../core/snapshot/format.ts';
+import type { Snapshot } from '../core/snapshot/snapshot.ts';
 import { ReaderStore } from '../store/db.ts';
 import { TitleSearch } from '../core/search.ts';
 import { TextSpaces } from '../app/text-spaces.ts';
@@ -14,7 +15,9 @@ import { requestPersistence, storageStatus, type StorageStatus } from '../store/
 import { registerServiceWorker, type PwaHandle } from '../app/pwa.ts';
 import { SequenceClient } from '../app/sequence-client.ts';
 import type { SequenceScores } from '../core/ranker.ts';
+import { clampLevel } from '../core/rank/calibrate.ts';
 import { strings } from './i18n.svelte.ts';
+import { StsRanking, withSpace } from './sts.svelte.ts';
 
 export type Route = { page: 'browse' } | { page: 'for-you' } | { page: 'history' } | { page: 'style-map' } | { page: 'settings' } | { page: 'title'; id: string } | { page: 'search'; query: string };
 
@@ -58,6 +61,7 @@ export class AppState {
   updateReady = $state(false);
   /** The reader's serendipity setting, 0 = closest to taste … 1 = most surprising (kept in the store). */
   serendipity = $state(0);
+  private urlSerendipity: number | undefined;
   storage = $state.raw<StorageStatus | null>(null);
   /**
    * The sequence worker's scores for `history` (snapshots with a sequence model only); `scores` is absent when
@@ -70,6 +74,20 @@ export class AppState {
   private textSpaces: TextSpaces | null = null;
   private styleSpaces: StyleSpaces | null = null;
   private sequenceClient: SequenceClient | null = null;
+  /** Story meaning in For you: the reader's opt-in and the sts space made on this device (sts.svelte.ts). */
+  readonly sts = new StsRanking(() => this.store, () => this.snapshot, () => this.textSpacesFor());
+  private joined: Snapshot | null = null;
+
+  /**
+   * What the ranker sees (For you, a title's "why" chart, More like this): the snapshot, plus the `sts` space this
+   * device made once the reader opted in — a new catalog object, never the snapshot changed in place.
+   */
+  get catalog(): Snapshot | null {
+    const snap = this.snapshot;
+    const sts = this.sts.space;
+    if (!snap || !sts || snap.spaces.has(sts.name)) return snap;
+    return (this.joined = withSpace(snap, sts, this.joined));
+  }
 
   byId = $derived(new Map(this.history.map((e) => [e.id, e])));
 
@@ -83,8 +101,12 @@ export class AppState {
       this.notice = { kind: 'error', text: (e as Error).message };
     }
     // An operator or a test can point the app at another snapshot: ?snapshot=<url>
-    const override = new URLSearchParams(location.search).get('snapshot');
+    const params = new URLSearchParams(location.search);
+    const override = params.get('snapshot');
     this.snapshotBase = new URL(override ?? config.snapshotUrl, document.baseURI);
+    // ?serendipity=<0…1> opens For you at that Surprise level (a shared link; clamped, never NaN).
+    this.urlSerendipity = params.has('serendipity') ? clampLevel(params.get('serendipity')) : undefined;
+    if (this.urlSerendipity !== undefined) this.serendipity = this.urlSerendipity;
     addEventListener('hashchange', () => {
       this.route = parseRoute(location.hash);
       scrollTo(0, 0);
@@ -97,6 +119,7 @@ export class AppState {
     await Promise.all([this.openStore(), this.loadCatalog()]);
     await this.noteCatalogChange();
     void this.applyRetrainedStyle();
+    void this.sts.start();
   }
 
   /** Weights the reader retrained (Settings) replace the shipped style vectors from the start (cached after the first time). */
@@ -134,7 +157,7 @@ export class AppState {
   }
 
   setSerendipity(level: number) {
-    this.serendipity = level;
+    this.serendipity = level = clampLevel(level);
     void this.store?.setMeta('serendipity', level).catch((e) => (this.notice = { kind: 'error', text: (e as Error).message }));
   }
 
@@ -168,7 +191,8 @@ export class AppState {
     try {
       this.store = await ReaderStore.open(this.config.databaseName);
       this.history = await this.store.history();
-      this.serendipity = (await this.store.getMeta<number>('serendipity')) ?? this.serendipity;
+      const saved = await this.store.getMeta<unknown>('serendipity');
+      if (saved !== undefined && this.urlSerendipity === undefined) this.serendipity = clampLevel(saved);
     } catch (e) {
       this.storeError = (e as Error).message;
     }

@@ -1,4 +1,5 @@
 /** Korean UI text (same keys as strings.ts, checked by the type). */
+import { josa } from '../core/i18n/josa.ts';
 import type { Messages } from './strings.ts';
 
 export const ko: Messages = {
@@ -78,8 +79,10 @@ export const ko: Messages = {
   statusBookmarked: '북마크',
   statusSearched: '검색에서 열어 봄',
   titlesCount: (n) => `작품 ${n}개`,
-  because: (closest, space) => `내 기록의 “${closest}”와(과) ${space}이(가) 비슷해요`,
-  similar: (space) => `${space}이(가) 비슷해요`,
+  because: (closest, what, shared) =>
+    `내 기록의 ${josa(`“${closest}”`, '와/과')} ${josa(what, '이/가')} 비슷해요` + (shared.length ? ` · 둘 다 ${shared.join('·')}` : ''),
+  spaceList: (names) => names.map((n, i) => (i < names.length - 1 ? josa(n, '와/과') : n)).join(' '),
+  similar: (space) => `${josa(space, '이/가')} 비슷해요`,
   whyTitle: '이 작품을 추천하는 이유',
   ranking: '추천을 고르는 중…',
   contentOnly: '이 목록에는 다른 독자의 읽기 기록이 없어, 내 기록과 작품 내용만으로 골랐습니다.',
@@ -87,7 +90,11 @@ export const ko: Messages = {
   serendipityAccuracy: '내 취향에 가깝게',
   serendipitySurprise: '더 의외로',
   surpriseBadge: '의외의 발견',
-  surpriseWhy: (category, similarTo) => `${category}에서 고른 의외의 작품: 나처럼 ${similarTo}을(를) 읽는 독자들도 봐요`,
+  surpriseWhy: (category, similarTo) => `${category}에서 고른 의외의 작품: 나처럼 ${josa(similarTo, '을/를')} 읽는 독자들도 봐요`,
+  surpriseWhyCatalog: (category, similarTo) => `${category}에서 고른 의외의 작품: 이 카탈로그에서 ${josa(category, '은/는')} 내가 읽은 ${josa(similarTo, '와/과')} 자주 함께 붙는 장르예요`,
+  departureWhy: (genres) => (genres.length ? `의외의 작품: 평소 읽지 않던 ${genres.join('·')}` : '의외의 작품: 평소와 다른 장르 조합'),
+  alreadyLiked: '좋아요 한 작품',
+  alreadyRead: '이미 읽은 작품',
   whyBecause: (titles) => `내 기록에서: ${titles}`,
   navStyleMap: '그림체 지도',
   navSettings: '설정',
@@ -119,4 +126,22 @@ export const ko: Messages = {
   styleImportRefused: (why) => `이 가중치는 거부되었습니다: ${why}. 이전 가중치를 계속 씁니다.`,
   styleImported: '가중치를 불러와 사용 중입니다.',
   styleNoWeights: '이 작품 목록에는 그림체 인코더가 없습니다.',
+  stsTitle: '추천에 줄거리 의미 반영',
+  stsIntro: '이 기기의 문장 모델이 모든 줄거리를 한 번씩 읽어, 추천과 비슷한 작품에서 같은 단어뿐 아니라 이야기의 의미로도 작품을 견줍니다. 아무것도 이 기기를 떠나지 않으며, 모델과 벡터는 이 브라우저에 저장됩니다.',
+  stsUse: '추천에 줄거리 의미 반영하기',
+  stsChecking: '내려받을 크기를 확인하는 중…',
+  stsDownloadSize: (model, size) => `텍스트 모델 ${model} 내려받기: ${size}. 이 브라우저에 저장되어 다음 방문 때는 다시 받지 않습니다. 그다음 줄거리를 한 번씩 읽습니다.`,
+  stsDownloadUnknown: (model) => `텍스트 모델 ${model}의 내려받을 크기를 알 수 없습니다. 이 브라우저에 저장되어 다음 방문 때는 다시 받지 않습니다.`,
+  stsConfirm: '내려받고 사용하기',
+  stsCancel: '취소',
+  stsModelLoading: '텍스트 모델을 불러오는 중…',
+  stsModelProgress: (loaded, total) => `텍스트 모델 내려받는 중: ${loaded} / ${total}`,
+  stsCatalogProgress: (done, total) => `줄거리 읽는 중: ${done} / ${total}`,
+  stsOn: (n, model) => `사용 중: 추천과 비슷한 작품에 줄거리 ${n}개의 의미를 반영합니다 (텍스트 모델 ${model}).`,
+  stsStop: '중지',
+  stsTurnOff: '끄기',
+  stsFailed: (why) => `줄거리 의미를 반영하지 못했습니다: ${why}`,
+  stsShipped: '이 작품 목록에는 줄거리 의미 벡터가 함께 들어 있어 추천에 이미 쓰이고 있습니다. 내려받을 것이 없습니다.',
+  stsNotWeighted: '이 작품 목록의 순위 가중치는 줄거리 의미 없이 학습되어 추천에는 반영되지 않습니다. 검색에는 쓰입니다.',
+  stsForYouPending: (done, total) => `줄거리 의미 반영 중: 줄거리 ${done} / ${total}개 읽음…`,
 };

@@ -13,7 +13,8 @@
 import { defaultConfig } from '../core/config.ts';
 import type { Action } from '../core/history.ts';
 import { popular, recommend } from '../core/ranker.ts';
-import type { Snapshot, Title } from '../core/snapshot/format.ts';
+import type { Title } from '../core/snapshot/format.ts';
+import type { Snapshot } from '../core/snapshot/snapshot.ts';
 import { httpReader, loadSnapshot } from '../core/snapshot/load.ts';
 import { ReaderStore } from '../store/db.ts';
 import { WIDGET_CSS } from './styles.ts';
@@ -100,7 +101,10 @@ export class ToonpickRecs extends HTMLElement {
       if (token !== this.renderToken) return;
       const recs = recommend(snapshot, history, defaultConfig.ranker, this.count);
       const picks = recs
-        ? recs.map((r) => ({ title: snapshot.items[r.index], why: r.why.closest === undefined ? undefined : s.because(snapshot.items[r.why.closest].title) }))
+        ? recs.map((r) => ({
+            title: snapshot.items[r.index],
+            why: r.why.serendipity || r.why.departure ? s.surprise : r.why.closest === undefined ? undefined : s.because(snapshot.items[r.why.closest].title),
+          }))
         : popular(snapshot, history, this.count).map((i) => ({ title: snapshot.items[i], why: undefined }));
       this.show(this.list(recs ? s.personal : s.popular, picks, snapshot));
       this.dispatchEvent(new CustomEvent('toonpick:ready', { bubbles: true, composed: true, detail: { count: picks.length, personal: !!recs } }));

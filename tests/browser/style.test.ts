@@ -9,6 +9,7 @@ import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Page } from 'playwright-core';
+import { defaultConfig } from '../../src/core/config.ts';
 import { rng } from '../../src/core/random.ts';
 import { StyleEncoder, type SavedStyleWeights } from '../../src/core/style/style-encoder.ts';
 import { inWorker, launch, serveDist, startWorker, trackErrors, trackRequests } from './harness.ts';
@@ -218,6 +219,9 @@ describe('the style pages', () => {
       const shippedLayout = await mapLayout(page);
       await page.goto(`${server.url}#/settings`);
       await page.getByTestId('style-backend').waitFor();
+      // The field starts at the shipped model's epochs (config.models.style, as train:style); one is enough here.
+      expect(await page.getByTestId('style-epochs').inputValue()).toBe(String(defaultConfig.models.style.epochs));
+      await page.getByTestId('style-epochs').fill('1');
       await page.getByTestId('style-train').click();
       await page.waitForFunction(() => /retrained/i.test(document.querySelector('[data-testid="style-weights"]')?.textContent ?? ''), undefined, { timeout: 150_000 });
       // The style map is laid out again for the retrained weights…

@@ -1,8 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import { rng } from '../../src/core/random.ts';
 import type { Interaction, SourceItem } from '../../src/core/source.ts';
-import { buildMatrix, temporalSplit, type TrainData, type TrainUser } from '../../src/core/eval/split.ts';
-import { gram, invertSpd, sumRows } from '../../src/core/eval/methods/linalg.ts';
+import { buildMatrix, temporalSplit, type TrainData, type TrainUser } from '../../src/core/split.ts';
+import { gram, invertSpd, sumRows } from '../../src/core/math/linalg.ts';
 import { createMethod, METHODS, REFERENCE_METHODS } from '../../src/core/eval/methods/index.ts';
 import { easeWeights } from '../../src/core/eval/methods/ease.ts';
 import { evaluate, genreSpace } from '../../src/core/eval/harness.ts';

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { rng } from '../../src/core/random.ts';
-import { averagePrecision, coverage, hitRate, ndcg, novelty, precision, recall, topK, unserendipity } from '../../src/core/eval/metrics.ts';
+import { averagePrecision, coverage, hitRate, ndcg, novelty, precision, recall, unserendipity } from '../../src/core/math/metrics.ts';
+import { topK, without } from '../../src/core/math/top-k.ts';
 
 // rel = [0, 1, 0, 1] at K = 4; |test| = 3 so m = 3.
 const rec = [5, 1, 7, 3];
@@ -81,8 +82,20 @@ describe('topK', () => {
   });
 
   it('never returns excluded items', () => {
-    expect([...topK([1, 3, 3, 2, 0], 3, [1])]).toEqual([2, 3, 0]);
-    expect([...topK([1, 3, 3, 2, 0], 10, [0, 1, 2, 3, 4])]).toEqual([]);
+    expect([...topK([1, 3, 3, 2, 0], 3, without(5, [1]))]).toEqual([2, 3, 0]);
+    expect([...topK([1, 3, 3, 2, 0], 10, without(5, [0, 1, 2, 3, 4]))]).toEqual([]);
+  });
+
+  it('equals a full stable sort on random scores with many ties (the bounded heap is only faster)', () => {
+    const random = rng(5);
+    for (let t = 0; t < 200; t++) {
+      const n = 1 + Math.floor(random() * 300);
+      const scores = Array.from({ length: n }, () => Math.floor(random() * 20) / 4);
+      const mask = Uint8Array.from({ length: n }, () => (random() < 0.8 ? 1 : 0));
+      const k = Math.floor(random() * (n + 5));
+      const naive = [...scores.keys()].filter((i) => mask[i]).sort((a, b) => scores[b] - scores[a] || a - b).slice(0, k);
+      expect(topK(scores, k, mask)).toEqual(naive);
+    }
   });
 
   it('returns fewer than K when candidates run out, NaN scores last', () => {

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { sharedData } from './helpers/paths.ts';
 import { parseCatalogJsonl, parseInteractionsCsv } from '../../src/core/source.ts';
-import { temporalSplit, type EvalSplit } from '../../src/core/eval/split.ts';
+import { temporalSplit, type EvalSplit } from '../../src/core/split.ts';
 import { evaluate, type EvalReport, type MethodMetrics } from '../../src/core/eval/harness.ts';
 import { createMethod, REFERENCE_METHODS } from '../../src/core/eval/methods/index.ts';
 

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { temporalSplit, testSize, type EvalSplit } from '../../src/core/eval/split.ts';
+import { temporalSplit, testSize, type EvalSplit } from '../../src/core/split.ts';
 import { DataError } from '../../src/core/errors.ts';
 import type { Interaction, SourceItem } from '../../src/core/source.ts';
 

@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { evaluate, type EvalReport } from '../../src/core/eval/harness.ts';
 import { createMethod, METHODS } from '../../src/core/eval/methods/index.ts';
 import { TOONPICK_VARIANTS } from '../../src/core/eval/methods/toonpick.ts';
-import { temporalSplit } from '../../src/core/eval/split.ts';
+import { temporalSplit } from '../../src/core/split.ts';
 import { worldInteractions, worldItems } from './helpers/rank-world.ts';
 
 const split = temporalSplit(worldItems(), worldInteractions());

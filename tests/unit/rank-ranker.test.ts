@@ -13,9 +13,10 @@ import { rankReadings, recommend, sequenceKey, sequenceQueries } from '../../src
 import { readingsFromHistory } from '../../src/core/rank/reader.ts';
 import { rankerSettings } from '../../src/core/rank/signals.ts';
 import { buildSnapshot, serializeSnapshot } from '../../src/core/snapshot/build.ts';
-import { contentHashOf, sha256Hex, type Snapshot } from '../../src/core/snapshot/format.ts';
+import { contentHashOf, sha256Hex } from '../../src/core/snapshot/format.ts';
+import type { Snapshot } from '../../src/core/snapshot/snapshot.ts';
 import { loadSnapshot, type ReadFile } from '../../src/core/snapshot/load.ts';
-import { unserendipity } from '../../src/core/eval/metrics.ts';
+import { unserendipity } from '../../src/core/math/metrics.ts';
 import { demoSnapshotDir } from './helpers/paths.ts';
 import { TITLES, worldInteractions, worldItems, writeWorldSource } from './helpers/rank-world.ts';
 

@@ -6,7 +6,7 @@ import { SequenceModel } from '../../src/core/rank/sequence.ts';
 import { chooseSequenceBackend, tfjsScores, trainSequenceModel, type SequenceTrainOptions } from '../../src/core/rank/sequence-train.ts';
 import { preferredSequence } from '../../src/core/rank/signals.ts';
 import { genreSpace } from '../../src/core/snapshot/build.ts';
-import { temporalSplit } from '../../src/core/eval/split.ts';
+import { temporalSplit } from '../../src/core/split.ts';
 import { TITLES, worldInteractions, worldItems } from './helpers/rank-world.ts';
 
 const items = worldItems();

@@ -1,8 +1,10 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { fsReader } from '../../scripts/lib/node-io.ts';
 import { loadSnapshot } from '../../src/core/snapshot/load.ts';
-import type { Snapshot } from '../../src/core/snapshot/format.ts';
-import { recommend, moreLikeThis, popular, historySignals, rankBySignals } from '../../src/core/ranker.ts';
+import type { Snapshot } from '../../src/core/snapshot/snapshot.ts';
+import { recommend, moreLikeThis, popular, explainTitle } from '../../src/core/ranker.ts';
+import { readingsFromHistory } from '../../src/core/rank/reader.ts';
+import { contentRows, rankerSettings } from '../../src/core/rank/signals.ts';
 import { defaultConfig } from '../../src/core/config.ts';
 import type { HistoryEntry } from '../../src/core/history.ts';
 import { demoSnapshotDir } from './helpers/paths.ts';
@@ -58,16 +60,26 @@ describe('Ranker', () => {
 
   it('weighs recent history more than old history', () => {
     const h = [liked('a', 1), liked('b', 2)];
-    const signals = historySignals(h, new Map([['a', 0], ['b', 1]]), cfg);
-    expect(signals[1].weight).toBe(1);
-    expect(signals[0].weight).toBeCloseTo(Math.pow(0.5, 1 / cfg.recencyHalfLife), 6);
+    const rows = contentRows(readingsFromHistory(h, new Map([['a', 0], ['b', 1]]), cfg), cfg.recencyHalfLife);
+    expect(rows[1]).toEqual({ index: 1, weight: 1 });
+    expect(rows[0].weight).toBeCloseTo(Math.pow(0.5, 1 / cfg.recencyHalfLife), 6);
   });
 
-  it('is deterministic and uses only spaces with weight', () => {
+  it('uses only spaces with weight', () => {
     const h = [liked(idOf('좀비딸'), 1)];
-    expect(recommend(snap, h, cfg, 15)).toEqual(recommend(snap, h, cfg, 15));
-    const genreOnly = rankBySignals(snap, historySignals(h, snap.indexOf, cfg), { genre: 1 }, 5, new Set());
+    const settings = { ...rankerSettings(snap, cfg), weights: { genre: 1 } };
+    const genreOnly = recommend(snap, h, cfg, 5, { settings })!;
     for (const r of genreOnly) expect(Object.keys(r.why.contributions)).toEqual(['genre']);
+  });
+
+  it('explains one title as For you ranks it, at the same level (the title page)', () => {
+    const h = ['좀비딸', '데드라이프', '위아더좀비'].map((t, i) => liked(idOf(t), 10 + i));
+    for (const level of [0, 0.5, 1]) {
+      const list = recommend(snap, h, cfg, 24, { serendipity: level })!;
+      for (const r of list) expect(explainTitle(snap, h, cfg, r.index, 24, { serendipity: level })).toEqual(r);
+    }
+    expect(explainTitle(snap, h, cfg, snap.indexOf.get(idOf('좀비딸'))!, 24)).toBeUndefined(); // read already
+    expect(explainTitle(snap, [], cfg, 0, 24)).toBeUndefined(); // a new reader
   });
 
   it('"more like this" never returns the title itself', () => {

@@ -4,7 +4,8 @@ import { applyAction, exportHistory, isConsumed, parseHistoryFile } from '../../
 import { signalWeight } from '../../src/core/ranker.ts';
 import { TitleSearch, lexicalEncoderOf, similarTitles, splitBySpans } from '../../src/core/search.ts';
 import { loadSnapshot } from '../../src/core/snapshot/load.ts';
-import type { Snapshot, Title } from '../../src/core/snapshot/format.ts';
+import type { Title } from '../../src/core/snapshot/format.ts';
+import type { Snapshot } from '../../src/core/snapshot/snapshot.ts';
 import { fsReader } from '../../scripts/lib/node-io.ts';
 import { demoSnapshotDir } from './helpers/paths.ts';
 

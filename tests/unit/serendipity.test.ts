@@ -2,7 +2,8 @@ import { describe, it, expect } from 'vitest';
 import { defaultConfig, type SerendipityConfig } from '../../src/core/config.ts';
 import { rng } from '../../src/core/random.ts';
 import { categorySimilarity } from '../../src/core/rank/community.ts';
-import { historySimilarity, itemCategories, serendipitousRanking, serendipityPool, topCandidates, type SerendipityInput } from '../../src/core/rank/serendipity.ts';
+import { historySimilarity, itemCategories, serendipitousRanking, serendipityPool, type SerendipityInput } from '../../src/core/rank/serendipity.ts';
+import { topK } from '../../src/core/math/top-k.ts';
 import { standardise } from '../../src/core/rank/signals.ts';
 import { genreSpace } from '../../src/core/snapshot/build.ts';
 
@@ -38,7 +39,7 @@ describe('serendipity (rank/serendipity.ts)', () => {
   it('at level 0 is the accuracy ranking, candidates only', () => {
     const input = world(1);
     const { order, surprises } = serendipitousRanking(input, 0, 10, cfg, 3);
-    expect(order).toEqual(topCandidates(input.scores, input.candidates, 10));
+    expect(order).toEqual(topK(input.scores, 10, input.candidates));
     expect(surprises.size).toBe(0);
   });
 
@@ -48,7 +49,7 @@ describe('serendipity (rank/serendipity.ts)', () => {
     const { order } = serendipitousRanking(input, level, 10, cfg, strength);
     const z = standardise(Float32Array.from(input.scores), input.candidates);
     const sim = historySimilarity(input.genre, input.history);
-    const pool = serendipityPool(input, topCandidates(input.scores, input.candidates, 400), cfg);
+    const pool = serendipityPool(input, topK(input.scores, 400, input.candidates), cfg);
     const left = new Set([...input.candidates.keys()].filter((i) => input.candidates[i]));
     order.forEach((picked, r) => {
       const value = (i: number) => z[i] / Math.log2(r + 2) - level * strength * sim[i] + (pool.has(i) ? level * cfg.bonus : 0);
@@ -74,7 +75,7 @@ describe('serendipity (rank/serendipity.ts)', () => {
   it('marks titles from the pool: popular unseen titles of categories that go with the top picks’ ones', () => {
     const input = world(7);
     const names = GENRES;
-    const top = topCandidates(input.scores, input.candidates, cfg.basis);
+    const top = topK(input.scores, cfg.basis, input.candidates);
     const topCategories = new Set(top.flatMap((i) => itemCategories(input.genre)[i]).map((c) => names[c]));
     const pool = serendipityPool(input, top, cfg);
     expect(pool.size).toBeGreaterThan(0);
@@ -95,7 +96,7 @@ describe('serendipity (rank/serendipity.ts)', () => {
 
 describe('the serendipity price learned on validation readers (rank/tune.ts)', () => {
   it('is higher for a larger reduction, and zero reduction costs nothing', async () => {
-    const { temporalSplit } = await import('../../src/core/eval/split.ts');
+    const { temporalSplit } = await import('../../src/core/split.ts');
     const { contentCatalog } = await import('../../src/core/eval/methods/toonpick.ts');
     const { fitCommunityRanker } = await import('../../src/core/rank/tune.ts');
     const { worldInteractions, worldItems } = await import('./helpers/rank-world.ts');

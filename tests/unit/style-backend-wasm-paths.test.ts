@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it, vi } from 'vitest';
-import { chooseTfjsBackend } from '../../src/core/style/backend.ts';
+import { chooseTfjsBackend } from '../../src/core/tfjs-backend.ts';
 
 // Its own file (own process): the wasm binaries can be located only once, before the backend first starts.
 describe('chooseTfjsBackend wasmPaths', () => {

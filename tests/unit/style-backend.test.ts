@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { probeCapabilities } from '../../src/core/capabilities.ts';
-import { chooseTfjsBackend } from '../../src/core/style/backend.ts';
+import { chooseTfjsBackend } from '../../src/core/tfjs-backend.ts';
 
 // One process per test file: these tests may leave a backend chosen, which is what they check.
 describe('chooseTfjsBackend in Node', () => {

@@ -1,14 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { chooseTfjsBackend } from '../../src/core/style/backend.ts';
+import { chooseTfjsBackend } from '../../src/core/tfjs-backend.ts';
 import { StyleEncoder, type StyleEncoderOptions, type StyleTrainProgress } from '../../src/core/style/style-encoder.ts';
 import { DataError } from '../../src/core/errors.ts';
+import { defaultConfig } from '../../src/core/config.ts';
 import { loadCovers, splitCovers } from './helpers/covers.ts';
 
 const SIZE = 64;
 const PER = SIZE * SIZE * 3;
 // Small enough to train a few epochs in seconds on one core, big enough to learn something real.
-const SMALL: StyleEncoderOptions = { filters: [8, 16, 32, 64], latent: 32, seed: 1 };
+const SMALL: StyleEncoderOptions = { filters: [8, 16, 32, 64], latent: 32, gramSize: 16, seed: 1 };
 
 let train: Float32Array;
 let val: Float32Array;
@@ -52,6 +53,26 @@ describe('StyleEncoder training on real covers (wasm)', () => {
 
     enc.dispose();
     expect(tf.memory().numTensors).toBe(tensorsBefore);
+  });
+
+  it('follows the learning-rate schedule: constant, or half a cosine down to the floor at the last batch', async () => {
+    const few = train.subarray(0, 16 * PER);
+    const rates = async (options: Parameters<StyleEncoder['train']>[2]) => {
+      const enc = StyleEncoder.create(SMALL);
+      const history = await enc.train(few, val.subarray(0, 2 * PER), { epochs: 3, batchSize: 8, ...options });
+      enc.dispose();
+      return history.map((h) => h.learningRate);
+    };
+    expect(await rates({ learningRate: 2e-3, schedule: 'constant' })).toEqual([2e-3, 2e-3, 2e-3]);
+    // 6 batches: step t of 0…5 has rate min + (max − min)(1 + cos(πt/5))/2; each epoch reports its last batch's.
+    const cosine = await rates({ learningRate: 2e-3, schedule: 'cosine', minLearningRate: 1e-4 });
+    const at = (t: number) => 1e-4 + 0.5 * (2e-3 - 1e-4) * (1 + Math.cos((Math.PI * t) / 5));
+    cosine.forEach((r, i) => expect(r).toBeCloseTo(at(2 * i + 1), 10));
+    expect(cosine[2]).toBeCloseTo(1e-4, 12);
+    const enc = StyleEncoder.create(SMALL);
+    await expect(enc.train(few, val, { schedule: 'linear' as never })).rejects.toThrow(/schedule must be 'constant' or 'cosine'/);
+    await expect(enc.train(few, val, { learningRate: 1e-3, minLearningRate: 2e-3 })).rejects.toThrow(/minLearningRate must be in \[0, learningRate\]/);
+    enc.dispose();
   });
 
   it('stops between batches when the signal is aborted, keeping what it learned', async () => {
@@ -228,7 +249,7 @@ describe('StyleEncoder embeddings and weights', () => {
     refuse({ manifest: saved.manifest, data: flipped }, /weights\.bin.*content hash .* does not match/);
 
     refuse({ manifest: { ...manifest(), format: 'something-else' }, data: saved.data }, /format/);
-    refuse({ manifest: { ...manifest(), version: 2 }, data: saved.data }, /version 2 is not supported/);
+    refuse({ manifest: { ...manifest(), version: 3 }, data: saved.data }, /version 3 is not supported/);
     refuse({ manifest: { ...manifest(), config: { ...manifest().config, size: 60 } }, data: saved.data }, /size must be a positive multiple of 16/);
     refuse({ manifest: null, data: saved.data }, /not a JSON object/);
 
@@ -240,7 +261,9 @@ describe('StyleEncoder embeddings and weights', () => {
     expect(() => StyleEncoder.create({ filters: [24, 32, 64, 64], gramSize: 16 })).toThrow(/max-pooled evenly/);
     const before = tf.memory().numTensors;
     const enc = StyleEncoder.create();
-    expect(enc.config).toMatchObject({ size: 64, latent: 64, variant: 'ae', filters: [32, 64, 128, 256] });
+    // The defaults are the shipped model's (config.models.style), the same as train:style's.
+    const shipped = defaultConfig.models.style;
+    expect(enc.config).toMatchObject({ size: 64, latent: shipped.latent, variant: 'ae', filters: shipped.filters, gramSize: shipped.gramSize });
     await expect(enc.embed(new Float32Array(PER + 1))).rejects.toThrow(/N×64×64×3/);
     enc.dispose();
     enc.dispose();

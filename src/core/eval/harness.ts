@@ -5,9 +5,10 @@
  */
 import { normalize } from '../vectors.ts';
 import type { SourceItem } from '../source.ts';
-import type { EvalSplit } from './split.ts';
+import type { EvalSplit } from '../split.ts';
 import type { EvalMethod } from './methods/types.ts';
-import { averagePrecision, coverage, hitRate, ndcg, novelty, precision, recall, topK, unserendipity } from './metrics.ts';
+import { averagePrecision, coverage, hitRate, ndcg, novelty, precision, recall, unserendipity } from '../math/metrics.ts';
+import { topK, without } from '../math/top-k.ts';
 import { itemPopularity } from './methods/popular.ts';
 
 /** Averages for one method at one K. Extra similarity spaces add `unserendipity_<space>` keys. */
@@ -113,7 +114,7 @@ export async function evaluate(split: EvalSplit, methods: readonly EvalMethod[],
       const { user } = evaluated[u];
       scores.fill(0);
       method.score(user, scores);
-      const ranked = topK(scores, maxK, user.seen);
+      const ranked = Int32Array.from(topK(scores, maxK, without(scores.length, user.seen)));
       ks.forEach((k, ki) => {
         const rec = ranked.subarray(0, k);
         const test = tests[u];

@@ -8,8 +8,8 @@
  * - Category similarity (seed 003, serendipity): each genre is a vector of per-reader usage counts (how many titles
  *   of that genre each reader read); similarity = cosine of those vectors.
  */
-import type { BinaryMatrix } from '../eval/split.ts';
-import { gram, invertSpd } from '../eval/methods/linalg.ts';
+import type { BinaryMatrix } from '../split.ts';
+import { gram, invertSpd } from '../math/linalg.ts';
 
 export const COMMUNITY_MODEL = 'ease-topn';
 export const COMMUNITY_VERSION = 1;

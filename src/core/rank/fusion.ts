@@ -9,7 +9,8 @@
  * everyone the global weights; τ is learned on the validation split with the weights.
  */
 import type { RankerConfig } from '../config.ts';
-import { readerSignals, type Catalog, type ReaderSignals, type SignalOptions } from './signals.ts';
+import { type Catalog, type ReaderSignals, type SignalOptions } from './signals.ts';
+import { readerSignals } from './signal/index.ts';
 import type { Reading } from './reader.ts';
 
 /**

@@ -8,7 +8,7 @@
  * probability `maskProbability`. Loss: softmax cross-entropy over all titles at the masked slots.
  */
 import * as tf from '@tensorflow/tfjs';
-import { chooseTfjsBackend } from '../style/backend.ts';
+import { chooseTfjsBackend } from '../tfjs-backend.ts';
 import type { SequenceConfig } from '../config.ts';
 import { rng, shuffle } from '../random.ts';
 import { sequenceWeightCount, sequenceWeightShapes, sizeOf, type SequenceSpec } from './sequence.ts';

@@ -16,19 +16,8 @@ import { DataError } from '../errors.ts';
 export const SEQUENCE_MODEL = 'toonpick-seq';
 export const SEQUENCE_VERSION = 1;
 
-export interface SequenceSpec {
-  /** Catalog titles the model scores; the vocabulary adds [PAD] = itemCount and [MASK] = itemCount + 1. */
-  itemCount: number;
-  /** The genre vocabulary the category embedding was trained on (the genre space's, in its order). */
-  categories: string[];
-  /** Longest input, [MASK] slot included: only the latest maxLength − 1 titles are read. */
-  maxLength: number;
-  dim: number;
-  heads: number;
-  layers: number;
-  /** Width of the feed-forward layer of each block. */
-  ffDim: number;
-}
+import type { SequenceSpec } from '../snapshot/format.ts';
+export type { SequenceSpec };
 
 /** Every weight of the model, in file order, with its shape. Matrices are [in, out], row-major. */
 export function sequenceWeightShapes(spec: SequenceSpec): Array<[name: string, shape: number[]]> {

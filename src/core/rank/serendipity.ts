@@ -12,13 +12,13 @@
  *    where relevance is the accuracy score standardised over the candidates and similarity the title's mean
  *    genre cosine to the titles read (the evaluation's unserendipity, per title). This is the Lagrangian of
  *    "most NDCG for this much less similarity": the discount keeps the top slots for the surest titles, and one
- *    price per catalog (`strength`, learned on the community's validation readers in rank/tune.ts, else the
- *    config's) spends the surprise on the readers and slots where it costs least. Level 0 is the accuracy
- *    ranking unchanged.
+ *    price per catalog (`strength`, calibrated for each catalog by rank/calibrate.ts) spends the surprise on the
+ *    readers and slots where it costs least. Level 0 is the accuracy ranking unchanged.
  */
 import type { SerendipityConfig } from '../config.ts';
 import type { Space } from '../snapshot/format.ts';
 import { standardise } from './signals.ts';
+import { topK } from '../math/top-k.ts';
 
 export interface Surprise {
   /** The similar category the title was drawn from… */
@@ -27,6 +27,8 @@ export interface Surprise {
   similarTo: string;
   /** Co-usage cosine of the two categories. */
   similarity: number;
+  /** Where that co-usage comes from: the community's readers, or the catalog's own genre co-labelling. */
+  basis: 'community' | 'catalog';
 }
 
 export interface SerendipityInput {
@@ -37,11 +39,11 @@ export interface SerendipityInput {
   history: readonly number[];
   genre: Space;
   categorySimilarity: Float32Array;
+  /** `community` when categorySimilarity comes from readers' co-usage, `catalog` from titles' co-labelling. */
+  categoryBasis?: 'community' | 'catalog';
   popularity: ArrayLike<number>;
 }
 
-/** Titles considered beyond the list's depth (by relevance; the pool joins them). */
-const SHORTLIST = 300;
 
 /** The genre space's vocabulary (category names, in the order of its dimensions). */
 export function categoryNames(genre: Space): string[] {
@@ -59,13 +61,6 @@ export function itemCategories(genre: Space): number[][] {
   });
 }
 
-/** Indices of the k best candidates by score, ties broken by catalog order. */
-export function topCandidates(scores: ArrayLike<number>, candidates: Uint8Array, k: number): number[] {
-  const idx: number[] = [];
-  for (let i = 0; i < scores.length; i++) if (candidates[i]) idx.push(i);
-  idx.sort((a, b) => scores[b] - scores[a] || a - b);
-  return idx.slice(0, k);
-}
 
 /** The serendipitous pool of step 2: title → why it is in it. */
 export function serendipityPool(input: SerendipityInput, top: readonly number[], cfg: SerendipityConfig): Map<number, Surprise> {
@@ -91,7 +86,7 @@ export function serendipityPool(input: SerendipityInput, top: readonly number[],
   for (const i of members.slice(0, cfg.pool)) {
     const c = cats[i].filter((x) => similar.has(x)).sort((a, b) => similar.get(b)!.similarity - similar.get(a)!.similarity)[0];
     const s = similar.get(c)!;
-    pool.set(i, { category: names[c], similarTo: names[s.similarTo], similarity: s.similarity });
+    pool.set(i, { category: names[c], similarTo: names[s.similarTo], similarity: s.similarity, basis: input.categoryBasis ?? 'community' });
   }
   return pool;
 }
@@ -115,6 +110,11 @@ export function historySimilarity(genre: Space, history: readonly number[]): Flo
 export interface SerendipitousList {
   order: number[];
   surprises: Map<number, Surprise>;
+  /**
+   * Titles outside the pool that the similarity price brought in (the accuracy list of the same length does not
+   * have them): surprises too, because they are unlike what the reader has read.
+   */
+  departures: Set<number>;
 }
 
 /**
@@ -123,8 +123,9 @@ export interface SerendipitousList {
  */
 export function serendipityPlan(input: SerendipityInput, level: number, depth: number, cfg: SerendipityConfig): { rank(strength: number): SerendipitousList } {
   if (!(level >= 0 && level <= 1)) throw new RangeError(`serendipity must be in [0, 1], got ${level}`);
-  const accuracy = topCandidates(input.scores, input.candidates, Math.max(depth, cfg.basis) + SHORTLIST);
-  if (level === 0) return { rank: () => ({ order: accuracy.slice(0, depth), surprises: new Map() }) };
+  const accuracy = topK(input.scores, Math.max(depth, cfg.basis) + cfg.shortlist, input.candidates);
+  if (level === 0) return { rank: () => ({ order: accuracy.slice(0, depth), surprises: new Map(), departures: new Set() }) };
+  const expected = new Set(accuracy.slice(0, depth));
   const pool = serendipityPool(input, accuracy, cfg);
   const relevance = standardise(Float32Array.from(input.scores), input.candidates);
   const similarity = historySimilarity(input.genre, input.history);
@@ -152,8 +153,12 @@ export function serendipityPlan(input: SerendipityInput, level: number, depth: n
         flat.splice(best, 1);
       }
       const surprises = new Map<number, Surprise>();
-      for (const i of order) if (pool.has(i)) surprises.set(i, pool.get(i)!);
-      return { order, surprises };
+      const departures = new Set<number>();
+      for (const i of order) {
+        if (pool.has(i)) surprises.set(i, pool.get(i)!);
+        else if (!expected.has(i)) departures.add(i);
+      }
+      return { order, surprises, departures };
     },
   };
 }

@@ -9,31 +9,14 @@
  */
 import type { RankerConfig } from '../config.ts';
 import type { Space, Title } from '../snapshot/format.ts';
-import { normalize, scanDot } from '../vectors.ts';
-import { communityScores, type CommunityModel, type WeightedRow } from './community.ts';
+import { normalize } from '../vectors.ts';
+import type { CommunityModel, WeightedRow } from './community.ts';
 import type { Reading } from './reader.ts';
 import type { SequenceModel } from './sequence.ts';
+import type { LearnedRanker, SerendipityCalibration } from '../snapshot/format.ts';
+export type { LearnedRanker } from '../snapshot/format.ts';
 
-export const CF_SPACE = 'cf';
-export const SEQUENCE_SPACE = 'sequence';
 
-/**
- * What the community data taught, stored in the snapshot (manifest `community.learned`): the fusion's global
- * weights and the community score's recency and taste settings, chosen on a validation split of the community's
- * own histories (never on anything held out for evaluation).
- */
-export interface LearnedRanker {
-  weights: Record<string, number>;
-  temperature: number;
-  /** The typical reader's attention logit per space (rank/fusion.ts). */
-  center: Record<string, number>;
-  halfLifeShare: number;
-  ratingWeight: number;
-  /** The serendipity price learned for these weights (SerendipityConfig.strength); the config's when absent. */
-  strength?: number;
-  /** What these settings reached on the validation split. */
-  validation: { users: number; ndcg: number };
-}
 
 export interface Community {
   model: CommunityModel;
@@ -51,6 +34,8 @@ export interface Catalog {
   /** Present when the catalog came with community interactions. */
   community?: Community;
   sequence?: SequenceModel;
+  /** The serendipity price calibrated for a catalog without community data (rank/calibrate.ts). */
+  calibration?: SerendipityCalibration;
 }
 
 /** A reader's standardised scores per space, and which titles may be recommended. */
@@ -60,21 +45,17 @@ export interface ReaderSignals {
   z: Map<string, Float32Array>;
 }
 
-/** The fusion settings in force: learned ones when the catalog has them, else the config's. */
+/**
+ * The fusion settings in force: learned ones when the catalog has them, else the config's. `strength` is only
+ * set when learned with the weights; otherwise the ranker asks rank/calibrate.ts for the catalog's own.
+ */
 export function rankerSettings(catalog: Catalog, cfg: RankerConfig): Omit<LearnedRanker, 'validation'> {
   const l = catalog.community?.learned;
   return l
-    ? { weights: l.weights, temperature: l.temperature, center: l.center, halfLifeShare: l.halfLifeShare, ratingWeight: l.ratingWeight, strength: l.strength ?? cfg.serendipity.strength }
-    : { weights: cfg.spaceWeights, temperature: cfg.attention.temperature, center: {}, halfLifeShare: cfg.community.halfLifeShare, ratingWeight: cfg.community.ratingWeight, strength: cfg.serendipity.strength };
+    ? { weights: l.weights, temperature: l.temperature, center: l.center, halfLifeShare: l.halfLifeShare, ratingWeight: l.ratingWeight, ...(l.strength === undefined ? {} : { strength: l.strength }) }
+    : { weights: cfg.spaceWeights, temperature: cfg.attention.temperature, center: {}, halfLifeShare: cfg.community.halfLifeShare, ratingWeight: cfg.community.ratingWeight };
 }
 
-/** Every space this catalog can score a reader in. */
-export function availableSpaces(catalog: Catalog): string[] {
-  const names = [...catalog.spaces.keys()];
-  if (catalog.community) names.push(CF_SPACE);
-  if (catalog.sequence) names.push(SEQUENCE_SPACE);
-  return names;
-}
 
 /** 0.5^(titles newer than this one / halfLife). */
 export function recency(readings: readonly Reading[], halfLife: number): Float64Array {
@@ -145,35 +126,3 @@ export interface SignalOptions {
 export type SequenceScores = ReadonlyMap<string, Float32Array>;
 
 export const sequenceKey = (sequence: readonly number[]): string => sequence.join(',');
-
-/** Raw (unstandardised) scores of one space for a reader, or undefined when the space has nothing to go on. */
-export function rawScores(catalog: Catalog, readings: readonly Reading[], space: string, cfg: RankerConfig, opts: SignalOptions): Float32Array | undefined {
-  if (space === CF_SPACE) {
-    if (!catalog.community) return undefined;
-    return communityScores(catalog.community.model, communityRows(readings, opts.halfLifeShare, opts.ratingWeight));
-  }
-  if (space === SEQUENCE_SPACE) {
-    const seq = preferredSequence(readings);
-    if (!catalog.sequence || seq.length === 0) return undefined;
-    const ready = opts.sequenceScores?.get(sequenceKey(seq));
-    // A copy: standardising happens in place, and the same scores may serve several rankings.
-    return ready ? Float32Array.from(ready) : catalog.sequence.scores(seq);
-  }
-  const s = catalog.spaces.get(space);
-  if (!s) return undefined;
-  const rows = contentRows(readings, cfg.recencyHalfLife);
-  if (!rows.length) return undefined;
-  return scanDot(s.data, s.dim, profile(s, rows));
-}
-
-/** Standardised scores of every requested space for one reader. */
-export function readerSignals(catalog: Catalog, readings: readonly Reading[], cfg: RankerConfig, opts: SignalOptions): ReaderSignals {
-  const candidates = candidatesOf(catalog.items.length, readings);
-  const z = new Map<string, Float32Array>();
-  for (const name of availableSpaces(catalog)) {
-    if (opts.spaces && !opts.spaces.has(name)) continue;
-    const raw = rawScores(catalog, readings, name, cfg, opts);
-    if (raw) z.set(name, standardise(raw, candidates));
-  }
-  return { candidates, z };
-}

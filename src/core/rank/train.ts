@@ -4,10 +4,11 @@
  * TensorFlow.js.
  */
 import type { RankerConfig } from '../config.ts';
-import type { TrainData } from '../eval/split.ts';
+import type { TrainData } from '../split.ts';
 import { SequenceModel } from './sequence.ts';
 import { chooseSequenceBackend, trainSequenceModel } from './sequence-train.ts';
-import { availableSpaces, preferredSequence, type Catalog, type Community, type LearnedRanker } from './signals.ts';
+import { preferredSequence, type Catalog, type Community, type LearnedRanker } from './signals.ts';
+import { availableSpaces } from './signal/index.ts';
 import { carveValidation, communityOf, finish, readersOf, validationSet, type ValidationSet } from './tune.ts';
 
 export interface FitProgress {

@@ -7,20 +7,25 @@
  * 2. Train on the carved data: the community model (EASE) and the sequence model.
  * 3. Score the validation readers in every space; pick the community score's recency and taste settings, then
  *    the global space weights (coordinate ascent on NDCG@10), the attention temperature τ, and the serendipity
- *    price that makes the default level's lists the configured share less similar to the readers' histories.
+ *    price (rank/calibrate.ts: lists a set share less similar to the history than the community model's plain
+ *    lists, within an accuracy floor).
  * 4. Refit on everything: the community model again, and the sequence model continued from step 2's weights.
  *
  * This file is tfjs-free (the snapshot builder runs it); rank/train.ts adds the sequence model.
  */
 import type { RankerConfig, SerendipityConfig } from '../config.ts';
-import { temporalSplit, type TrainData } from '../eval/split.ts';
-import { ndcg, topK } from '../eval/metrics.ts';
+import { temporalSplit, type TrainData } from '../split.ts';
+import { ndcg } from '../math/metrics.ts';
+import { topK } from '../math/top-k.ts';
 import type { Interaction } from '../source.ts';
-import { categorySimilarity, fitCommunityModel } from './community.ts';
+import { categorySimilarity, communityScores, fitCommunityModel } from './community.ts';
 import { attentionLogits, fuse, readerWeights } from './fusion.ts';
 import { readingsFromEvents, type Reading } from './reader.ts';
-import { historySimilarity, itemCategories, serendipityPlan, type SerendipityInput } from './serendipity.ts';
-import { CF_SPACE, availableSpaces, candidatesOf, rawScores, standardise, type Catalog, type Community, type LearnedRanker } from './signals.ts';
+import { calibrationReader, solvePrice } from './calibrate.ts';
+import { itemCategories, type SerendipityInput } from './serendipity.ts';
+import { candidatesOf, standardise, type Catalog, type Community, type LearnedRanker } from './signals.ts';
+import { CF_SPACE } from '../spaces.ts';
+import { availableSpaces, rawScores } from './signal/index.ts';
 
 /** Every validation reader: what the spaces predicted (standardised) and what came next. */
 interface ValidationReader {
@@ -30,21 +35,16 @@ interface ValidationReader {
   logits?: Map<string, number>;
   /** Catalog rows the reader has consumed (what serendipity measures similarity against). */
   history: number[];
+  /** The community model's plain list (every history title weighing 1): serendipity's reference. */
+  reference?: number[];
 }
 
 /** What serendipity needs of the carve's catalog besides each reader's scores. */
 type SerendipityContext = Pick<SerendipityInput, 'genre' | 'categorySimilarity' | 'popularity'>;
 
-const K = 10;
-/** Community recency half-lives tried, as shares of the reader's history length. */
-const HALF_LIFE_SHARES = [0.1, 0.2, 0.3, 0.5];
-const RATING_WEIGHTS = [0, 0.5, 1];
-
-/** NDCG@10 of the ranking of the candidates by `scores` (the evaluation's own metric and tie rule). */
-function ndcgAt10(scores: Float32Array, candidates: Uint8Array, targets: ReadonlySet<number>): number {
-  const excluded: number[] = [];
-  for (let i = 0; i < candidates.length; i++) if (!candidates[i]) excluded.push(i);
-  return ndcg(topK(scores, K, excluded), targets, K);
+/** NDCG@k of the ranking of the candidates by `scores` (the evaluation's own metric and tie rule). */
+function ndcgAt(scores: Float32Array, candidates: Uint8Array, targets: ReadonlySet<number>, k: number): number {
+  return ndcg(topK(scores, k, candidates), targets, k);
 }
 
 /** The validation readers of a carve, scored by a catalog trained on it. */
@@ -60,8 +60,12 @@ export class ValidationSet {
 
   private readonly serendipity?: SerendipityContext;
 
-  constructor(readers: ValidationReader[], halfLifeShare: number, ratingWeight: number, cfNdcg: number, serendipity?: SerendipityContext) {
+  /** The cut-off of every validation NDCG (config `ranker.tune.k`). */
+  readonly k: number;
+
+  constructor(readers: ValidationReader[], halfLifeShare: number, ratingWeight: number, cfNdcg: number, k: number, serendipity?: SerendipityContext) {
     this.readers = readers;
+    this.k = k;
     this.serendipity = serendipity;
     const sum = new Map<string, number>();
     const count = new Map<string, number>();
@@ -83,42 +87,25 @@ export class ValidationSet {
     const out = new Float32Array(this.readers[0]?.candidates.length ?? 0);
     for (const r of this.readers) {
       const w = readerWeights(weights, r.z.keys(), temperature ? r.logits : undefined, temperature, this.center);
-      sum += ndcgAt10(fuse({ candidates: r.candidates, z: r.z }, w, out), r.candidates, r.targets);
+      sum += ndcgAt(fuse({ candidates: r.candidates, z: r.z }, w, out), r.candidates, r.targets, this.k);
     }
     return this.readers.length ? sum / this.readers.length : 0;
   }
 
   /**
-   * The serendipity price (SerendipityConfig.strength) at which the default level makes the first `basis` titles
-   * of the validation readers' lists, on average, `reduction` less similar (genre cosine) to their histories than
-   * the accuracy lists: bisection, since the similarity falls as the price rises. Undefined without a genre space.
+   * The serendipity price (SerendipityConfig.strength) for these weights, calibrated on the validation readers
+   * (rank/calibrate.ts): the default level's lists `reduction` less similar to the histories than the community
+   * model's plain lists, keeping `accuracyFloor` of level 0's NDCG@10. Undefined without a genre space.
    */
   serendipityStrength(weights: Readonly<Record<string, number>>, temperature: number, cfg: SerendipityConfig): number | undefined {
     const context = this.serendipity;
     if (!context || !this.readers.length || !(cfg.level > 0)) return undefined;
-    const lists = this.readers.map((r) => {
+    const readers = this.readers.map((r) => {
       const w = readerWeights(weights, r.z.keys(), temperature ? r.logits : undefined, temperature, this.center);
       const input = { ...context, scores: fuse({ candidates: r.candidates, z: r.z }, w), candidates: r.candidates, history: r.history };
-      return { accuracy: serendipityPlan(input, 0, cfg.basis, cfg), plan: serendipityPlan(input, cfg.level, cfg.basis, cfg), similarity: historySimilarity(context.genre, r.history) };
+      return calibrationReader(input, cfg, (order) => ndcg(order, r.targets, this.k), r.reference);
     });
-    const meanSimilarity = (strength: number | undefined) => {
-      let sum = 0;
-      for (const l of lists) {
-        const top = strength === undefined ? l.accuracy.rank(0).order : l.plan.rank(strength).order;
-        sum += top.reduce((a, i) => a + l.similarity[i], 0) / Math.max(1, top.length);
-      }
-      return sum / lists.length;
-    };
-    const target = (1 - cfg.reduction) * meanSimilarity(undefined);
-    // Bracket, then halve: the price is wanted to about 1 % (or to 2⁻¹⁶ of the bracket when no price is needed).
-    let lo = 0, hi = 2 * cfg.strength;
-    while (meanSimilarity(hi) > target && hi < 1000) [lo, hi] = [hi, hi * 2];
-    for (let step = 0; step < 16 && hi - lo > 0.01 * hi; step++) {
-      const mid = (lo + hi) / 2;
-      if (meanSimilarity(mid) > target) lo = mid;
-      else hi = mid;
-    }
-    return hi;
+    return solvePrice(readers, cfg).strength;
   }
 
   /**
@@ -212,10 +199,10 @@ export function validationSet(inner: Catalog, carve: ReturnType<typeof carveVali
   // Community settings: the (half-life, taste weight) whose community score alone ranks the targets best.
   let cf = { halfLifeShare: cfg.community.halfLifeShare, ratingWeight: cfg.community.ratingWeight, ndcg: -1 };
   if (inner.community) {
-    for (const halfLifeShare of HALF_LIFE_SHARES) {
-      for (const ratingWeight of carve.train.implicit ? [0] : RATING_WEIGHTS) {
+    for (const halfLifeShare of cfg.tune.halfLifeShares) {
+      for (const ratingWeight of carve.train.implicit ? [0] : cfg.tune.ratingWeights) {
         let sum = 0;
-        for (const v of valReaders) sum += ndcgAt10(rawScores(inner, v.readings, CF_SPACE, cfg, { halfLifeShare, ratingWeight })!, candidatesOf(n, v.readings), v.targets);
+        for (const v of valReaders) sum += ndcgAt(rawScores(inner, v.readings, CF_SPACE, cfg, { halfLifeShare, ratingWeight })!, candidatesOf(n, v.readings), v.targets, cfg.tune.k);
         if (sum / valReaders.length > cf.ndcg + 1e-6) cf = { halfLifeShare, ratingWeight, ndcg: sum / valReaders.length };
       }
     }
@@ -229,13 +216,16 @@ export function validationSet(inner: Catalog, carve: ReturnType<typeof carveVali
       const raw = rawScores(inner, v.readings, s, cfg, signalOpts);
       if (raw) z.set(s, standardise(raw, candidates));
     }
-    return { candidates, targets: v.targets, z, logits: attentionLogits(inner, v.readings, cfg, signalOpts), history: v.history };
+    const reference = inner.community
+      ? topK(communityScores(inner.community.model, v.history.map((index) => ({ index, weight: 1 }))), cfg.serendipity.basis, candidates)
+      : undefined;
+    return { candidates, targets: v.targets, z, logits: attentionLogits(inner, v.readings, cfg, signalOpts), history: v.history, ...(reference ? { reference } : {}) };
   });
   const genre = inner.spaces.get('genre');
   const serendipity = genre && inner.community
     ? { genre, categorySimilarity: inner.community.categorySimilarity, popularity: inner.items.map((t) => t.popularity) }
     : undefined;
-  return new ValidationSet(readers, cf.halfLifeShare, cf.ratingWeight, cf.ndcg, serendipity);
+  return new ValidationSet(readers, cf.halfLifeShare, cf.ratingWeight, cf.ndcg, cfg.tune.k, serendipity);
 }
 
 /** Step 4 for the community part, and what the validation chose; no `learned` when nobody could be validated. */

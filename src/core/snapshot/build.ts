@@ -4,25 +4,16 @@
  * serialises everything into the files of docs/snapshot.md.
  */
 import { defaultConfig, type RankerConfig } from '../config.ts';
-import { temporalSplit } from '../eval/split.ts';
+import { temporalSplit } from '../split.ts';
 import { COMMUNITY_MODEL, COMMUNITY_VERSION } from '../rank/community.ts';
 import type { Community } from '../rank/signals.ts';
 import { fitCommunityRanker } from '../rank/tune.ts';
+import { calibrateCatalog } from '../rank/calibrate.ts';
 import type { Interaction, SourceItem } from '../source.ts';
 import { LEXICAL_ENCODER, LEXICAL_VERSION, LexicalEncoder } from '../text/lexical.ts';
 import { normalize } from '../vectors.ts';
-import {
-  SNAPSHOT_FORMAT,
-  SNAPSHOT_VERSION,
-  contentHashOf,
-  indexItems,
-  sha256Hex,
-  type FileEntry,
-  type Manifest,
-  type Snapshot,
-  type Space,
-  type Title,
-} from './format.ts';
+import { SNAPSHOT_FORMAT, SNAPSHOT_VERSION, contentHashOf, indexItems, sha256Hex, type FileEntry, type Manifest, type Space, type Title } from './format.ts';
+import type { Snapshot } from './snapshot.ts';
 
 export interface BuildInput {
   name: string;
@@ -202,9 +193,18 @@ export function bytesOf(a: Float32Array): Uint8Array {
 
 /**
  * The files of a snapshot, manifest last (it lists the others' sizes and hashes). Spaces already in the
- * manifest keep their entries; spaces added since (e.g. by a trainer) are appended.
+ * manifest keep their entries; spaces added since (e.g. by a trainer) are appended. A catalog without community
+ * weights gets its serendipity price calibrated for exactly the spaces it is written with (rank/calibrate.ts).
  */
-export async function serializeSnapshot(s: Snapshot): Promise<Map<string, Uint8Array>> {
+export async function serializeSnapshot(s: Snapshot, cfg: RankerConfig = defaultConfig.ranker): Promise<Map<string, Uint8Array>> {
+  if (s.community?.learned?.strength === undefined) {
+    const calibration = calibrateCatalog(s, cfg);
+    s.manifest = { ...s.manifest };
+    delete s.manifest.calibration;
+    if (calibration) s.manifest.calibration = { serendipity: calibration };
+    if (calibration) s.calibration = calibration;
+    else delete s.calibration;
+  }
   const out = new Map<string, Uint8Array>();
   out.set(s.manifest.items, new TextEncoder().encode(JSON.stringify(s.items)));
   const spaces = [...s.manifest.spaces.filter((i) => s.spaces.has(i.name))];

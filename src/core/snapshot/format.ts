@@ -5,8 +5,6 @@
  * truncated or altered file is caught before it is used.
  */
 
-import type { SequenceModel, SequenceSpec } from '../rank/sequence.ts';
-import type { Community, LearnedRanker } from '../rank/signals.ts';
 
 export const SNAPSHOT_FORMAT = 'toonpick-snapshot';
 export const SNAPSHOT_VERSION = 1;
@@ -57,6 +55,27 @@ export interface Manifest {
   community?: CommunityInfo;
   /** The sequential next-title model (`npm run train:seq`), trained on the community's reading orders. */
   sequence?: SequenceInfo;
+  /**
+   * The serendipity price calibrated for this catalog when it has no community data (rank/calibrate.ts, on
+   * pseudo-readers drawn from its genres); a catalog with community data keeps it in `community.learned`.
+   */
+  calibration?: { serendipity: SerendipityCalibration };
+}
+
+/** What rank/calibrate.ts chose, and what it measured while choosing. */
+export interface SerendipityCalibration {
+  /** The price of similarity at level 1 (SerendipityConfig.strength) for this catalog's spaces. */
+  strength: number;
+  /** `pseudo`: readers who like a few titles of one genre (no histories); `validation`: community readers. */
+  readers: 'pseudo' | 'validation';
+  /** How many readers it was calibrated on. */
+  count: number;
+  /** The spaces the catalog ranked with when calibrated (another set is calibrated again on load). */
+  spaces: string[];
+  /** Accuracy (genre precision@10 on pseudo-readers, NDCG@10 on validation) at level 0 and at the default level. */
+  accuracy: [number, number];
+  /** Mean genre similarity of the first 10 titles to the history: the reference list's and the default level's. */
+  similarity: [number, number];
 }
 
 export interface CommunityInfo {
@@ -85,6 +104,38 @@ export interface SequenceInfo {
   file: string;
   /** How it was trained (settings, epochs, losses): informational. */
   training?: Record<string, unknown>;
+}
+
+export interface SequenceSpec {
+  /** Catalog titles the model scores; the vocabulary adds [PAD] = itemCount and [MASK] = itemCount + 1. */
+  itemCount: number;
+  /** The genre vocabulary the category embedding was trained on (the genre space's, in its order). */
+  categories: string[];
+  /** Longest input, [MASK] slot included: only the latest maxLength − 1 titles are read. */
+  maxLength: number;
+  dim: number;
+  heads: number;
+  layers: number;
+  /** Width of the feed-forward layer of each block. */
+  ffDim: number;
+}
+
+/**
+ * What the community data taught, stored in the snapshot (manifest `community.learned`): the fusion's global
+ * weights and the community score's recency and taste settings, chosen on a validation split of the community's
+ * own histories (never on anything held out for evaluation).
+ */
+export interface LearnedRanker {
+  weights: Record<string, number>;
+  temperature: number;
+  /** The typical reader's attention logit per space (rank/fusion.ts). */
+  center: Record<string, number>;
+  halfLifeShare: number;
+  ratingWeight: number;
+  /** The serendipity price calibrated for these weights (SerendipityConfig.strength; rank/calibrate.ts). */
+  strength?: number;
+  /** What these settings reached on the validation split. */
+  validation: { users: number; ndcg: number };
 }
 
 /** One catalog title as the app sees it. */
@@ -120,18 +171,6 @@ export interface Space {
   encoder: EncoderInfo;
 }
 
-export interface Snapshot {
-  manifest: Manifest;
-  items: Title[];
-  spaces: Map<string, Space>;
-  /** Extra binary files (the lexical IDF table, the community and sequence models), by path. */
-  blobs: Map<string, Uint8Array>;
-  indexOf: Map<string, number>;
-  /** Decoded from `manifest.community` when it has a model. */
-  community?: Community;
-  /** Decoded from `manifest.sequence`. */
-  sequence?: SequenceModel;
-}
 
 export function indexItems(items: Title[]): Map<string, number> {
   return new Map(items.map((t, i) => [t.id, i]));

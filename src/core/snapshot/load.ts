@@ -8,21 +8,8 @@ import { decodeStyleMap } from '../style/style-map.ts';
 import { COMMUNITY_MODEL, COMMUNITY_VERSION } from '../rank/community.ts';
 import { SEQUENCE_MODEL, SEQUENCE_VERSION, SequenceModel, sequenceWeightCount, validateSequenceSpec } from '../rank/sequence.ts';
 import type { Community } from '../rank/signals.ts';
-import {
-  SNAPSHOT_FORMAT,
-  SNAPSHOT_VERSION,
-  contentHashOf,
-  indexItems,
-  sha256Hex,
-  type CommunityInfo,
-  type FileEntry,
-  type Manifest,
-  type SequenceInfo,
-  type Snapshot,
-  type Space,
-  type SpaceInfo,
-  type Title,
-} from './format.ts';
+import { SNAPSHOT_FORMAT, SNAPSHOT_VERSION, contentHashOf, indexItems, sha256Hex, type CommunityInfo, type FileEntry, type Manifest, type SequenceInfo, type SerendipityCalibration, type Space, type SpaceInfo, type Title } from './format.ts';
+import type { Snapshot } from './snapshot.ts';
 
 /** Returns a file's bytes; throws (ideally a DataError) when the file cannot be read. */
 export type ReadFile = (path: string) => Promise<Uint8Array>;
@@ -269,7 +256,33 @@ export async function loadSnapshot(read: ReadFile, onProgress?: (p: LoadProgress
   const genre = spaces.get('genre');
   const community = manifest.community && decodeCommunity(manifest.community, (p) => blobs.get(p)!, items.length, genre);
   const sequence = manifest.sequence && decodeSequence(manifest.sequence, blobs.get(manifest.sequence.file)!, items.length, genre);
-  return { manifest, items, spaces, blobs, indexOf: indexItems(items), ...(community ? { community } : {}), ...(sequence ? { sequence } : {}) };
+  const calibration = community?.learned?.strength === undefined ? calibrationOf(manifest) : undefined;
+  return { manifest, items, spaces, blobs, indexOf: indexItems(items), ...(community ? { community } : {}), ...(sequence ? { sequence } : {}), ...(calibration ? { calibration } : {}) };
+}
+
+/**
+ * `manifest.calibration.serendipity`, checked. Missing or invalid, the snapshot still loads: the ranker then falls
+ * back to the config's last-resort serendipity price, and the console says so (an operator should rebuild).
+ */
+export function calibrationOf(manifest: Manifest): SerendipityCalibration | undefined {
+  const fallback = (why: string) => {
+    console.warn(`toonpick: ${MANIFEST}: calibration.serendipity ${why}; the Surprise slider uses the config's fallback price (rebuild the snapshot to calibrate it)`);
+    return undefined;
+  };
+  const c = (manifest as { calibration?: unknown }).calibration;
+  if (c === undefined) return fallback('is missing');
+  const s = isObject(c) ? c.serendipity : undefined;
+  if (!isObject(s)) return fallback('is not an object');
+  const finite = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+  if (!finite(s.strength) || (s.strength as number) < 0) return fallback('has no finite strength ≥ 0');
+  if (!Array.isArray(s.spaces) || !s.spaces.every((x) => typeof x === 'string')) return fallback('has no list of spaces');
+  if (s.readers !== 'pseudo' && s.readers !== 'validation') return fallback('names no kind of readers');
+  if (!Number.isInteger(s.count) || (s.count as number) < 1) return fallback('has no reader count');
+  for (const k of ['accuracy', 'similarity'] as const) {
+    const v = s[k];
+    if (!Array.isArray(v) || v.length !== 2 || !v.every(finite)) return fallback(`has no ${k} pair`);
+  }
+  return s as unknown as SerendipityCalibration;
 }
 
 /** A ReadFile over HTTP(S) relative to a base URL; a missing file is a DataError naming it. */

@@ -14,24 +14,27 @@
  * (see backend.ts). Kernels 4×4 with stride 2 tile the upsampled output evenly (no checkerboard artefacts).
  */
 import * as tf from '@tensorflow/tfjs';
+import { defaultConfig } from '../config.ts';
 import { DataError } from '../errors.ts';
 import { rng, shuffle } from '../random.ts';
 import { registerWasmTrainingKernels } from './wasm-kernels.ts';
 
 export type StyleVariant = 'ae' | 'vae';
+/** Learning-rate schedule of a training run: fixed, or half a cosine from the start rate down to a floor. */
+export type StyleSchedule = 'constant' | 'cosine';
 
 export interface StyleEncoderOptions {
   /** Input side in pixels; a multiple of 16 (four halvings). Default 64. */
   size?: number;
-  /** Latent (style vector) dimension. Default 64. */
+  /** Latent (style vector) dimension. Default: config.models.style. */
   latent?: number;
   /** 'ae' (plain autoencoder) or 'vae' (variational). Default 'ae'. */
   variant?: StyleVariant;
   /** Weight of KL(q(z|x) || N(0, I)) against the per-pixel reconstruction MSE (VAE only). Default 1e-4. */
   klWeight?: number;
-  /** Channels of the four encoder layers (the decoder mirrors them). Default [32, 64, 128, 256]. */
+  /** Channels of the four encoder layers (the decoder mirrors them). Default: config.models.style. */
   filters?: readonly [number, number, number, number];
-  /** Each Gram matrix is max-pooled to at most gramSize × gramSize. Default 16. */
+  /** Each Gram matrix is max-pooled to at most gramSize × gramSize. Default: config.models.style. */
   gramSize?: number;
   /** Seed of the initial weights. Default 0. */
   seed?: number;
@@ -55,12 +58,21 @@ export interface StyleEmbedding {
 }
 
 export interface StyleTrainOptions {
-  /** Default 10. */
+  // Defaults: the shipped training (config.models.style), as `npm run train:style` runs it.
   epochs?: number;
-  /** Default 16: on the 872 webtoon covers it reached val MSE 0.040 in 10 epochs, against 0.044 with 32. */
+  /** On the 872 webtoon covers 16 reached val MSE 0.040 in 10 epochs, against 0.044 with 32. */
   batchSize?: number;
-  /** Adam step size. Default 1e-3 (2e-3 was worse). */
+  /** Adam step size (the start of the schedule); 2e-3 was worse than 1e-3. */
   learningRate?: number;
+  /**
+   * 'constant', or 'cosine': the step size follows half a cosine over the run's batches, from learningRate down
+   * to minLearningRate at the last batch.
+   */
+  schedule?: StyleSchedule;
+  /** Where the cosine schedule ends (at most learningRate). */
+  minLearningRate?: number;
+  /** Mirror each training image left–right with probability ½ (a fresh draw every time it is used). */
+  flip?: boolean;
   /** Seeds the batch order and the VAE's samples. */
   seed?: number;
   /** Checked between batches; an aborted run throws the signal's reason and keeps the weights reached so far. */
@@ -85,43 +97,72 @@ export interface StyleTrainEpoch {
   valMse: number;
   /** Mean training loss over the epoch's batches. */
   trainLoss: number;
+  /** Step size of the epoch's last batch. */
+  learningRate: number;
 }
 
-/** The serialised form: `style/weights.json` (the manifest) + `style/weights.bin` (the float32 data). */
+/** How `weights.bin` stores the values: float32 (4 bytes each), float16 (2) or int8 with a scale per tensor (1). */
+export type WeightsDtype = 'float32' | 'float16' | 'int8';
+
+/**
+ * The serialised form: `style/weights.json` (this manifest) + `style/weights.bin` (the values). Version 1 stores
+ * float32 and has no `dtype`; version 2 names its `dtype` (float16, or int8 with `scales`).
+ */
 export interface StyleWeightsManifest {
   format: typeof WEIGHTS_FORMAT;
-  version: typeof WEIGHTS_VERSION;
+  version: 1 | 2;
   config: StyleEncoderConfig;
   /** In storage order; each tensor's values follow the previous one's in the data. */
   tensors: { name: string; shape: number[] }[];
-  /** hash64 of the config, tensor list and data: detects a corrupt or mismatched weights.bin. */
+  /** Version 2: how the values are stored. */
+  dtype?: WeightsDtype;
+  /** int8 only: per tensor (in `tensors` order), value = code × scale (codes in −127…127). */
+  scales?: number[];
+  /** hash64 of the config, tensor list (and storage) and the stored data: detects a corrupt or mismatched weights.bin. */
   hash: string;
 }
 
+/**
+ * A manifest plus the data of weights.bin: float32 values (a version-1 manifest), or the file's bytes (any
+ * version; a Node Buffer at any offset will do).
+ */
 export interface StyleWeights {
   manifest: StyleWeightsManifest;
-  data: Float32Array;
+  data: Float32Array | Uint8Array;
 }
 
+/** Float32 weights as `save()` gives them (a version-1 manifest). */
 export interface SavedStyleWeights extends StyleWeights {
+  data: Float32Array;
+  hash: string;
+}
+
+/** Weights as stored in a snapshot by `store(dtype)`: the manifest and the exact bytes of weights.bin. */
+export interface StoredStyleWeights extends StyleWeights {
+  data: Uint8Array;
   hash: string;
 }
 
 export const WEIGHTS_FORMAT = 'toonpick-style-encoder';
-export const WEIGHTS_VERSION = 1;
+/** The newest manifest version written (float16/int8); float32 weights are still written as version 1. */
+export const WEIGHTS_VERSION = 2;
 const MANIFEST_FILE = 'style/weights.json';
 const DATA_FILE = 'style/weights.bin';
+const WEIGHTS_DTYPES: readonly WeightsDtype[] = ['float32', 'float16', 'int8'];
+const BYTES: Record<WeightsDtype, number> = { float32: 4, float16: 2, int8: 1 };
 
 const KERNEL = 4;
 const LEAK = 0.2;
 const EMBED_BATCH = 32;
+// Shape and training defaults are the shipped model's (config.models.style), so every caller agrees.
+const SHIPPED = defaultConfig.models.style;
 const DEFAULTS: StyleEncoderConfig = {
   size: 64,
-  latent: 64,
+  latent: SHIPPED.latent,
   variant: 'ae',
   klWeight: 1e-4,
-  filters: [32, 64, 128, 256] as StyleEncoderConfig['filters'],
-  gramSize: 16,
+  filters: [...SHIPPED.filters] as StyleEncoderConfig['filters'],
+  gramSize: SHIPPED.gramSize,
   seed: 0,
 };
 
@@ -211,15 +252,18 @@ function initialValues(c: StyleEncoderConfig): Float32Array[] {
 }
 
 /**
- * A fast 64-bit content hash (two independently seeded 32-bit multiply-xorshift lanes over 32-bit words), as 16
- * hex digits. Not cryptographic: it catches corrupt or mismatched files and names a set of weights, synchronously
- * and outside secure contexts (where crypto.subtle is missing).
+ * A fast 64-bit content hash (two independently seeded 32-bit multiply-xorshift lanes over the data's
+ * little-endian 32-bit words, then any last bytes), as 16 hex digits. Not cryptographic: it catches corrupt or
+ * mismatched files and names a set of weights, synchronously and outside secure contexts (where crypto.subtle is
+ * missing). Over float32 data it is the version-1 hash, so those files keep their hashes.
  */
-function hash64(header: string, data: Float32Array): string {
+function hash64(header: string, bytes: Uint8Array): string {
   const text = new TextEncoder().encode(header);
-  const words = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  const whole = bytes.byteLength >>> 2;
+  const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+  const words = new Uint32Array(aligned.buffer, aligned.byteOffset, whole);
   let h1 = 0x811c9dc5 ^ text.length;
-  let h2 = 0x9747b28c ^ words.length;
+  let h2 = 0x9747b28c ^ whole;
   const mix = (w: number) => {
     h1 = Math.imul(h1 ^ w, 0x85ebca6b);
     h1 ^= h1 >>> 13;
@@ -227,37 +271,152 @@ function hash64(header: string, data: Float32Array): string {
     h2 ^= h2 >>> 16;
   };
   for (let i = 0; i < text.length; i++) mix(text[i]);
-  for (let i = 0; i < words.length; i++) mix(words[i]);
+  for (let i = 0; i < whole; i++) mix(words[i]);
+  for (let i = whole * 4; i < bytes.byteLength; i++) mix(bytes[i] | 0x100); // tail bytes, told apart from words
   h1 = Math.imul(h1 ^ (h1 >>> 16), 0x7feb352d) ^ h2;
   h2 = Math.imul(h2 ^ (h2 >>> 15), 0x846ca68b) ^ h1;
   return (h1 >>> 0).toString(16).padStart(8, '0') + (h2 >>> 0).toString(16).padStart(8, '0');
 }
 
-function manifestHash(config: StyleEncoderConfig, tensors: { name: string; shape: number[] }[], data: Float32Array): string {
-  return hash64(JSON.stringify({ config, tensors }), data);
+type TensorList = { name: string; shape: number[] }[];
+
+/** Version 1 (float32): config and tensors. Version 2 adds the storage (dtype, scales) to what is hashed. */
+function manifestHash(config: StyleEncoderConfig, tensors: TensorList, bytes: Uint8Array, storage?: { dtype: WeightsDtype; scales?: number[] }): string {
+  return hash64(JSON.stringify(storage ? { config, tensors, ...storage } : { config, tensors }), bytes);
 }
 
-/** The values as a 4-byte-aligned Float32Array (a Node Buffer may start at an odd offset). */
-function asFloat32(data: unknown): Float32Array {
-  if (data instanceof Float32Array) return data;
-  if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) {
-    const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    if (bytes.byteLength % 4 !== 0) throw new DataError(DATA_FILE, `has ${bytes.byteLength} bytes, not a whole number of float32 values`);
-    return bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4) : new Float32Array(bytes.slice().buffer);
-  }
+/** The bytes behind any binary input (a Node Buffer may start at any offset). */
+function asBytes(data: unknown): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   throw new DataError(DATA_FILE, 'must be a Float32Array or bytes');
+}
+
+/** The values as a 4-byte-aligned Float32Array. */
+function asFloat32(bytes: Uint8Array): Float32Array {
+  if (bytes.byteLength % 4 !== 0) throw new DataError(DATA_FILE, `has ${bytes.byteLength} bytes, not a whole number of float32 values`);
+  return bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4) : new Float32Array(bytes.slice().buffer);
+}
+
+// ---- float16 (IEEE 754 binary16), round to nearest even ----
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** The binary16 bits nearest to v; NaN when |v| is beyond float16's range (65504). */
+export function toFloat16Bits(v: number): number {
+  f32[0] = v;
+  const x = u32[0];
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff || Math.abs(f32[0]) > 65504) return NaN;
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return NaN;
+  if (e <= 0) {
+    // Subnormal (or zero) in float16: shift the mantissa, with its hidden bit, into place and round.
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    const half = 1 << (shift - 1);
+    const rest = mant & ((1 << shift) - 1);
+    let m = mant >>> shift;
+    if (rest > half || (rest === half && m & 1)) m++;
+    return sign | m;
+  }
+  const rest = mant & 0x1fff;
+  let h = (e << 10) | (mant >>> 13);
+  if (rest > 0x1000 || (rest === 0x1000 && h & 1)) h++; // may carry into the exponent: still correct
+  if ((h & 0x7fff) >= 0x7c00) return NaN;
+  return sign | h;
+}
+
+/** The value of binary16 bits. */
+export function fromFloat16Bits(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >>> 10) & 0x1f;
+  const mant = h & 0x3ff;
+  if (exp === 0) return sign * mant * 2 ** -24;
+  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
+  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
+}
+
+/**
+ * Float32 weights (as `save()` gives them) in the storage of `dtype`: float32 as they are (version 1), float16
+ * (nearest value), or int8 with one scale per tensor (largest magnitude ↦ ±127). Throws a RangeError for a value
+ * float16 cannot hold.
+ */
+export function encodeStyleWeights(saved: { manifest: StyleWeightsManifest; data: Float32Array }, dtype: WeightsDtype): StoredStyleWeights {
+  if (!WEIGHTS_DTYPES.includes(dtype)) throw new RangeError(`style weights: dtype must be float32, float16 or int8, got ${String(dtype)}`);
+  const { config, tensors } = saved.manifest;
+  const values = saved.data;
+  if (dtype === 'float32') {
+    const bytes = new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
+    const hash = manifestHash(config, tensors, bytes);
+    return { manifest: { format: WEIGHTS_FORMAT, version: 1, config, tensors, hash }, data: bytes, hash };
+  }
+  const bytes = new Uint8Array(values.length * BYTES[dtype]);
+  let scales: number[] | undefined;
+  if (dtype === 'float16') {
+    const view = new DataView(bytes.buffer);
+    for (let i = 0; i < values.length; i++) {
+      const h = toFloat16Bits(values[i]);
+      if (Number.isNaN(h)) throw new RangeError(`style weights: value ${i} (${values[i]}) cannot be stored as float16`);
+      view.setUint16(2 * i, h, true);
+    }
+  } else {
+    scales = [];
+    const codes = new Int8Array(bytes.buffer);
+    let offset = 0;
+    for (const { shape } of tensors) {
+      const n = sizeOf(shape);
+      let max = 0;
+      for (let i = offset; i < offset + n; i++) max = Math.max(max, Math.abs(values[i]));
+      const scale = Math.fround(max / 127);
+      for (let i = offset; i < offset + n; i++) codes[i] = scale > 0 ? Math.max(-127, Math.min(127, Math.round(values[i] / scale))) : 0;
+      scales.push(scale);
+      offset += n;
+    }
+  }
+  const storage = scales ? { dtype, scales } : { dtype };
+  const hash = manifestHash(config, tensors, bytes, storage);
+  return { manifest: { format: WEIGHTS_FORMAT, version: 2, config, tensors, ...storage, hash }, data: bytes, hash };
+}
+
+/** The stored values back as float32, `total` of them (length already checked). */
+function decodeValues(bytes: Uint8Array, dtype: WeightsDtype, total: number, tensors: TensorList, scales: number[] | undefined): Float32Array {
+  if (dtype === 'float32') return asFloat32(bytes);
+  const out = new Float32Array(total);
+  if (dtype === 'float16') {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let i = 0; i < total; i++) out[i] = fromFloat16Bits(view.getUint16(2 * i, true));
+    return out;
+  }
+  const codes = new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let offset = 0;
+  tensors.forEach(({ shape }, t) => {
+    const n = sizeOf(shape);
+    for (let i = offset; i < offset + n; i++) out[i] = codes[i] * scales![t];
+    offset += n;
+  });
+  return out;
 }
 
 function sameShape(a: unknown, b: number[]): boolean {
   return Array.isArray(a) && a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
-/** Checks a manifest + data pair completely before anything is built from it. */
-function validateWeights(raw: { manifest: unknown; data: unknown }): { config: StyleEncoderConfig; data: Float32Array } {
+/**
+ * Checks a manifest + data pair completely (format, version, config, tensor list, storage, size, content hash,
+ * finite values) and gives the config and the float32 values. Throws a DataError naming the file otherwise.
+ */
+export function decodeStyleWeights(raw: { manifest: unknown; data: unknown }): { config: StyleEncoderConfig; tensors: TensorList; data: Float32Array } {
   const m = raw.manifest as Partial<StyleWeightsManifest> | null;
   if (!m || typeof m !== 'object') throw new DataError(MANIFEST_FILE, 'is not a JSON object');
   if (m.format !== WEIGHTS_FORMAT) throw new DataError(MANIFEST_FILE, `format is ${JSON.stringify(m.format)}, expected "${WEIGHTS_FORMAT}"`, { field: 'format' });
-  if (m.version !== WEIGHTS_VERSION) throw new DataError(MANIFEST_FILE, `version ${JSON.stringify(m.version)} is not supported (expected ${WEIGHTS_VERSION})`, { field: 'version' });
+  if (m.version !== 1 && m.version !== 2)
+    throw new DataError(MANIFEST_FILE, `version ${JSON.stringify(m.version)} is not supported (expected 1 or ${WEIGHTS_VERSION})`, { field: 'version' });
   if (!m.config || typeof m.config !== 'object') throw new DataError(MANIFEST_FILE, 'has no config', { field: 'config' });
   let config: StyleEncoderConfig;
   try {
@@ -275,16 +434,40 @@ function validateWeights(raw: { manifest: unknown; data: unknown }): { config: S
     if (!sameShape(t.shape, e.shape))
       throw new DataError(MANIFEST_FILE, `tensor "${e.name}" has shape ${JSON.stringify(t.shape)}, expected [${e.shape.join(',')}]`, { field: 'tensors' });
   });
-  const data = asFloat32(raw.data);
+
+  // Storage: version 1 is float32; version 2 names its dtype, and int8 needs one scale per tensor.
+  let dtype: WeightsDtype = 'float32';
+  let scales: number[] | undefined;
+  if (m.version === 2) {
+    if (!WEIGHTS_DTYPES.includes(m.dtype as WeightsDtype))
+      throw new DataError(MANIFEST_FILE, `dtype is ${JSON.stringify(m.dtype)}, expected float32, float16 or int8`, { field: 'dtype' });
+    dtype = m.dtype as WeightsDtype;
+    if (dtype === 'int8') {
+      if (!Array.isArray(m.scales) || m.scales.length !== expected.length || !m.scales.every((v) => typeof v === 'number' && Number.isFinite(v) && v >= 0))
+        throw new DataError(MANIFEST_FILE, `int8 weights need ${expected.length} finite scales ≥ 0, one per tensor`, { field: 'scales' });
+      scales = m.scales;
+    } else if (m.scales !== undefined) throw new DataError(MANIFEST_FILE, `scales are only for int8 weights, not ${dtype}`, { field: 'scales' });
+  } else if (m.dtype !== undefined && m.dtype !== 'float32') {
+    throw new DataError(MANIFEST_FILE, `version 1 stores float32, but dtype is ${JSON.stringify(m.dtype)}`, { field: 'dtype' });
+  }
+
+  const bytes = asBytes(raw.data);
   const total = expected.reduce((s, e) => s + sizeOf(e.shape), 0);
-  if (data.length !== total) throw new DataError(DATA_FILE, `holds ${data.length} float32 values, the manifest needs ${total}`);
+  if (dtype === 'float32') {
+    if (bytes.byteLength % 4 !== 0)
+      throw new DataError(DATA_FILE, `has ${bytes.byteLength} bytes, not a whole number of float32 values (the manifest needs ${total}, ${4 * total} bytes)`);
+    if (bytes.byteLength !== 4 * total) throw new DataError(DATA_FILE, `holds ${bytes.byteLength / 4} float32 values, the manifest needs ${total}`);
+  } else if (bytes.byteLength !== total * BYTES[dtype]) {
+    throw new DataError(DATA_FILE, `has ${bytes.byteLength} bytes, the manifest needs ${total} ${dtype} values (${total * BYTES[dtype]} bytes)`);
+  }
   if (typeof m.hash !== 'string') throw new DataError(MANIFEST_FILE, 'has no hash', { field: 'hash' });
-  const actual = manifestHash(config, expected, data);
+  const actual = manifestHash(config, expected, bytes, m.version === 2 ? (scales ? { dtype, scales } : { dtype }) : undefined);
   if (actual !== m.hash) throw new DataError(DATA_FILE, `content hash ${actual} does not match the manifest's ${m.hash} (corrupt or from another model)`);
+  const data = decodeValues(bytes, dtype, total, expected, scales);
   for (let i = 0; i < data.length; i++) {
     if (!Number.isFinite(data[i])) throw new DataError(DATA_FILE, `value ${i} is not finite`);
   }
-  return { config, data };
+  return { config, tensors: expected, data };
 }
 
 /** Lets timers and messages (an abort from the UI or a worker message) run between training batches. */
@@ -335,7 +518,7 @@ export class StyleEncoder {
    * Everything is checked first, so a corrupt or mismatched file throws a DataError and creates no tensors.
    */
   static load(weights: { manifest: unknown; data: Float32Array | ArrayBuffer | ArrayBufferView }): StyleEncoder {
-    const { config, data } = validateWeights(weights);
+    const { config, data } = decodeStyleWeights(weights);
     const values: Float32Array[] = [];
     let offset = 0;
     for (const { shape } of weightShapes(config)) {
@@ -358,8 +541,13 @@ export class StyleEncoder {
       offset += values.length;
     }
     const config = { ...this.config, filters: [...this.config.filters] as StyleEncoderConfig['filters'] };
-    const hash = manifestHash(config, tensors, data);
-    return { manifest: { format: WEIGHTS_FORMAT, version: WEIGHTS_VERSION, config, tensors, hash }, data, hash };
+    const hash = manifestHash(config, tensors, new Uint8Array(data.buffer));
+    return { manifest: { format: WEIGHTS_FORMAT, version: 1, config, tensors, hash }, data, hash };
+  }
+
+  /** The weights as a snapshot stores them: the manifest and the bytes of weights.bin in `dtype` (encodeStyleWeights). */
+  async store(dtype: WeightsDtype): Promise<StoredStyleWeights> {
+    return encodeStyleWeights(await this.save(), dtype);
   }
 
   /** Style (latent mean) and Gram vectors of N images, N×size×size×3 RGB in [0,1]. */
@@ -405,10 +593,22 @@ export class StyleEncoder {
     options: StyleTrainOptions = {},
     onProgress?: (p: StyleTrainProgress) => void,
   ): Promise<StyleTrainEpoch[]> {
-    const { epochs = 10, batchSize = 16, learningRate = 1e-3, seed = 0, signal } = options;
+    const {
+      epochs = SHIPPED.epochs,
+      batchSize = SHIPPED.batchSize,
+      learningRate = SHIPPED.learningRate,
+      schedule = SHIPPED.schedule,
+      flip = SHIPPED.flip,
+      seed = 0,
+      signal,
+    } = options;
+    const minLearningRate = options.minLearningRate ?? Math.min(SHIPPED.minLearningRate, learningRate);
     if (!isPositiveInt(epochs) && epochs !== 0) throw new RangeError(`style train: epochs must be a whole number, got ${epochs}`);
     if (!isPositiveInt(batchSize)) throw new RangeError(`style train: batchSize must be a positive integer, got ${batchSize}`);
     if (!(learningRate > 0)) throw new RangeError(`style train: learningRate must be > 0, got ${learningRate}`);
+    if (schedule !== 'constant' && schedule !== 'cosine') throw new RangeError(`style train: schedule must be 'constant' or 'cosine', got ${String(schedule)}`);
+    if (!(minLearningRate >= 0 && minLearningRate <= learningRate))
+      throw new RangeError(`style train: minLearningRate must be in [0, learningRate], got ${minLearningRate}`);
     const n = this.countImages(trainImages, 'trainImages');
     this.countImages(valImages, 'valImages');
     if (n === 0) throw new RangeError('style train: no training images');
@@ -419,6 +619,11 @@ export class StyleEncoder {
     const batches = Math.ceil(n / batchSize);
     const trainable = this.names.map((name) => this.weights.get(name)!);
     const optimizer = tf.train.adam(learningRate);
+    // tfjs' Adam reads its step size at every update, so the schedule sets it before each batch.
+    const rate = optimizer as unknown as { learningRate: number };
+    const steps = epochs * batches;
+    const stepSize = (step: number) =>
+      schedule === 'cosine' && steps > 1 ? minLearningRate + 0.5 * (learningRate - minLearningRate) * (1 + Math.cos((Math.PI * step) / (steps - 1))) : learningRate;
     const history: StyleTrainEpoch[] = [];
     try {
       for (let epoch = 1; epoch <= epochs; epoch++) {
@@ -428,9 +633,10 @@ export class StyleEncoder {
         for (let b = 0; b < batches; b++) {
           await nextTask();
           signal?.throwIfAborted();
+          rate.learningRate = stepSize((epoch - 1) * batches + b);
           const idx = order.slice(b * batchSize, (b + 1) * batchSize);
           const noiseSeed = Math.floor(random() * 2 ** 31);
-          const x = this.gatherBatch(trainImages, idx);
+          const x = this.gatherBatch(trainImages, idx, flip ? idx.map(() => random() < 0.5) : undefined);
           let mse: tf.Scalar | undefined;
           const loss = optimizer.minimize(
             () => {
@@ -447,7 +653,7 @@ export class StyleEncoder {
           mseSum += m[0] * idx.length;
           onProgress?.({ epoch, batch: b + 1, batches, loss: l[0] });
         }
-        history.push({ epoch, trainMse: mseSum / n, valMse: await this.meanSquaredError(valImages), trainLoss: lossSum / n });
+        history.push({ epoch, trainMse: mseSum / n, valMse: await this.meanSquaredError(valImages), trainLoss: lossSum / n, learningRate: rate.learningRate });
       }
     } finally {
       optimizer.dispose();
@@ -551,11 +757,24 @@ export class StyleEncoder {
     return tf.tensor4d(images.subarray(start * per, end * per), [end - start, s, s, 3]);
   }
 
-  private gatherBatch(images: Float32Array, idx: number[]): tf.Tensor4D {
+  /** The images `idx` as a batch; those with `mirrored[k]` flipped left–right. */
+  private gatherBatch(images: Float32Array, idx: number[], mirrored?: boolean[]): tf.Tensor4D {
     const s = this.config.size;
     const per = s * s * 3;
+    const row = s * 3;
     const buf = new Float32Array(idx.length * per);
-    idx.forEach((i, k) => buf.set(images.subarray(i * per, (i + 1) * per), k * per));
+    idx.forEach((i, k) => {
+      const src = images.subarray(i * per, (i + 1) * per);
+      if (!mirrored?.[k]) return buf.set(src, k * per);
+      for (let y = 0; y < s; y++)
+        for (let x = 0; x < s; x++) {
+          const from = y * row + x * 3;
+          const to = k * per + y * row + (s - 1 - x) * 3;
+          buf[to] = src[from];
+          buf[to + 1] = src[from + 1];
+          buf[to + 2] = src[from + 2];
+        }
+    });
     return tf.tensor4d(buf, [idx.length, s, s, 3]);
   }
 

@@ -7,8 +7,7 @@ import { DataError } from '../errors.ts';
 import { chooseClusters, type ClusterChoice } from './cluster.ts';
 import { tsne } from './tsne.ts';
 
-export const STYLE_SPACE = 'style';
-export const GRAM_SPACE = 'gram';
+export { STYLE_SPACE, GRAM_SPACE } from '../spaces.ts';
 export const STYLE_MAP_FILE = 'style/map.f32';
 export const STYLE_WEIGHTS_FILE = 'style/weights.json';
 export const STYLE_DATA_FILE = 'style/weights.bin';

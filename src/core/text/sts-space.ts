@@ -6,7 +6,7 @@
 import type { EncoderInfo, Space, Title } from '../snapshot/format.ts';
 import { ADAPTER_KIND } from './adapter.ts';
 
-export const STS_SPACE = 'sts';
+export { STS_SPACE } from '../spaces.ts';
 /** Where the adapter's weights live in a snapshot (listed in `encoder.files.adapter`). */
 export const ADAPTER_FILE = 'spaces/sts.adapter.f32';
 

@@ -13,9 +13,11 @@
  */
 import { AutoConfig, AutoModel, AutoTokenizer, Tensor, env } from '@huggingface/transformers';
 import type { PreTrainedModel, PreTrainedTokenizer, PretrainedConfig, ProgressInfo } from '@huggingface/transformers';
+import { defaultConfig } from '../config.ts';
 
 /** The model real readers get: multilingual (Korean + English), 384-d, roughly 120 MB as q8. */
-export const DEFAULT_SYNOPSIS_MODEL = 'Xenova/paraphrase-multilingual-MiniLM-L12-v2';
+/** The sentence model readers get unless an operator self-hosts another (config `models.text.modelId`). */
+export const DEFAULT_SYNOPSIS_MODEL = defaultConfig.models.text.modelId;
 
 export type EncoderDtype = 'fp32' | 'q8';
 /** Device names as transformers.js spells them: 'cpu' is Node only, 'wasm' browser only. */

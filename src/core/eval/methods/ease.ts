@@ -3,8 +3,8 @@
  * P = (XᵀX + λI)⁻¹, B = I − P·diagMat(1/diag(P)), i.e. B[i][j] = −P[i][j]/P[j][j] and B[i][i] = 0;
  * score = x_u·B.
  */
-import type { TrainData, TrainUser } from '../split.ts';
-import { gram, invertSpd, sumRows } from './linalg.ts';
+import type { TrainData, TrainUser } from '../../split.ts';
+import { gram, invertSpd, sumRows } from '../../math/linalg.ts';
 import type { EvalMethod, MethodOptions } from './types.ts';
 
 export function easeWeights(data: TrainData, lambda: number): Float64Array {

@@ -3,8 +3,8 @@
  * S[i][j] = |users(i) ∩ users(j)| / √(|users(i)|·|users(j)|), zero diagonal; score = x_u·S.
  * (No neighbourhood truncation: every co-occurring item votes, as in the reference table.)
  */
-import type { TrainData, TrainUser } from '../split.ts';
-import { gram, sumRows } from './linalg.ts';
+import type { TrainData, TrainUser } from '../../split.ts';
+import { gram, sumRows } from '../../math/linalg.ts';
 import type { EvalMethod } from './types.ts';
 
 export function itemKnnSimilarity(data: TrainData): Float64Array {

@@ -1,5 +1,5 @@
 /** `popular`: every user gets the items with the most training interactions (column sums of the binary matrix). */
-import type { TrainData, TrainUser } from '../split.ts';
+import type { TrainData, TrainUser } from '../../split.ts';
 import type { EvalMethod } from './types.ts';
 
 /** Column sums of the binary matrix: how many users have each item in their visible row. */

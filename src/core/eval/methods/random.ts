@@ -1,6 +1,6 @@
 /** `random`: a uniformly random ranking per user, reproducible by seed. The floor every method must beat. */
 import { rng } from '../../random.ts';
-import type { TrainUser } from '../split.ts';
+import type { TrainUser } from '../../split.ts';
 import type { EvalMethod, MethodOptions } from './types.ts';
 
 export function randomMethod(options: MethodOptions = {}): EvalMethod {

@@ -16,11 +16,12 @@ import { defaultConfig, type RankerConfig } from '../../config.ts';
 import { rankReadings } from '../../ranker.ts';
 import { attentionLogits } from '../../rank/fusion.ts';
 import { readingsFromEvents, type Reading } from '../../rank/reader.ts';
-import { CF_SPACE, SEQUENCE_SPACE, availableSpaces, readerSignals, type Catalog, type ReaderSignals } from '../../rank/signals.ts';
+import { type Catalog, type ReaderSignals } from '../../rank/signals.ts';
+import { SIGNALS, availableSpaces, readerSignals } from '../../rank/signal/index.ts';
 import { fitRanker, type FittedRanker } from '../../rank/train.ts';
 import { genreSpace, lexicalSpace } from '../../snapshot/build.ts';
 import { indexItems, type Title } from '../../snapshot/format.ts';
-import type { TrainData, TrainUser } from '../split.ts';
+import type { TrainData, TrainUser } from '../../split.ts';
 import type { EvalMethod, MethodOptions } from './types.ts';
 import { itemPopularity } from './popular.ts';
 
@@ -72,14 +73,21 @@ function fitShared(data: TrainData, cfg: RankerConfig, seed: number, log?: (m: s
   return fit;
 }
 
+/** Ablations by the signal registry's own groups: content-space groups, all content, then each model. */
+function ablations(): ToonpickVariant[] {
+  const group = (kind: 'content' | 'model') => [...new Set(SIGNALS.filter((s) => s.kind === kind && s.ablation).map((s) => s.ablation!))];
+  const without = (a: string) => SIGNALS.filter((s) => s.ablation === a).map((s) => s.name);
+  return [
+    ...group('content').map((a) => ({ name: `toonpick-no-${a}`, without: without(a) })),
+    { name: 'toonpick-no-content', without: SIGNALS.filter((s) => s.kind === 'content').map((s) => s.name) },
+    ...group('model').map((a) => ({ name: `toonpick-no-${a}`, without: without(a) })),
+  ];
+}
+
 export const TOONPICK_VARIANTS: readonly ToonpickVariant[] = [
   { name: 'toonpick' },
   { name: 'toonpick-serendipity', serendipity: defaultConfig.ranker.serendipity.level },
-  { name: 'toonpick-no-text', without: ['sts', 'text'] },
-  { name: 'toonpick-no-style', without: ['style', 'gram'] },
-  { name: 'toonpick-no-content', without: ['genre', 'lexical', 'sts', 'text', 'style', 'gram'] },
-  { name: 'toonpick-no-cf', without: [CF_SPACE] },
-  { name: 'toonpick-no-seq', without: [SEQUENCE_SPACE] },
+  ...ablations(),
   { name: 'toonpick-no-fusion', attention: false },
 ];
 

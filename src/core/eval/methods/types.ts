@@ -3,7 +3,7 @@
  * fills a score for every catalog item for one user at a time; the harness removes the user's training-history
  * items and takes the top K (ties in catalog order), so a method never has to rank or filter.
  */
-import type { TrainData, TrainUser } from '../split.ts';
+import type { TrainData, TrainUser } from '../../split.ts';
 
 export interface EvalMethod {
   /** Row name in the report and the JSON (`methods[name]`). */

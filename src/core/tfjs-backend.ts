@@ -6,8 +6,8 @@
  * The WebGPU and WASM backends are imported lazily so that a page (or Node) without WebGPU never loads that code.
  */
 import * as tf from '@tensorflow/tfjs';
-import { probeCapabilities, type Capabilities } from '../capabilities.ts';
-import { registerWasmTrainingKernels } from './wasm-kernels.ts';
+import { probeCapabilities, type Capabilities } from './capabilities.ts';
+import { registerWasmTrainingKernels } from './style/wasm-kernels.ts';
 
 export type StyleBackend = 'webgpu' | 'wasm' | 'cpu';
 

@@ -16,8 +16,8 @@
  * dropped from the test set (it could never be recommended, and keeping it would leak it); a user whose
  * test set or training history ends up empty is treated as not evaluated.
  */
-import { DataError } from '../errors.ts';
-import type { Interaction, SourceItem } from '../source.ts';
+import { DataError } from './errors.ts';
+import type { Interaction, SourceItem } from './source.ts';
 
 /** One training interaction of a user, in time order. */
 export interface HistoryEvent {

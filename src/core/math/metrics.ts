@@ -84,30 +84,3 @@ export function unserendipity(rec: ArrayLike<number>, history: ArrayLike<number>
   return s / (rec.length * history.length);
 }
 
-/**
- * The K best-scoring candidates, best first. `exclude` holds the user's training-history items (ascending or
- * not). Ties keep catalog order: an item only displaces another with a strictly higher score, and items are
- * visited in catalog order. NaN scores rank last (never recommended unless nothing else is left).
- */
-export function topK(scores: ArrayLike<number>, k: number, exclude: ArrayLike<number> = []): Int32Array {
-  const skip = new Uint8Array(scores.length);
-  for (let i = 0; i < exclude.length; i++) skip[exclude[i]] = 1;
-  const best = new Int32Array(k);
-  const bestScore = new Float64Array(k);
-  let n = 0;
-  for (let i = 0; i < scores.length; i++) {
-    if (skip[i]) continue;
-    const s = Number.isNaN(scores[i]) ? -Infinity : scores[i];
-    if (n === k && !(s > bestScore[k - 1])) continue;
-    // Insertion into the sorted list; `>` (not `>=`) keeps earlier items ahead on ties.
-    let p = n < k ? n++ : k - 1;
-    while (p > 0 && s > bestScore[p - 1]) {
-      best[p] = best[p - 1];
-      bestScore[p] = bestScore[p - 1];
-      p--;
-    }
-    best[p] = i;
-    bestScore[p] = s;
-  }
-  return best.subarray(0, n);
-}

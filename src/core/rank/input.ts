@@ -1,0 +1,87 @@
+/**
+ * What every list the Ranker makes starts from: one reader's standardised scores per space, fused with the
+ * reader's weights, and what serendipity needs besides (genre space, category similarity, popularity). The
+ * ranker, the serendipity calibration and the evaluation all start here, so they rank the same way.
+ */
+import type { RankerConfig } from '../config.ts';
+import { categorySimilarity } from './community.ts';
+import { attentionLogits, fuse, readerWeights } from './fusion.ts';
+import type { Reading } from './reader.ts';
+import { itemCategories, type SerendipityInput } from './serendipity.ts';
+import { rankerSettings, type Catalog, type ReaderSignals, type SequenceScores } from './signals.ts';
+import { GENRE_SPACE } from '../spaces.ts';
+import { readerSignals } from './signal/index.ts';
+import type { Space } from '../snapshot/format.ts';
+
+export interface RankOptions {
+  /** Serendipity level in [0, 1] (default: the config's). */
+  serendipity?: number;
+  /** Only these spaces (ablations); default every space the catalog has. */
+  spaces?: ReadonlySet<string>;
+  /** Per-reader attention over the spaces (default true); false = the global weights for everyone. */
+  attention?: boolean;
+  /** Global weights and settings to use instead of the catalog's learned (or the config's) ones. */
+  settings?: ReturnType<typeof rankerSettings>;
+  /** Signals already computed for these readings (the evaluation reuses them across method variants). */
+  signals?: ReaderSignals;
+  logits?: Map<string, number> | null;
+  /** Look up the history titles behind each result (default true; the evaluation needs only the order). */
+  explain?: boolean;
+  /** Sequence-model scores computed off the main thread (`sequenceQueries` says which); others run here. */
+  sequenceScores?: SequenceScores;
+}
+
+/** Category similarity of a catalog without community data: co-labelling (each title "uses" its own genres). */
+const coLabelled = new WeakMap<Space, Float32Array>();
+function categorySimilarityOf(catalog: Catalog, genre: Space): Float32Array {
+  if (catalog.community) return catalog.community.categorySimilarity;
+  let sim = coLabelled.get(genre);
+  if (!sim) {
+    const n = genre.data.length / genre.dim;
+    sim = categorySimilarity(Array.from({ length: n }, (_, i) => [i]), itemCategories(genre), genre.dim);
+    coLabelled.set(genre, sim);
+  }
+  return sim;
+}
+
+/** One reader's fused scores and what serendipity needs besides (the input of every list the ranker makes). */
+export interface RankingInput {
+  input: SerendipityInput | undefined;
+  fused: Float32Array;
+  candidates: Uint8Array;
+  weights: Map<string, number>;
+  signals: ReaderSignals;
+  settings: ReturnType<typeof rankerSettings>;
+}
+
+/** Fused scores of one reader's readings (oldest first), and the serendipity input when the catalog has genres. */
+export function rankingInput(catalog: Catalog, readings: readonly Reading[], cfg: RankerConfig, opts: RankOptions = {}): RankingInput {
+  const settings = opts.settings ?? rankerSettings(catalog, cfg);
+  const signalOpts = { spaces: opts.spaces, halfLifeShare: settings.halfLifeShare, ratingWeight: settings.ratingWeight, sequenceScores: opts.sequenceScores };
+  const signals = opts.signals ?? readerSignals(catalog, readings, cfg, signalOpts);
+  const useAttention = (opts.attention ?? true) && settings.temperature !== 0;
+  const logits = useAttention ? (opts.logits === undefined ? attentionLogits(catalog, readings, cfg, signalOpts) : (opts.logits ?? undefined)) : undefined;
+  const weights = readerWeights(settings.weights, signals.z.keys(), logits, useAttention ? settings.temperature : 0, settings.center);
+  const fused = fuse(signals, weights);
+  const genre = catalog.spaces.get(GENRE_SPACE);
+  const input = genre
+    ? {
+        scores: fused,
+        candidates: signals.candidates,
+        history: readings.filter((r) => r.consumed).map((r) => r.index),
+        genre,
+        categorySimilarity: categorySimilarityOf(catalog, genre),
+        categoryBasis: catalog.community ? ('community' as const) : ('catalog' as const),
+        popularity: popularityOf(catalog),
+      }
+    : undefined;
+  return { input, fused, candidates: signals.candidates, weights, signals, settings };
+}
+
+const popularities = new WeakMap<Catalog, Float32Array>();
+function popularityOf(catalog: Catalog): Float32Array {
+  let p = popularities.get(catalog);
+  if (!p) popularities.set(catalog, (p = Float32Array.from(catalog.items, (t) => t.popularity)));
+  return p;
+}
+

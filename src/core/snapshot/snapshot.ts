@@ -1,0 +1,22 @@
+/**
+ * A loaded snapshot: the stored format (format.ts) decoded into what the Ranker ranks from. It is a Catalog
+ * (rank/signals.ts), so the page, a worker and the evaluation rank it with the same code.
+ */
+import type { SequenceModel } from '../rank/sequence.ts';
+import type { Community } from '../rank/signals.ts';
+import type { Manifest, SerendipityCalibration, Space, Title } from './format.ts';
+
+export interface Snapshot {
+  manifest: Manifest;
+  items: Title[];
+  spaces: Map<string, Space>;
+  /** Extra binary files (the lexical IDF table, the community and sequence models), by path. */
+  blobs: Map<string, Uint8Array>;
+  indexOf: Map<string, number>;
+  /** Decoded from `manifest.community` when it has a model. */
+  community?: Community;
+  /** Decoded from `manifest.sequence`. */
+  sequence?: SequenceModel;
+  /** From `manifest.calibration` (catalogs without community data). */
+  calibration?: SerendipityCalibration;
+}
