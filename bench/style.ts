@@ -2,7 +2,8 @@
  * Art-style encoder training speed per backend, in images per second (higher is faster), as ratios against
  * tfjs' pure-JS CPU backend in Node measured in the same run: cpu and wasm in Node, then wasm and webgpu
  * (SwiftShader unless the machine has a GPU) in headless Chromium through the built worker.
- * The shipped model's shape (64×64 covers, filters 16–128). Each rate is the images of one extra epoch over the
+ * The model shape shipped until float16/int8 storage (64×64 covers, filters 16–128, latent 64), kept fixed so the
+ * README's rates stay comparable; the wider shipped model (config.models.style) trains more slowly. Each rate is the images of one extra epoch over the
  * time it adds (epochs 2 − epochs 1, after a warm-up), so decoding the covers and starting up do not count.
  */
 import { existsSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * npm run train:style -- --snapshot <dir> [--epochs N] [--filters a,b,c,d] [--schedule constant|cosine] [--lr 0.001]
+ * npm run train:style -- --snapshot <dir> [--epochs N] [--filters a,b,c,d] [--latent 64] [--schedule constant|cosine] [--lr 0.001]
  *                        [--min-lr 1e-5] [--batch 16] [--flip [true|false]] [--dtype float32|float16|int8]
  *                        [--variant ae|vae] [--seed 0] [--gram-size 8] [--k 4..16] [--val 0.1] [--tune] [--dry-run]
  *
@@ -55,6 +55,8 @@ export interface TrainStyleOptions {
   variant: StyleVariant;
   seed: number;
   filters: [number, number, number, number];
+  /** Style vector (latent) dimension. */
+  latent: number;
   gramSize: number;
   minK: number;
   maxK: number;
@@ -117,7 +119,7 @@ export async function trainStyle(dir: string, o: TrainStyleOptions) {
   const train = pick(trainIdx);
 
   const backend = await chooseTfjsBackend('wasm');
-  const enc = StyleEncoder.create({ variant: o.variant, seed: o.seed, filters: o.filters, gramSize: o.gramSize });
+  const enc = StyleEncoder.create({ variant: o.variant, seed: o.seed, filters: o.filters, latent: o.latent, gramSize: o.gramSize });
   let shipped: StyleEncoder = enc;
   try {
     o.log(
@@ -228,7 +230,7 @@ function intArg(v: string | true | undefined, fallback: number, name: string): n
 }
 
 const USAGE =
-  'usage: npm run train:style -- --snapshot <dir> [--epochs N] [--filters a,b,c,d] [--schedule constant|cosine] [--lr 0.001] [--min-lr 1e-5] ' +
+  'usage: npm run train:style -- --snapshot <dir> [--epochs N] [--filters a,b,c,d] [--latent 64] [--schedule constant|cosine] [--lr 0.001] [--min-lr 1e-5] ' +
   '[--batch 16] [--flip [true|false]] [--dtype float32|float16|int8] [--variant ae|vae] [--seed 0] [--gram-size 8] [--k 4..16] [--val 0.1] [--tune] [--dry-run]\n' +
   '(defaults: config.models.style)';
 
@@ -269,6 +271,7 @@ async function main() {
     variant,
     seed: intArg(args.seed, d.seed, 'seed'),
     filters,
+    latent: intArg(args.latent, d.latent, 'latent'),
     gramSize: intArg(args['gram-size'], d.gramSize, 'gram-size'),
     minK: Number(kRange[1]),
     maxK: Number(kRange[2]),

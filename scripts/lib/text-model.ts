@@ -96,7 +96,7 @@ export async function loadKorSts(dir: string): Promise<KorSts> {
 }
 
 /** Two augmented views of every catalog synopsis that has one (seeded), for the contrastive loss. */
-export function synopsisViews(snapshot: Snapshot, cfg: AdapterTrainingConfig): { a: string[]; b: string[] } {
+function synopsisViews(snapshot: Snapshot, cfg: AdapterTrainingConfig): { a: string[]; b: string[] } {
   const random = rng(cfg.seed + 1);
   const a: string[] = [];
   const b: string[] = [];

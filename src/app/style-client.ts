@@ -64,7 +64,7 @@ export class StyleClient {
 }
 
 /** The weights shipped in the snapshot, or null when it has none. */
-export function shippedWeights(snapshot: Snapshot): StyleWeights | null {
+function shippedWeights(snapshot: Snapshot): StyleWeights | null {
   const files = snapshot.manifest.spaces.find((s) => s.name === STYLE_SPACE)?.encoder.files;
   const json = files?.weights && snapshot.blobs.get(files.weights ?? STYLE_WEIGHTS_FILE);
   const bin = files?.data && snapshot.blobs.get(files.data ?? STYLE_DATA_FILE);

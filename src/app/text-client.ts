@@ -9,7 +9,7 @@ import type { TextLoadProgress, TextModelInfo, TextModelRequest, TextWorkerApi }
 export type { TextLoadProgress, TextModelInfo, TextModelRequest };
 
 /** The model could not be loaded or run; `message` says why in words a reader can act on. */
-export class TextModelError extends Error {
+class TextModelError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'TextModelError';

@@ -43,7 +43,7 @@ export interface QueryInSpace {
  * our origin: transformers.js 4.3.1 checks that a file exists (tokenizer_config.json) only for local
  * paths, never for a full URL, so with a URL and remote models off the tokenizer is never found.
  */
-export function modelPathForWorker(localModelPath: string, baseUrl: string): string {
+function modelPathForWorker(localModelPath: string, baseUrl: string): string {
   const url = new URL(localModelPath, baseUrl);
   return url.origin === new URL(baseUrl).origin ? url.pathname : url.href;
 }

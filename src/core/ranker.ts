@@ -24,7 +24,6 @@ import { preferredSequence, rankerSettings, sequenceKey, type Catalog } from './
 
 export type { Catalog, SequenceScores } from './rank/signals.ts';
 export { sequenceKey } from './rank/signals.ts';
-export { profile } from './rank/signals.ts';
 export { signalWeight } from './rank/reader.ts';
 export type { RankOptions } from './rank/input.ts';
 

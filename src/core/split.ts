@@ -85,7 +85,7 @@ export interface SplitOptions {
 }
 
 /** Numeric ids compare as numbers ("9" < "10"); anything else as strings. Used only to order users. */
-export function compareIds(a: string, b: string): number {
+function compareIds(a: string, b: string): number {
   const na = /^\d+$/.test(a) ? Number(a) : NaN;
   const nb = /^\d+$/.test(b) ? Number(b) : NaN;
   if (!Number.isNaN(na) && !Number.isNaN(nb) && na !== nb) return na - nb;

@@ -17,11 +17,6 @@ export function normalize<T extends Float32Array | Float64Array>(v: T): T {
   return v;
 }
 
-/** Row `i` of a row-major matrix, as a view (no copy). */
-export function row(data: Float32Array, dim: number, i: number): Float32Array {
-  return data.subarray(i * dim, (i + 1) * dim);
-}
-
 /**
  * scores[i] = data[i] · q for every row: the brute-force scan that stays fast up to ~100k rows.
  * Four rows per pass share each load of q (about 1.7× faster than one row at a time in V8).

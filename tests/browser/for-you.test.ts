@@ -110,6 +110,7 @@ describe('For you on the demo catalog', () => {
           open.onerror = () => reject(open.error);
         }),
     );
+    await page.reload();
     await forYou(page);
     expect(await page.getByTestId('serendipity').inputValue()).toBe('1');
     expect(errors).toEqual([]);

@@ -10,9 +10,9 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { serve, type Served } from '../../scripts/serve.ts';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-export const CHROMIUM_ARGS = [
+const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-background-networking',
   '--disable-component-update',

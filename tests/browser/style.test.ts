@@ -5,13 +5,13 @@
  * A tiny model (16×16 images, 4 filters) keeps SwiftShader quick.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Page } from 'playwright-core';
 import { defaultConfig } from '../../src/core/config.ts';
 import { rng } from '../../src/core/random.ts';
-import { StyleEncoder, type SavedStyleWeights } from '../../src/core/style/style-encoder.ts';
+import { StyleEncoder, encodeStyleWeights, type SavedStyleWeights } from '../../src/core/style/style-encoder.ts';
 import { inWorker, launch, serveDist, startWorker, trackErrors, trackRequests } from './harness.ts';
 
 let server: Awaited<ReturnType<typeof serveDist>>;
@@ -113,7 +113,7 @@ describe('the style worker in Chromium', () => {
       const weights = { manifest: tiny.manifest, data: Array.from(tiny.data) };
       const out = await inWorker(
         page,
-        async (call, { weights, covers }) => {
+        async (call, { weights, covers, stored }) => {
           await call('load', [{ manifest: weights.manifest, data: Float32Array.from(weights.data) }]);
           const started = performance.now();
           let outcome = 'finished';
@@ -136,18 +136,23 @@ describe('the style worker in Chromium', () => {
             () => 'accepted',
             (e: Error) => e.message,
           );
-          return { outcome, seconds, afterCancel, refused, wrongShape, afterRefusal: (await call('info', [])).hash };
+          const afterRefusal = (await call('info', [])).hash;
+          // float16 and int8 files (their bytes, as fetched or read from disk) load too.
+          const compact: string[] = [];
+          for (const w of stored) compact.push((await call('load', [{ manifest: w.manifest, data: Uint8Array.from(w.data) }])).hash);
+          return { outcome, seconds, afterCancel, refused, wrongShape, afterRefusal, compact };
         },
-        { weights, covers },
+        { weights, covers, stored: (['float16', 'int8'] as const).map((d) => encodeStyleWeights(tiny, d)).map((w) => ({ manifest: w.manifest, data: Array.from(w.data) })) },
       );
       expect(out).not.toHaveProperty('error');
-      const r = out as { outcome: string; seconds: number; afterCancel: string; refused: string; wrongShape: string; afterRefusal: string };
+      const r = out as { outcome: string; seconds: number; afterCancel: string; refused: string; wrongShape: string; afterRefusal: string; compact: string[] };
       expect(r.outcome).toMatch(/cancelled/);
       expect(r.seconds).toBeLessThan(60); // it did not run its 100 000 epochs
       expect(r.afterCancel).toBe(tiny.hash); // the interrupted copy was thrown away
       expect(r.refused).toMatch(/weights\.bin.*hash/);
       expect(r.wrongShape).toMatch(/float32 values/);
       expect(r.afterRefusal).toBe(tiny.hash);
+      expect(r.compact).toEqual((['float16', 'int8'] as const).map((d) => encodeStyleWeights(tiny, d).hash));
     } finally {
       await browser.close();
     }
@@ -195,6 +200,29 @@ describe('the style pages', () => {
       expect(await message.getAttribute('role')).toBe('alert');
       expect(await message.textContent()).toMatch(/weights\.bin/);
       expect(await page.getByTestId('style-weights').textContent()).toBe(shipped);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('settings: imports weights stored as float16 (the shipped ones, re-encoded) and uses them', async () => {
+    // The demo snapshot's own weights, as float16 bytes: same shape as the catalog's vectors, another hash.
+    const json = JSON.parse(await readFile(path.join(server.root, 'snapshot/style/weights.json'), 'utf8'));
+    const shippedEncoder = StyleEncoder.load({ manifest: json, data: await readFile(path.join(server.root, 'snapshot/style/weights.bin')) });
+    const half = await shippedEncoder.store('float16');
+    shippedEncoder.dispose();
+    expect(half.hash).not.toBe(json.hash);
+    const browser = await launch();
+    try {
+      const page = await browser.newPage();
+      const errors = trackErrors(page);
+      await page.goto(`${server.url}#/settings`);
+      await page.getByTestId('style-backend').waitFor();
+      await page.getByTestId('style-import-json').setInputFiles({ name: 'weights.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(half.manifest)) });
+      await page.getByTestId('style-import-bin').setInputFiles({ name: 'weights.bin', mimeType: 'application/octet-stream', buffer: Buffer.from(half.data) });
+      await page.waitForFunction((h) => (document.querySelector('[data-testid="style-weights"]')?.textContent ?? '').includes(h), half.hash, { timeout: 120_000 });
+      expect(await page.getByTestId('style-message').getAttribute('role')).toBe('status');
+      expect(errors).toEqual([]);
     } finally {
       await browser.close();
     }

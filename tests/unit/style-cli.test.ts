@@ -2,12 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import sharp from 'sharp';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { loadSnapshot } from '../../src/core/snapshot/load.ts';
 import { StyleEncoder } from '../../src/core/style/style-encoder.ts';
 import { decodeStyleMap, STYLE_DATA_FILE, STYLE_MAP_FILE, STYLE_WEIGHTS_FILE } from '../../src/core/style/style-map.ts';
 import { fsReader } from '../../scripts/lib/node-io.ts';
+import { defaultConfig } from '../../src/core/config.ts';
 import { demoSnapshotDir, repoRoot } from './helpers/paths.ts';
 
 let dir: string;
@@ -36,16 +38,35 @@ describe('npm run train:style on a copy of the demo snapshot', () => {
     const snap = await loadSnapshot(fsReader(snapDir)); // checks sizes, hashes and the content hash
     const style = snap.spaces.get('style')!;
     const gram = snap.spaces.get('gram')!;
-    expect(style.dim).toBe(64);
+    const dim = defaultConfig.models.style.latent;
+    expect(style.dim).toBe(dim);
     expect(style.normalized).toBe(true);
     expect(style.encoder.files).toEqual({ weights: STYLE_WEIGHTS_FILE, data: STYLE_DATA_FILE, map: STYLE_MAP_FILE });
-    for (let i = 0; i < 5; i++) expect(Math.hypot(...style.data.subarray(i * 64, (i + 1) * 64))).toBeCloseTo(1, 4);
-    // The shipped weights rebuild the encoder and give the shipped Gram vectors.
-    const enc = StyleEncoder.load({
-      manifest: JSON.parse(new TextDecoder().decode(snap.blobs.get(STYLE_WEIGHTS_FILE)!)),
-      data: new Float32Array(snap.blobs.get(STYLE_DATA_FILE)!.slice().buffer),
-    });
+    for (let i = 0; i < 5; i++) expect(Math.hypot(...style.data.subarray(i * dim, (i + 1) * dim))).toBeCloseTo(1, 4);
+    // The weights are stored as the config says (float16 by default: 2 bytes a value), with the storage recorded in
+    // the space; the file's bytes rebuild the encoder, which gives the shipped vectors.
+    const manifest = JSON.parse(new TextDecoder().decode(snap.blobs.get(STYLE_WEIGHTS_FILE)!));
+    const bytes = snap.blobs.get(STYLE_DATA_FILE)!;
+    const dtype = defaultConfig.models.style.dtype;
+    expect(manifest.dtype ?? 'float32').toBe(dtype);
+    expect(style.encoder.params).toMatchObject({ dtype, filters: '4,4,4,4', epochs: 1, schedule: defaultConfig.models.style.schedule });
+    const enc = StyleEncoder.load({ manifest, data: bytes });
+    const values = (await enc.save()).data.length;
+    expect(bytes.byteLength).toBe(values * { float32: 4, float16: 2, int8: 1 }[dtype]);
     expect(enc.gramDim).toBe(gram.dim);
+    const per = 64 * 64 * 3;
+    const images = new Float32Array(3 * per);
+    for (let i = 0; i < 3; i++) {
+      const { data } = await sharp(path.join(snapDir, snap.items[i].coverSquare!)).resize(64, 64, { fit: 'cover' }).toColourspace('srgb').removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      for (let k = 0; k < per; k++) images[i * per + k] = data[k] / 255;
+    }
+    const out = await enc.embed(images);
+    for (let i = 0; i < 3; i++) {
+      const row = out.style.subarray(i * dim, (i + 1) * dim);
+      const norm = Math.hypot(...row);
+      row.forEach((v, d) => expect(v / norm).toBeCloseTo(style.data[i * dim + d], 4));
+      out.gram.subarray(i * gram.dim, (i + 1) * gram.dim).forEach((v, d) => expect(v).toBeCloseTo(gram.data[i * gram.dim + d], 4));
+    }
     enc.dispose();
     const map = decodeStyleMap(snap.blobs.get(STYLE_MAP_FILE)!, snap.items.length);
     expect(map).toHaveLength(snap.items.length);

@@ -162,6 +162,8 @@ describe('StyleEncoder weights storage', () => {
     expect(() => encodeStyleWeights({ manifest: saved.manifest, data: big }, 'float16')).toThrow(/value 3 .* cannot be stored as float16/);
   });
 
+  // tests/fixtures/style-v1: a tiny encoder (16×16, filters 4–8, latent 4, seed 7) saved by the version-1 code of
+  // commit a6ac204 (src/core/style/style-encoder.ts before float16/int8), with its vectors of two seeded images.
   it('still loads float32 files written before version 2, with the same vectors', async () => {
     const dir = path.join(repoRoot, 'tests/fixtures/style-v1');
     const manifest = JSON.parse(await readFile(path.join(dir, 'weights.json'), 'utf8'));

@@ -82,7 +82,7 @@ function layerNorm(x: Float32Array, rows: number, dim: number, gamma: Float32Arr
 }
 
 /** GELU, tanh form (the same formula the trainer uses). */
-export function gelu(x: number): number {
+function gelu(x: number): number {
   return 0.5 * x * (1 + Math.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
 }
 

@@ -58,7 +58,7 @@ export function rankerSettings(catalog: Catalog, cfg: RankerConfig): Omit<Learne
 
 
 /** 0.5^(titles newer than this one / halfLife). */
-export function recency(readings: readonly Reading[], halfLife: number): Float64Array {
+function recency(readings: readonly Reading[], halfLife: number): Float64Array {
   const n = readings.length;
   return Float64Array.from(readings, (_, p) => (Number.isFinite(halfLife) ? Math.pow(0.5, (n - 1 - p) / halfLife) : 1));
 }

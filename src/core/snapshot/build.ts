@@ -30,7 +30,7 @@ export interface BuildInput {
   ranker?: RankerConfig;
 }
 
-export const COMMUNITY_FILES = {
+const COMMUNITY_FILES = {
   index: 'community/ease.index.u32',
   weight: 'community/ease.weight.f32',
   categories: 'community/categories.f32',

@@ -34,7 +34,7 @@ function need<T>(ok: boolean, value: T, file: string, field: string, what: strin
   return value;
 }
 
-export function validateManifest(raw: unknown): Manifest {
+function validateManifest(raw: unknown): Manifest {
   const f = MANIFEST;
   if (!isObject(raw)) throw new DataError(f, 'is not a JSON object');
   if (raw.format !== SNAPSHOT_FORMAT) throw new DataError(f, `format is ${JSON.stringify(raw.format)}, expected "${SNAPSHOT_FORMAT}"`, { field: 'format' });
@@ -120,7 +120,7 @@ function floats(bytes: Uint8Array, count: number, file: string, field: string, s
 }
 
 /** The community model and category similarity of `manifest.community`, checked against the catalog. */
-export function decodeCommunity(info: CommunityInfo, read: (path: string) => Uint8Array, itemCount: number, genre: Space | undefined): Community | undefined {
+function decodeCommunity(info: CommunityInfo, read: (path: string) => Uint8Array, itemCount: number, genre: Space | undefined): Community | undefined {
   if (!info.model) return undefined;
   const N = info.model.neighbours;
   const { index: indexFile, weight: weightFile } = info.model.files;
@@ -142,7 +142,7 @@ export function decodeCommunity(info: CommunityInfo, read: (path: string) => Uin
 }
 
 /** The sequence model of `manifest.sequence`; one trained for another catalog (item count, genres) is refused. */
-export function decodeSequence(info: SequenceInfo, bytes: Uint8Array, itemCount: number, genre: Space | undefined): SequenceModel {
+function decodeSequence(info: SequenceInfo, bytes: Uint8Array, itemCount: number, genre: Space | undefined): SequenceModel {
   const { spec } = info;
   if (spec.itemCount !== itemCount)
     throw new DataError(info.file, `is a sequence model for ${spec.itemCount} titles but this catalog has ${itemCount}: retrain it on this catalog (npm run train:seq)`, { field: 'sequence.spec.itemCount' });
@@ -156,7 +156,7 @@ export function decodeSequence(info: SequenceInfo, bytes: Uint8Array, itemCount:
 const OPTIONAL_NUMBERS = ['rating', 'likes', 'comments', 'votes', 'year', 'interactions'] as const;
 const OPTIONAL_STRINGS = ['author', 'age', 'sourceUrl', 'cover', 'coverSquare'] as const;
 
-export function validateItems(raw: unknown, manifest: Manifest): Title[] {
+function validateItems(raw: unknown, manifest: Manifest): Title[] {
   const f = manifest.items;
   if (!Array.isArray(raw)) throw new DataError(f, 'must be a JSON array of items');
   if (raw.length !== manifest.itemCount) throw new DataError(f, `has ${raw.length} items, the manifest says ${manifest.itemCount}`);
@@ -178,7 +178,7 @@ export function validateItems(raw: unknown, manifest: Manifest): Title[] {
   });
 }
 
-export function decodeSpace(info: SpaceInfo, bytes: Uint8Array, items: Title[]): Space {
+function decodeSpace(info: SpaceInfo, bytes: Uint8Array, items: Title[]): Space {
   const expected = items.length * info.dim * 4;
   if (bytes.byteLength !== expected) {
     const rows = bytes.byteLength / 4 / items.length;
@@ -264,7 +264,7 @@ export async function loadSnapshot(read: ReadFile, onProgress?: (p: LoadProgress
  * `manifest.calibration.serendipity`, checked. Missing or invalid, the snapshot still loads: the ranker then falls
  * back to the config's last-resort serendipity price, and the console says so (an operator should rebuild).
  */
-export function calibrationOf(manifest: Manifest): SerendipityCalibration | undefined {
+function calibrationOf(manifest: Manifest): SerendipityCalibration | undefined {
   const fallback = (why: string) => {
     console.warn(`toonpick: ${MANIFEST}: calibration.serendipity ${why}; the Surprise slider uses the config's fallback price (rebuild the snapshot to calibrate it)`);
     return undefined;

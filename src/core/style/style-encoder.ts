@@ -11,7 +11,7 @@
  *   statistics, independent of where things sit in the picture).
  *
  * Pure TensorFlow.js ops on explicit variables, so it runs on whichever backend the caller selected
- * (see backend.ts). Kernels 4×4 with stride 2 tile the upsampled output evenly (no checkerboard artefacts).
+ * (see ../tfjs-backend.ts). Kernels 4×4 with stride 2 tile the upsampled output evenly (no checkerboard artefacts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { defaultConfig } from '../config.ts';
@@ -145,7 +145,7 @@ export interface StoredStyleWeights extends StyleWeights {
 
 export const WEIGHTS_FORMAT = 'toonpick-style-encoder';
 /** The newest manifest version written (float16/int8); float32 weights are still written as version 1. */
-export const WEIGHTS_VERSION = 2;
+const WEIGHTS_VERSION = 2;
 const MANIFEST_FILE = 'style/weights.json';
 const DATA_FILE = 'style/weights.bin';
 const WEIGHTS_DTYPES: readonly WeightsDtype[] = ['float32', 'float16', 'int8'];

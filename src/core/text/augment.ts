@@ -84,7 +84,7 @@ function pick<T>(xs: readonly T[], random: () => number): T {
 }
 
 /** How many words an operation touches: EDA's n = max(1, round(rate × length)). */
-export function touched(length: number, rate: number): number {
+function touched(length: number, rate: number): number {
   return Math.max(1, Math.round(rate * length));
 }
 

@@ -17,7 +17,7 @@ import { defaultConfig } from '../config.ts';
 
 /** The model real readers get: multilingual (Korean + English), 384-d, roughly 120 MB as q8. */
 /** The sentence model readers get unless an operator self-hosts another (config `models.text.modelId`). */
-export const DEFAULT_SYNOPSIS_MODEL = defaultConfig.models.text.modelId;
+const DEFAULT_SYNOPSIS_MODEL = defaultConfig.models.text.modelId;
 
 export type EncoderDtype = 'fp32' | 'q8';
 /** Device names as transformers.js spells them: 'cpu' is Node only, 'wasm' browser only. */
@@ -73,7 +73,7 @@ export class EncoderLoadError extends Error {
  * Applies model-source settings to transformers.js' global `env`. The one place that touches it,
  * so a single config module can feed it. Global: the last call wins for every later load.
  */
-export function configureModelSource(settings: ModelSourceSettings): void {
+function configureModelSource(settings: ModelSourceSettings): void {
   const allowRemote = settings.allowRemoteModels ?? true;
   const allowLocal = settings.allowLocalModels ?? settings.localModelPath !== undefined;
   if (!allowRemote && !allowLocal) {

@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { rng, shuffle } from '../../../src/core/random.ts';
 import { webtoonsDir } from './paths.ts';
 
-export const THUMBNAILS = join(webtoonsDir, 'thumbnails');
+const THUMBNAILS = join(webtoonsDir, 'thumbnails');
 
 export interface Covers {
   ids: string[];

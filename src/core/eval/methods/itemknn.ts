@@ -7,7 +7,7 @@ import type { TrainData, TrainUser } from '../../split.ts';
 import { gram, sumRows } from '../../math/linalg.ts';
 import type { EvalMethod } from './types.ts';
 
-export function itemKnnSimilarity(data: TrainData): Float64Array {
+function itemKnnSimilarity(data: TrainData): Float64Array {
   const n = data.matrix.items;
   const s = gram(data.matrix);
   const norm = new Float64Array(n);

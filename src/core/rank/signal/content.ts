@@ -9,7 +9,7 @@ import { contentRows, profile } from '../signals.ts';
 import { remember, type Signal } from './signal.ts';
 
 /** The history title closest to `item` in `space` among the positively weighted rows. */
-export function closestIn(space: Space, item: number, among: readonly WeightedRow[]): { closest?: number; similarity?: number } {
+function closestIn(space: Space, item: number, among: readonly WeightedRow[]): { closest?: number; similarity?: number } {
   let best = -Infinity, closest: number | undefined;
   for (const s of among) {
     if (s.weight <= 0) continue;

@@ -7,14 +7,15 @@
  * It starts by itself when the reader opted in before, or has never chosen and the model is already in this
  * browser's cache (they searched by meaning before); "Turn off" stops it and keeps it off.
  */
-import type { Space } from '../core/snapshot/format.ts';
-import type { Snapshot } from '../core/snapshot/snapshot.ts';
-import { STS_SPACE } from '../core/text/sts-space.ts';
-import type { TextModelDownload, TextSpaces } from '../app/text-spaces.ts';
-import type { ReaderStore } from '../store/db.ts';
+import type { Space } from '../../core/snapshot/format.ts';
+import type { Snapshot } from '../../core/snapshot/snapshot.ts';
+import { STS_SPACE } from '../../core/text/sts-space.ts';
+import type { TextModelDownload, TextSpaces } from '../../app/text-spaces.ts';
+import type { ReaderStore } from '../../store/db.ts';
+import { messageOf } from './notices.svelte.ts';
 
 /** The store's `meta` key of the reader's choice: `{ on: boolean, at: epoch ms }`. */
-export const STS_CHOICE_KEY = 'stsRanking';
+const STS_CHOICE_KEY = 'stsRanking';
 
 export class StsRanking {
   /** The reader's choice; null until they make one. */
@@ -80,7 +81,7 @@ export class StsRanking {
     try {
       await this.store()?.setMeta(STS_CHOICE_KEY, { on, at: Date.now() });
     } catch (e) {
-      this.error = (e as Error).message;
+      this.error = messageOf(e);
     }
   }
 
@@ -110,22 +111,10 @@ export class StsRanking {
       if (this.choice !== false) this.space = space;
     } catch (e) {
       // Turned off meanwhile: the pass was stopped on purpose.
-      if (this.choice !== false) this.error = (e as Error).message;
+      if (this.choice !== false) this.error = messageOf(e);
     } finally {
       this.running = false;
       this.embedded = spaces.embedded;
     }
   }
-}
-
-/**
- * The catalog the ranker sees: the snapshot plus a space made on this device, as a NEW object with its own copy
- * of the spaces map — never the snapshot changed in place, since the ranker memoizes per catalog and per space
- * (calibration, popularity, category similarity in WeakMaps). `previous` is reused while nothing changed.
- */
-export function withSpace(snapshot: Snapshot, space: Space, previous: Snapshot | null): Snapshot {
-  if (previous && previous.items === snapshot.items && previous.spaces.get(space.name) === space && [...snapshot.spaces].every(([n, s]) => previous.spaces.get(n) === s) && previous.spaces.size === snapshot.spaces.size + 1) {
-    return previous;
-  }
-  return { ...snapshot, spaces: new Map(snapshot.spaces).set(space.name, space) };
 }

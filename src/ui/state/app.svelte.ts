@@ -1,0 +1,49 @@
+/**
+ * The app: one object that composes the state modules, each owning one concern — the route (router), the snapshot
+ * (catalog), the reader's history and settings (reader), search, the on-device models (models), the notice bar
+ * (notices) and app updates (update) — and starts them in order. Logic lives in src/core, src/store and src/app;
+ * these modules only wire them to Svelte.
+ */
+import { defaultConfig, withUrlOverrides, type ToonpickConfig } from '../../core/config.ts';
+import { Catalog } from './catalog.svelte.ts';
+import { Models } from './models.svelte.ts';
+import { Notices } from './notices.svelte.ts';
+import { Reader } from './reader.svelte.ts';
+import { Router } from './router.svelte.ts';
+import { Search } from './search.svelte.ts';
+import { AppUpdate } from './update.svelte.ts';
+
+export class AppState {
+  readonly config: ToonpickConfig;
+  readonly notices = new Notices();
+  readonly router = new Router();
+  readonly update = new AppUpdate();
+  readonly catalog: Catalog;
+  readonly reader: Reader;
+  readonly models: Models;
+  readonly search: Search;
+
+  constructor(config: ToonpickConfig = defaultConfig) {
+    this.config = config;
+    try {
+      // ?textModel=…, ?textDtype=… and ?textBatch=… (config.ts): a self-hosted text model, for operators and tests.
+      this.config = withUrlOverrides(config, location.search);
+    } catch (e) {
+      this.notices.notify(e);
+    }
+    const notify = this.notices.notify;
+    this.catalog = new Catalog(this.config, () => this.models.sts.space);
+    this.reader = new Reader(this.config, this.catalog, notify);
+    this.models = new Models(this.config, this.catalog, this.reader, notify);
+    this.search = new Search(this.config, this.catalog, this.models);
+  }
+
+  /** The store and the snapshot load independently: a broken snapshot still leaves the history usable. */
+  async init(): Promise<void> {
+    this.update.start();
+    await Promise.all([this.reader.open(), this.catalog.load()]);
+    await this.reader.noteCatalogChange();
+    void this.models.applyRetrainedStyle();
+    void this.models.sts.start();
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * The catalog: the snapshot (loaded once from `config.snapshotUrl`, or `?snapshot=<url>`), its loading progress or
+ * error, cover URLs, and the catalog the ranker sees — the snapshot plus a space made on this device (story meaning,
+ * models.svelte.ts) once there is one.
+ */
+import type { ToonpickConfig } from '../../core/config.ts';
+import { httpReader, loadSnapshot, type LoadProgress } from '../../core/snapshot/load.ts';
+import type { Space, Title } from '../../core/snapshot/format.ts';
+import type { Snapshot } from '../../core/snapshot/snapshot.ts';
+import { messageOf } from './notices.svelte.ts';
+
+export class Catalog {
+  readonly snapshotBase: URL;
+  snapshot = $state.raw<Snapshot | null>(null);
+  progress = $state.raw<LoadProgress | null>(null);
+  error = $state<string | null>(null);
+  private joined: Snapshot | null = null;
+
+  /** `deviceSpace`: a space this device made for the ranker (null while there is none). */
+  constructor(
+    config: ToonpickConfig,
+    private readonly deviceSpace: () => Space | null,
+  ) {
+    // An operator or a test can point the app at another snapshot: ?snapshot=<url>
+    const override = new URLSearchParams(location.search).get('snapshot');
+    this.snapshotBase = new URL(override ?? config.snapshotUrl, document.baseURI);
+  }
+
+  /**
+   * What the ranker sees (For you, a title's "why" chart, More like this): the snapshot, plus the `sts` space this
+   * device made once the reader opted in — a new catalog object, never the snapshot changed in place.
+   */
+  get ranked(): Snapshot | null {
+    const snap = this.snapshot;
+    const space = this.deviceSpace();
+    if (!snap || !space || snap.spaces.has(space.name)) return snap;
+    return (this.joined = withSpace(snap, space, this.joined));
+  }
+
+  async load(): Promise<void> {
+    try {
+      this.snapshot = await loadSnapshot(httpReader(this.snapshotBase), (p) => (this.progress = p));
+    } catch (e) {
+      this.error = messageOf(e);
+    } finally {
+      this.progress = null;
+    }
+  }
+
+  coverUrl(t: Title, square = false): string | undefined {
+    const p = square ? t.coverSquare : t.cover;
+    return p ? new URL(p, this.snapshotBase).href : undefined;
+  }
+
+  titleOf(id: string): Title | undefined {
+    const i = this.snapshot?.indexOf.get(id);
+    return i === undefined ? undefined : this.snapshot!.items[i];
+  }
+}
+
+/**
+ * The snapshot plus a space made on this device, as a NEW object with its own copy of the spaces map — never the
+ * snapshot changed in place, since the ranker memoizes per catalog and per space (calibration, popularity, category
+ * similarity in WeakMaps). `previous` is reused while nothing changed.
+ */
+function withSpace(snapshot: Snapshot, space: Space, previous: Snapshot | null): Snapshot {
+  if (previous && previous.items === snapshot.items && previous.spaces.get(space.name) === space && [...snapshot.spaces].every(([n, s]) => previous.spaces.get(n) === s) && previous.spaces.size === snapshot.spaces.size + 1) {
+    return previous;
+  }
+  return { ...snapshot, spaces: new Map(snapshot.spaces).set(space.name, space) };
+}

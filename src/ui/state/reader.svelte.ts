@@ -1,0 +1,103 @@
+/**
+ * The reader: their store (src/store, IndexedDB), their history mirrored from it, their actions, history
+ * import/export, the Surprise level (`?serendipity=` or the saved one, clamped) and the browser's storage status.
+ */
+import type { ToonpickConfig } from '../../core/config.ts';
+import { exportHistory, parseHistoryFile, type Action, type HistoryEntry } from '../../core/history.ts';
+import { clampLevel } from '../../core/rank/calibrate.ts';
+import { ReaderStore } from '../../store/db.ts';
+import { requestPersistence, storageStatus, type StorageStatus } from '../../store/storage.ts';
+import { strings } from '../i18n.svelte.ts';
+import type { Catalog } from './catalog.svelte.ts';
+import { messageOf, type Notify } from './notices.svelte.ts';
+
+export class Reader {
+  /** The store, once open (null before, or when it cannot open: then `error` says why). */
+  store: ReaderStore | null = null;
+  error = $state<string | null>(null);
+  history = $state.raw<HistoryEntry[]>([]);
+  byId = $derived(new Map(this.history.map((e) => [e.id, e])));
+  /** The reader's serendipity setting, 0 = closest to taste … 1 = most surprising (kept in the store). */
+  serendipity = $state(0);
+  private readonly urlSerendipity: number | undefined;
+  storage = $state.raw<StorageStatus | null>(null);
+
+  constructor(
+    private readonly config: ToonpickConfig,
+    private readonly catalog: Catalog,
+    private readonly notify: Notify,
+  ) {
+    this.serendipity = config.ranker.serendipity.level;
+    // ?serendipity=<0…1> opens For you at that Surprise level (a shared link; clamped, never NaN).
+    const params = new URLSearchParams(location.search);
+    this.urlSerendipity = params.has('serendipity') ? clampLevel(params.get('serendipity')) : undefined;
+    if (this.urlSerendipity !== undefined) this.serendipity = this.urlSerendipity;
+  }
+
+  async open(): Promise<void> {
+    try {
+      this.store = await ReaderStore.open(this.config.databaseName);
+      this.history = await this.store.history();
+      const saved = await this.store.getMeta<unknown>('serendipity');
+      if (saved !== undefined && this.urlSerendipity === undefined) this.serendipity = clampLevel(saved);
+    } catch (e) {
+      this.error = messageOf(e);
+    }
+  }
+
+  /**
+   * A new snapshot needs no data migration: history is keyed by title id and kept even for titles a
+   * catalog drops. The reader is told what changed.
+   */
+  async noteCatalogChange(): Promise<void> {
+    const snapshot = this.catalog.snapshot;
+    if (!this.store || !snapshot) return;
+    const m = snapshot.manifest;
+    const seen = await this.store.getMeta<{ contentHash: string; itemCount: number }>('snapshot');
+    if (seen && seen.contentHash !== m.contentHash) {
+      const missing = this.history.filter((e) => !snapshot.indexOf.has(e.id)).length;
+      this.notify(strings.catalogUpdated(seen.itemCount, m.itemCount, missing), 'ok');
+    }
+    await this.store.setMeta('snapshot', { contentHash: m.contentHash, itemCount: m.itemCount, name: m.name });
+  }
+
+  setSerendipity(level: number) {
+    this.serendipity = level = clampLevel(level);
+    void this.store?.setMeta('serendipity', level).catch(this.notify);
+  }
+
+  async refreshStorage() {
+    this.storage = await storageStatus();
+  }
+
+  async act(id: string, action: Action) {
+    if (!this.store) return;
+    try {
+      const firstLike = action.kind === 'like' && action.on && !this.history.some((e) => e.likedAt !== undefined);
+      await this.store.act(id, action);
+      this.history = await this.store.history();
+      // The first like is the first thing worth keeping: ask the browser not to evict it.
+      if (firstLike) void requestPersistence().then(() => this.refreshStorage());
+    } catch (e) {
+      this.notify(e);
+    }
+  }
+
+  exportFile(): Blob {
+    const file = exportHistory(this.history, this.catalog.snapshot?.manifest.name);
+    return new Blob([JSON.stringify(file, null, 2)], { type: 'application/json' });
+  }
+
+  /** Validates the whole file first; a bad file is refused and nothing is written. */
+  async importFile(file: File) {
+    if (!this.store) return;
+    try {
+      const parsed = parseHistoryFile(await file.text(), file.name);
+      const { total } = await this.store.importHistory(parsed);
+      this.history = await this.store.history();
+      this.notify(strings.imported(parsed.entries.length, total), 'ok');
+    } catch (e) {
+      this.notify(strings.importRefused(messageOf(e)));
+    }
+  }
+}
