@@ -2,22 +2,15 @@
  * The sequential next-title model (seed 003) in a Web Worker (comlink): the page sends the snapshot's model once,
  * then the reader's ordered preferred titles whenever the history changes, and gets a logit per catalog title
  * back, so the transformer never runs on the page's thread. A thin adapter over src/core/rank/sequence.ts;
- * created by src/app/sequence-client.ts.
+ * created by src/app/sequence-client.ts. Pure TypeScript on the worker's CPU: config.device has nothing to choose here.
  */
 import * as Comlink from 'comlink';
-import { SequenceModel, type SequenceSpec } from '../src/core/rank/sequence.ts';
-
-export interface SequenceModelData {
-  spec: SequenceSpec;
-  weights: Float32Array;
-  /** The catalog's genre rows (itemCount × categories), as SequenceModel takes them. */
-  itemCategories: Float32Array;
-  catalogItems: number;
-}
+import { SequenceModel } from '../src/core/rank/sequence.ts';
+import type { SequenceModelData, SequenceWorkerApi } from './protocol.ts';
 
 let model: SequenceModel | null = null;
 
-const api = {
+const api: SequenceWorkerApi = {
   /** Builds the model (the same checks as on the page: a model for another catalog is refused). */
   load(data: SequenceModelData): number {
     model = new SequenceModel(data.spec, data.weights, data.itemCategories, data.catalogItems);
@@ -31,5 +24,4 @@ const api = {
   },
 };
 
-export type SequenceWorkerApi = typeof api;
 Comlink.expose(api);

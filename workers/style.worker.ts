@@ -13,61 +13,17 @@ import threadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-th
 import { rng, shuffle } from '../src/core/random.ts';
 import { buildStyleMap, encodeStyleMap } from '../src/core/style/style-map.ts';
 import { chooseTfjsBackend, type StyleBackend } from '../src/core/tfjs-backend.ts';
-import {
-  StyleEncoder,
-  type SavedStyleWeights,
-  type StyleEmbedding,
-  type StyleEncoderOptions,
-  type StyleSchedule,
-  type StyleTrainEpoch,
-  type StyleTrainProgress,
-  type StyleWeights,
-} from '../src/core/style/style-encoder.ts';
-
-export type { StyleBackend, StyleEmbedding, StyleTrainEpoch, StyleTrainProgress };
-
-export interface StyleModelInfo {
-  backend: StyleBackend;
-  /** Content hash of the weights in use. */
-  hash: string;
-  size: number;
-  latent: number;
-  gramDim: number;
-}
-
-export interface StyleTrainRequest {
-  /** Cover URLs (absolute, or relative to the page) to train on; decoded here. */
-  covers: string[];
-  /** Share held out for the validation MSE. Default 0.1. */
-  valFraction?: number;
-  epochs: number;
-  batchSize?: number;
-  learningRate?: number;
-  /** Learning-rate schedule over the run (StyleTrainOptions); Settings passes the config's, as train:style does. */
-  schedule?: StyleSchedule;
-  minLearningRate?: number;
-  seed?: number;
-}
-
-export interface StyleTrainResult {
-  history: StyleTrainEpoch[];
-  weights: SavedStyleWeights;
-  info: StyleModelInfo;
-}
+import { StyleEncoder, type StyleEncoderOptions, type StyleWeights } from '../src/core/style/style-encoder.ts';
+import { serial, type StyleModelInfo, type StyleTrainRequest, type StyleTrainProgress, type StyleWorkerApi } from './protocol.ts';
 
 let backend: Promise<StyleBackend> | null = null;
 let encoder: StyleEncoder | null = null;
 let hash = '';
 let training: AbortController | null = null;
 // One job at a time on the one set of weights (tfjs state is global to the worker).
-let queue: Promise<unknown> = Promise.resolve();
+const queued = serial();
 
-function queued<T>(job: () => Promise<T>): Promise<T> {
-  const next = queue.then(job, job);
-  queue = next.catch(() => undefined);
-  return next;
-}
-
+/** The page sends config.device's preference first (protocol.ts `tfjsPreference`); later calls share the answer. */
 function init(preference: StyleBackend = 'webgpu'): Promise<StyleBackend> {
   backend ??= chooseTfjsBackend(preference, {
     wasmPaths: { 'tfjs-backend-wasm.wasm': wasmUrl, 'tfjs-backend-wasm-simd.wasm': simdUrl, 'tfjs-backend-wasm-threaded-simd.wasm': threadedUrl },
@@ -87,14 +43,18 @@ function use(next: StyleEncoder, nextHash: string) {
   hash = nextHash;
 }
 
+/** How many covers decode between two progress reports. */
+const DECODE_REPORT = 32;
+
 /** Decodes images to size×size RGB in [0,1], centre-cropped like sharp's fit 'cover'. */
-async function decodeCovers(urls: string[], size: number): Promise<{ images: Float32Array; failed: number[] }> {
+async function decodeCovers(urls: string[], size: number, onProgress?: (done: number, total: number) => void, signal?: AbortSignal): Promise<{ images: Float32Array; failed: number[] }> {
   const per = size * size * 3;
   const images = new Float32Array(urls.length * per);
   const failed: number[] = [];
   const canvas = new OffscreenCanvas(size, size);
   const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
   for (let i = 0; i < urls.length; i++) {
+    signal?.throwIfAborted(); // cancel() stops a run while it is still reading covers
     try {
       const res = await fetch(new URL(urls[i], self.location.href));
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
@@ -108,11 +68,12 @@ async function decodeCovers(urls: string[], size: number): Promise<{ images: Flo
     } catch {
       failed.push(i); // its rows stay zero; the caller leaves that title out
     }
+    if ((i + 1) % DECODE_REPORT === 0 || i + 1 === urls.length) onProgress?.(i + 1, urls.length);
   }
   return { images, failed };
 }
 
-const api = {
+const api: StyleWorkerApi = {
   /** Picks the backend (once per worker) and says which one it got. */
   init,
 
@@ -149,7 +110,7 @@ const api = {
   },
 
   /** Style and Gram vectors of N images, N×size×size×3 in [0,1]. */
-  embed(images: Float32Array): Promise<StyleEmbedding> {
+  embed(images: Float32Array) {
     return queued(async () => {
       if (!encoder) throw new Error('no style weights loaded');
       const out = await encoder.embed(images);
@@ -158,10 +119,10 @@ const api = {
   },
 
   /** Fetches and decodes covers, then embeds them; `failed` lists the ones that could not be read (their rows are zero). */
-  embedCovers(urls: string[]): Promise<StyleEmbedding & { failed: number[] }> {
+  embedCovers(urls, onProgress) {
     return queued(async () => {
       if (!encoder) throw new Error('no style weights loaded');
-      const { images, failed } = await decodeCovers(urls, encoder.config.size);
+      const { images, failed } = await decodeCovers(urls, encoder.config.size, onProgress);
       const out = await encoder.embed(images);
       return Comlink.transfer({ ...out, failed }, [out.style.buffer, out.gram.buffer]);
     });
@@ -171,15 +132,14 @@ const api = {
    * Continues training a copy of the weights in use on these covers. On success the trained copy is used from
    * then on and returned (to be stored); on cancel() or an error it is thrown away and the old weights stay.
    */
-  train(req: StyleTrainRequest, onProgress?: (p: StyleTrainProgress) => void): Promise<StyleTrainResult> {
+  train(req: StyleTrainRequest, onProgress?: (p: StyleTrainProgress) => void) {
     return queued(async () => {
       if (!encoder) throw new Error('no style weights loaded');
       const controller = new AbortController();
       training = controller;
       const copy = StyleEncoder.load(await encoder.save());
       try {
-        const { images, failed } = await decodeCovers(req.covers, copy.config.size);
-        controller.signal.throwIfAborted();
+        const { images, failed } = await decodeCovers(req.covers, copy.config.size, (done, total) => onProgress?.({ phase: 'decode', done, total }), controller.signal);
         const per = copy.config.size ** 2 * 3;
         const usable = shuffle(req.covers.map((_, i) => i).filter((i) => !failed.includes(i)), rng((req.seed ?? 0) + 1));
         const nVal = Math.round(usable.length * (req.valFraction ?? 0.1));
@@ -200,7 +160,7 @@ const api = {
             seed: req.seed,
             signal: controller.signal,
           },
-          onProgress,
+          onProgress && ((p) => onProgress({ phase: 'train', ...p })),
         );
         const weights = await copy.save();
         use(copy, weights.hash);
@@ -219,7 +179,5 @@ const api = {
     training?.abort(new DOMException('training was cancelled', 'AbortError'));
   },
 };
-
-export type StyleWorkerApi = typeof api;
 
 Comlink.expose(api);

@@ -11,45 +11,14 @@ import * as Comlink from 'comlink';
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import ortMjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
 import { chooseDevice, probeCapabilities, type Device } from '../src/core/capabilities.ts';
-import type { TextModelConfig, ToonpickConfig } from '../src/core/config.ts';
+import { serial, type TextLoadProgress, type TextModelInfo, type TextModelRequest, type TextWorkerApi } from './protocol.ts';
 import { SynopsisAdapter } from '../src/core/text/adapter.ts';
 import { SynopsisEncoder, type EncoderDevice } from '../src/core/text/synopsis-encoder.ts';
-
-export interface TextModelRequest {
-  /** `localModelPath` must be root-relative or a URL: a relative one would resolve against this script's URL. */
-  model: TextModelConfig;
-  device: ToonpickConfig['device'];
-  /** The snapshot's adapter for this model (weights file bytes), applied after the encoder. */
-  adapter?: { dim: number; bytes: Uint8Array };
-}
-
-export interface TextModelInfo {
-  modelId: string;
-  revision: string;
-  dtype: 'fp32' | 'q8';
-  device: Device;
-  dim: number;
-  adapted: boolean;
-}
-
-/** A file's download progress, or a phase change (`status`), as transformers.js reports it. */
-export interface TextLoadProgress {
-  status: string;
-  file?: string;
-  loaded?: number;
-  total?: number;
-}
 
 let encoder: SynopsisEncoder | null = null;
 let adapter: SynopsisAdapter | null = null;
 // One load or inference at a time: a WebGPU session fails on concurrent runs ("Session already started").
-let queue: Promise<unknown> = Promise.resolve();
-
-function queued<T>(job: () => Promise<T>): Promise<T> {
-  const next = queue.then(job, job);
-  queue = next.catch(() => undefined);
-  return next;
-}
+const queued = serial();
 
 async function open(req: TextModelRequest, device: Device, onProgress?: (p: TextLoadProgress) => void): Promise<SynopsisEncoder> {
   const m = req.model;
@@ -68,7 +37,7 @@ async function open(req: TextModelRequest, device: Device, onProgress?: (p: Text
   });
 }
 
-const api = {
+const api: TextWorkerApi = {
   /** Loads (or reloads) the model; answers which device it runs on. */
   load(req: TextModelRequest, onProgress?: (p: TextLoadProgress) => void): Promise<TextModelInfo> {
     return queued(async () => {
@@ -118,7 +87,5 @@ const api = {
     });
   },
 };
-
-export type TextWorkerApi = typeof api;
 
 Comlink.expose(api);

@@ -222,7 +222,24 @@ export interface ToonpickConfig {
   /** Which device the encoders prefer; `auto` = WebGPU when an adapter exists, else WASM. */
   device: 'auto' | 'webgpu' | 'wasm' | 'cpu';
   models: { text: TextModelConfig; style: StyleModelConfig };
+  workers: WorkerLimits;
   search: SearchConfig;
+}
+
+/**
+ * How long the page waits on the style and sequence workers (src/app/worker-rpc.ts) before it stops one and
+ * says so; the text worker's limits are models.text.stallTimeoutMs / embedTimeoutMs. A stall limit counts the
+ * time since the last progress report, so it does not grow with the catalog.
+ */
+export interface WorkerLimits {
+  style: {
+    /** Loading weights, or a training run (decoding covers, then each batch) that reports no progress this long. */
+    stallMs: number;
+    /** One embedding or style-map call (every cover of the catalog at once). */
+    callMs: number;
+  };
+  /** Loading the sequence model, or scoring one history (the page then ranks on its own thread). */
+  sequence: { callMs: number };
 }
 
 /** Freezes an object and everything in it: the defaults are shared by every module and must never drift. */
@@ -316,6 +333,10 @@ export const defaultConfig: Readonly<ToonpickConfig> = deepFreeze<ToonpickConfig
       seed: 0,
     },
   },
+  workers: {
+    style: { stallMs: 120_000, callMs: 600_000 },
+    sequence: { callMs: 30_000 },
+  },
   search: {
     fieldWeights: { title: 3, author: 2, genres: 1.5, synopsis: 1 },
     k1: 1.2,
@@ -325,8 +346,13 @@ export const defaultConfig: Readonly<ToonpickConfig> = deepFreeze<ToonpickConfig
 });
 
 
+/** The values `config.device` takes. */
+const DEVICES: readonly ToonpickConfig['device'][] = ['auto', 'webgpu', 'wasm', 'cpu'];
+
 /**
- * Operator and test overrides from the page's query string, applied to the text model only:
+ * Operator and test overrides from the page's query string:
+ * `?device=auto|webgpu|wasm|cpu` sets config.device, which every worker with a choice honours (a device the
+ * platform lacks falls back down webgpu → wasm → cpu). The rest apply to the text model:
  * `?textModel=<folder>` serves a self-hosted model from `<localModelPath><folder>/` (remote downloads off),
  * `&textDtype=fp32|q8` picks its weights file on every device (e.g. a model folder that has only fp32),
  * `&textBatch=<n>` embeds the catalog's synopses n per worker call (small batches: finer progress, and tests that
@@ -337,12 +363,14 @@ export function withUrlOverrides(config: ToonpickConfig, search: string): Toonpi
   const modelId = q.get('textModel');
   const dtype = q.get('textDtype');
   const batch = q.get('textBatch');
-  if (!modelId && !dtype && batch === null) return config;
+  const device = q.get('device');
+  if (!modelId && !dtype && batch === null && device === null) return config;
+  if (device !== null && !DEVICES.includes(device as ToonpickConfig['device'])) throw new Error(`device must be one of ${DEVICES.join(', ')}, got "${device}"`);
   if (dtype !== null && dtype !== 'fp32' && dtype !== 'q8') throw new Error(`textDtype must be fp32 or q8, got "${dtype}"`);
   if (batch !== null && !/^[1-9]\d{0,3}$/.test(batch)) throw new Error(`textBatch must be a whole number from 1 to 9999, got "${batch}"`);
   const text: TextModelConfig = { ...config.models.text };
   if (modelId) Object.assign(text, { modelId, allowRemoteModels: false });
   if (dtype) text.dtype = { wasm: dtype, webgpu: dtype };
   if (batch !== null) text.embedBatch = Number(batch);
-  return { ...config, models: { ...config.models, text } };
+  return { ...config, ...(device !== null ? { device: device as ToonpickConfig['device'] } : {}), models: { ...config.models, text } };
 }

@@ -117,7 +117,7 @@ export const ko: Messages = {
   styleCancel: '취소',
   styleRestore: '기본 가중치로 되돌리기',
   styleProgress: (epoch, epochs, batch, batches, loss) => `에포크 ${epoch}/${epochs} · 배치 ${batch}/${batches} · 손실 ${loss}`,
-  styleDecoding: '표지를 읽는 중…',
+  styleDecoding: (done, total) => `표지를 읽는 중… ${done}/${total}`,
   styleTrained: (mse) => `다시 학습했습니다. 검증 오차 ${mse}. 이제 추천에 새 그림체 벡터를 씁니다.`,
   styleCancelled: '학습을 취소했습니다. 이전 가중치를 계속 씁니다.',
   styleFailed: (why) => `학습에 실패했습니다: ${why}. 이전 가중치를 계속 씁니다.`,

@@ -118,7 +118,7 @@ export const en = {
   styleCancel: 'Cancel',
   styleRestore: 'Restore shipped weights',
   styleProgress: (epoch: number, epochs: number, batch: number, batches: number, loss: string) => `Epoch ${epoch}/${epochs} · batch ${batch}/${batches} · loss ${loss}`,
-  styleDecoding: 'Reading the covers…',
+  styleDecoding: (done: number, total: number) => `Reading the covers… ${done}/${total}`,
   styleTrained: (mse: string) => `Retrained. Validation error ${mse}. Recommendations now use the new style vectors.`,
   styleCancelled: 'Training cancelled. The previous weights are still in use.',
   styleFailed: (why: string) => `Training failed: ${why}. The previous weights are still in use.`,

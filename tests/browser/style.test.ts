@@ -271,4 +271,56 @@ describe('the style pages', () => {
       await browser.close();
     }
   });
+
+  it('settings: a style worker that crashes mid-training fails the run with a message, and the next run gets a new worker', async () => {
+    const browser = await launch();
+    try {
+      const page = await browser.newPage();
+      const started: string[] = [];
+      page.on('worker', (w) => { if (w.url().includes('style.worker')) started.push(w.url()); });
+      await page.goto(`${server.url}#/settings`);
+      await page.getByTestId('style-backend').waitFor();
+      const shipped = await page.getByTestId('style-weights').textContent();
+      await page.getByTestId('style-epochs').fill('1');
+      await page.getByTestId('style-train').click();
+      await page.waitForFunction(() => /1\/1 ·/.test(document.querySelector('[data-testid="style-progress-label"]')?.textContent ?? ''));
+      // An uncaught error inside the worker, as a crash in tfjs or an out-of-memory would raise.
+      const worker = page.workers().find((w) => w.url().includes('style.worker'))!;
+      await worker.evaluate(() => void setTimeout(() => { throw new Error('simulated style worker crash'); }));
+      const message = page.getByTestId('style-message');
+      await message.waitFor();
+      expect(await message.getAttribute('role')).toBe('alert');
+      expect(await message.textContent()).toContain('the style worker stopped');
+      expect(await message.textContent()).toContain('simulated style worker crash');
+      // Nothing was lost and nothing is left waiting: the shipped weights stay, the buttons are back.
+      expect(await page.getByTestId('style-weights').textContent()).toBe(shipped);
+      expect(await page.getByTestId('style-train').isEnabled()).toBe(true);
+      expect(await page.getByTestId('style-cancel').isDisabled()).toBe(true);
+      // The next run starts a new worker, which loads the weights in use again, and trains.
+      await page.getByTestId('style-train').click();
+      await page.waitForFunction(() => /1\/1 ·/.test(document.querySelector('[data-testid="style-progress-label"]')?.textContent ?? ''));
+      expect(started).toHaveLength(2);
+      await page.getByTestId('style-cancel').click();
+      await page.waitForFunction(() => document.querySelector('[data-testid="style-message"]')?.getAttribute('role') === 'status', undefined, { timeout: 120_000 });
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('settings: the style worker honours config.device (?device=)', async () => {
+    const browser = await launch(['--enable-unsafe-webgpu']);
+    try {
+      const page = await browser.newPage();
+      const backend = async (query: string) => {
+        await page.goto(`${server.url}${query}#/settings`);
+        await page.getByTestId('style-backend').waitFor();
+        return page.getByTestId('style-backend').textContent();
+      };
+      expect(await backend('')).toContain('webgpu');
+      expect(await backend('?device=wasm')).toContain('wasm');
+      expect(await backend('?device=cpu')).toContain('cpu');
+    } finally {
+      await browser.close();
+    }
+  });
 });

@@ -64,3 +64,11 @@ describe('?textBatch', () => {
     for (const bad of ['0', '-2', '1.5', 'x', '']) expect(() => withUrlOverrides(defaultConfig, `?textBatch=${bad}`)).toThrow(/textBatch/);
   });
 });
+
+describe('?device', () => {
+  it('sets config.device for every worker, and only to a value config.device takes', () => {
+    expect(withUrlOverrides(defaultConfig, '?device=wasm').device).toBe('wasm');
+    expect(withUrlOverrides(defaultConfig, '?device=wasm').models.text).toEqual(defaultConfig.models.text);
+    for (const bad of ['gpu', 'WASM', '']) expect(() => withUrlOverrides(defaultConfig, `?device=${bad}`)).toThrow(/device must be one of auto, webgpu, wasm, cpu/);
+  });
+});

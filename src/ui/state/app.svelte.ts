@@ -32,7 +32,7 @@ export class AppState {
       this.notices.notify(e);
     }
     const notify = this.notices.notify;
-    this.catalog = new Catalog(this.config, () => this.models.sts.space);
+    this.catalog = new Catalog(this.config, () => this.models.deviceSpaces());
     this.reader = new Reader(this.config, this.catalog, notify);
     this.models = new Models(this.config, this.catalog, this.reader, notify);
     this.search = new Search(this.config, this.catalog, this.models);

@@ -1,7 +1,7 @@
 /**
  * The catalog: the snapshot (loaded once from `config.snapshotUrl`, or `?snapshot=<url>`), its loading progress or
- * error, cover URLs, and the catalog the ranker sees — the snapshot plus a space made on this device (story meaning,
- * models.svelte.ts) once there is one.
+ * error, cover URLs, and the catalog the ranker sees — the snapshot plus the spaces made on this device (story
+ * meaning, the style vectors of retrained weights: models.svelte.ts) once there are any.
  */
 import type { ToonpickConfig } from '../../core/config.ts';
 import { httpReader, loadSnapshot, type LoadProgress } from '../../core/snapshot/load.ts';
@@ -16,10 +16,10 @@ export class Catalog {
   error = $state<string | null>(null);
   private joined: Snapshot | null = null;
 
-  /** `deviceSpace`: a space this device made for the ranker (null while there is none). */
+  /** `deviceSpaces`: spaces this device made for the ranker; each replaces the snapshot's of that name, or joins it. */
   constructor(
     config: ToonpickConfig,
-    private readonly deviceSpace: () => Space | null,
+    private readonly deviceSpaces: () => Space[],
   ) {
     // An operator or a test can point the app at another snapshot: ?snapshot=<url>
     const override = new URLSearchParams(location.search).get('snapshot');
@@ -27,14 +27,14 @@ export class Catalog {
   }
 
   /**
-   * What the ranker sees (For you, a title's "why" chart, More like this): the snapshot, plus the `sts` space this
-   * device made once the reader opted in — a new catalog object, never the snapshot changed in place.
+   * What the ranker sees (For you, a title's "why" chart, More like this): the snapshot with the spaces this device
+   * made — a new catalog object, never the snapshot changed in place.
    */
   get ranked(): Snapshot | null {
     const snap = this.snapshot;
-    const space = this.deviceSpace();
-    if (!snap || !space || snap.spaces.has(space.name)) return snap;
-    return (this.joined = withSpace(snap, space, this.joined));
+    const spaces = this.deviceSpaces();
+    if (!snap || spaces.length === 0) return snap;
+    return (this.joined = withSpaces(snap, spaces, this.joined));
   }
 
   async load(): Promise<void> {
@@ -59,13 +59,15 @@ export class Catalog {
 }
 
 /**
- * The snapshot plus a space made on this device, as a NEW object with its own copy of the spaces map — never the
+ * The snapshot with spaces made on this device, as a NEW object with its own copy of the spaces map — never the
  * snapshot changed in place, since the ranker memoizes per catalog and per space (calibration, popularity, category
  * similarity in WeakMaps). `previous` is reused while nothing changed.
  */
-function withSpace(snapshot: Snapshot, space: Space, previous: Snapshot | null): Snapshot {
-  if (previous && previous.items === snapshot.items && previous.spaces.get(space.name) === space && [...snapshot.spaces].every(([n, s]) => previous.spaces.get(n) === s) && previous.spaces.size === snapshot.spaces.size + 1) {
+function withSpaces(snapshot: Snapshot, spaces: Space[], previous: Snapshot | null): Snapshot {
+  const next = new Map(snapshot.spaces);
+  for (const s of spaces) next.set(s.name, s);
+  if (previous && previous.items === snapshot.items && previous.spaces.size === next.size && [...next].every(([n, s]) => previous.spaces.get(n) === s)) {
     return previous;
   }
-  return { ...snapshot, spaces: new Map(snapshot.spaces).set(space.name, space) };
+  return { ...snapshot, spaces: next };
 }
