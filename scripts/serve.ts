@@ -2,10 +2,19 @@
  * A small static server for the built app (dist/): `npm start` and the browser tests use it.
  * Missing files answer 404, never index.html: a SPA fallback would get HTML cached as a model or
  * snapshot file (docs/pitfalls). Binds to 127.0.0.1 only.
+ *
+ * What a production host should do too (docs/snapshot.md, "Serving"):
+ * - compression: a `.br` or `.gz` file beside the requested one (the snapshot builder writes them) is sent when the
+ *   request's Accept-Encoding allows it; other compressible files are compressed once and kept in memory;
+ * - validators: every answer has a strong ETag (a hash of the file), and `If-None-Match` answers 304;
+ * - caching: content-addressed files (Vite's `assets/*-<hash>.*`) are cached for a year, immutable; everything
+ *   else is `no-cache` (revalidated with the ETag each time, so an unchanged file costs a 304).
  */
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -23,6 +32,26 @@ const TYPES: Record<string, string> = {
   '.txt': 'text/plain; charset=utf-8',
 };
 
+/** Worth compressing: text, JSON, wasm and the snapshot's binary spaces (not images, already compressed). */
+const COMPRESSIBLE = /\.(html|js|mjs|css|json|webmanifest|wasm|svg|txt|f32|i8|csr|csr16|u32|bin)$/i;
+/** Vite's content-addressed build output: the name changes whenever the bytes do. */
+const IMMUTABLE = /(^|\/)assets\/[^/]+-[\w-]{8,}\.[a-z0-9]+$/i;
+
+type Encoding = 'br' | 'gzip';
+
+/** The encodings a request accepts, best first (q=0 refuses one). */
+function accepted(header: string | string[] | undefined): Encoding[] {
+  const list = (Array.isArray(header) ? header.join(',') : (header ?? '')).toLowerCase().split(',').map((p) => p.trim());
+  const ok = (name: string) => list.some((p) => p.split(';')[0].trim() === name && !/;\s*q=0(\.0*)?$/.test(p));
+  return (['br', 'gzip'] as const).filter(ok);
+}
+
+interface Variant {
+  body: Buffer;
+  etag: string;
+  encoding?: Encoding;
+}
+
 export interface Served {
   url: string;
   port: number;
@@ -32,6 +61,30 @@ export interface Served {
 
 export async function serve(root: string, opts: { port?: number; host?: string; headers?: Record<string, string> } = {}): Promise<Served> {
   const base = path.resolve(root);
+  // Compressed copies made here, per file version (path, size, mtime): made once, not per request.
+  const compressed = new Map<string, Buffer>();
+  const etagOf = (body: Buffer, encoding?: Encoding) => `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}${encoding ? `-${encoding}` : ''}"`;
+
+  async function variant(file: string, info: { size: number; mtimeMs: number }, encodings: Encoding[]): Promise<Variant> {
+    for (const encoding of encodings) {
+      const sibling = `${file}.${encoding === 'br' ? 'br' : 'gz'}`;
+      // A copy older than its file belongs to an earlier version of it: never send that.
+      const fresh = await stat(sibling).then((s) => s.isFile() && s.mtimeMs >= info.mtimeMs, () => false);
+      const pre = fresh ? await readFile(sibling).catch(() => null) : null;
+      if (pre) return { body: pre, etag: etagOf(pre, encoding), encoding };
+    }
+    const body = await readFile(file);
+    const encoding = encodings[0];
+    if (!encoding || !COMPRESSIBLE.test(file) || body.length < 1024) return { body, etag: etagOf(body) };
+    const key = `${file}|${info.size}|${info.mtimeMs}|${encoding}`;
+    let packed = compressed.get(key);
+    if (!packed) {
+      packed = encoding === 'br' ? brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 9 } }) : gzipSync(body, { level: 9 });
+      compressed.set(key, packed);
+    }
+    return packed.length < body.length ? { body: packed, etag: etagOf(body, encoding), encoding } : { body, etag: etagOf(body) };
+  }
+
   const server = createServer(async (req, res) => {
     try {
       const url = new URL(req.url ?? '/', 'http://x');
@@ -41,15 +94,25 @@ export async function serve(root: string, opts: { port?: number; host?: string; 
       if (file !== base && !file.startsWith(base + path.sep)) throw Object.assign(new Error('outside root'), { code: 'ENOENT' });
       const info = await stat(file);
       if (!info.isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOENT' });
-      const body = await readFile(file);
-      res.writeHead(200, {
+      const { body, etag, encoding } = await variant(file, info, accepted(req.headers['accept-encoding']));
+      const headers = {
         'content-type': TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
-        'content-length': body.length,
-        'cache-control': 'no-cache',
+        'cache-control': IMMUTABLE.test(rel) ? 'public, max-age=31536000, immutable' : 'no-cache',
+        etag,
+        vary: 'accept-encoding',
         // Public static files: the widget and its snapshot are fetched from other sites' pages.
         'access-control-allow-origin': '*',
+        'access-control-expose-headers': 'etag, content-length',
+        ...(encoding ? { 'content-encoding': encoding } : {}),
         ...opts.headers,
-      });
+      };
+      const match = req.headers['if-none-match'];
+      if (match && match.split(',').some((t) => t.trim().replace(/^W\//, '') === etag)) {
+        res.writeHead(304, headers);
+        res.end();
+        return;
+      }
+      res.writeHead(200, { ...headers, 'content-length': body.length });
       res.end(req.method === 'HEAD' ? undefined : body);
     } catch (e) {
       const missing = (e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR';

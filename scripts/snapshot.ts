@@ -7,7 +7,7 @@
  * failed build never leaves a half-written snapshot where a good one was.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { DataError } from '../src/core/errors.ts';
@@ -15,7 +15,7 @@ import { parseCatalogJsonl, parseInteractionsCsv, type SourceItem } from '../src
 import { buildSnapshot, serializeSnapshot } from '../src/core/snapshot/build.ts';
 import { loadSnapshot } from '../src/core/snapshot/load.ts';
 import type { Snapshot } from '../src/core/snapshot/snapshot.ts';
-import { folderBytes, fsReader, parseArgs } from './lib/node-io.ts';
+import { folderBytes, fsReader, parseArgs, writeWithCompressedCopies } from './lib/node-io.ts';
 import { writeSnapshotInPlace } from './lib/text-model.ts';
 
 export const COVER_WIDTH = 120;
@@ -75,10 +75,7 @@ export async function makeSnapshot(opts: { source: string; out: string; name?: s
       coverInfo: covers.size ? { dir: 'covers', width: COVER_WIDTH, format: 'webp', squareDir: 'covers64', squareSize: SQUARE_SIZE } : undefined,
       lexicalDim: opts.lexicalDim,
     });
-    for (const [p, bytes] of await serializeSnapshot(snap)) {
-      await mkdir(path.dirname(path.join(tmp, p)), { recursive: true });
-      await writeFile(path.join(tmp, p), bytes);
-    }
+    for (const [p, bytes] of await serializeSnapshot(snap)) await writeWithCompressedCopies(path.join(tmp, p), bytes);
     const old = `${out}.old-${process.pid}`;
     if (existsSync(out)) await rename(out, old);
     await rename(tmp, out);

@@ -1,8 +1,8 @@
 /**
  * Vite plugin: builds src/sw/service-worker.ts to /sw.js and injects the precache list and version.
- * Precached: every file of the app build plus public/ files except those cached on first use (covers64
- * for the encoders, models). The version is a hash of every precached file's bytes, so any change to the
- * app or the snapshot produces a new service worker and a "new version" notice.
+ * Precached: every file of the app build plus public/ files except the snapshot (the page keeps its files by content
+ * hash) and models. The version is a hash of every precached file's bytes, so any change to the app produces a
+ * new service worker and a "new version" notice; a new snapshot is found by its manifest (network first).
  */
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
@@ -12,8 +12,11 @@ import type { Plugin } from 'vite';
 const SW_ENTRY = 'src/sw/service-worker.ts';
 const PLACEHOLDER = 'self.__TOONPICK_PRECACHE__';
 
-/** Public files not precached: fetched (and cached) only when needed. */
-const RUNTIME_ONLY = [/^snapshot\/covers64\//, /^models\//, /\.map$/];
+/**
+ * Public files not precached: fetched (and cached) only when needed. The snapshot is the page's to keep (by content
+ * hash, src/app/snapshot-cache.ts), whichever snapshot it opens: precaching the demo's too would download it twice.
+ */
+const RUNTIME_ONLY = [/^snapshot\//, /^models\//, /\.map$/, /\.(br|gz)$/];
 
 async function walk(dir: string, base = dir): Promise<string[]> {
   const out: string[] = [];

@@ -1,6 +1,7 @@
 /** Node-side file access for scripts and tests: the same ReadFile the browser gets from fetch. */
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { DataError } from '../../src/core/errors.ts';
 import type { ReadFile } from '../../src/core/snapshot/load.ts';
 
@@ -14,13 +15,38 @@ export function fsReader(dir: string): ReadFile {
   };
 }
 
+/** Bytes of a folder's files, not counting the pre-compressed `.br` / `.gz` copies (other encodings of the same files). */
 export async function folderBytes(dir: string): Promise<number> {
   let total = 0;
   for (const e of await readdir(dir, { withFileTypes: true })) {
     const p = path.join(dir, e.name);
+    if (!e.isDirectory() && /\.(br|gz)$/.test(e.name)) continue;
     total += e.isDirectory() ? await folderBytes(p) : (await stat(p)).size;
   }
   return total;
+}
+
+/**
+ * Writes a snapshot file and, when compression saves at least a tenth, its `.br` and `.gz` copies beside it (what a
+ * static host sends to browsers that accept them: scripts/serve.ts does). Stale copies of an earlier version go.
+ */
+export async function writeWithCompressedCopies(file: string, bytes: Uint8Array): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, bytes);
+  const copies: Array<[string, Uint8Array]> = bytes.byteLength < 1024 ? [] : [
+    ['.br', brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.byteLength } })],
+    ['.gz', gzipSync(bytes, { level: 9 })],
+  ];
+  for (const suffix of ['.br', '.gz']) {
+    const packed = copies.find(([s]) => s === suffix)?.[1];
+    if (packed && packed.byteLength <= bytes.byteLength * 0.9) await writeFile(file + suffix, packed);
+    else await rm(file + suffix, { force: true });
+  }
+}
+
+/** Removes a file with its pre-compressed copies. */
+export async function removeWithCompressedCopies(file: string): Promise<void> {
+  for (const suffix of ['', '.br', '.gz']) await rm(file + suffix, { force: true });
 }
 
 /** `--key value` and `--flag` arguments. */

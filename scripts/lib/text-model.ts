@@ -4,7 +4,7 @@
  * a snapshot back in place.
  */
 import { existsSync, statSync } from 'node:fs';
-import { readFile, rename, rm, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, rename, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { defaultConfig, type AdapterTrainingConfig } from '../../src/core/config.ts';
 import { rng } from '../../src/core/random.ts';
@@ -16,6 +16,7 @@ import { synopsisText } from '../../src/core/text/sts-space.ts';
 import { SynopsisEncoder } from '../../src/core/text/synopsis-encoder.ts';
 import type { AdapterTrainingData, PairVectors } from '../../src/core/text/adapter-train.ts';
 import { chooseTfjsBackend } from '../../src/core/tfjs-backend.ts';
+import { removeWithCompressedCopies, writeWithCompressedCopies } from './node-io.ts';
 
 export interface ModelArgs {
   modelId: string;
@@ -131,6 +132,8 @@ export const trainingBackend = (): Promise<string> => chooseTfjsBackend('wasm');
  * the renames at the end, milliseconds long, are not atomic together.
  */
 export async function writeSnapshotInPlace(dir: string, snapshot: Snapshot, remove: string[] = []): Promise<void> {
+  // Files the old manifest listed and the new one does not (a space stored in another layout now) go too.
+  const before = Object.keys(snapshot.manifest.files);
   const files = await serializeSnapshot(snapshot);
   const manifest = files.get('manifest.json')!;
   files.delete('manifest.json');
@@ -142,5 +145,7 @@ export async function writeSnapshotInPlace(dir: string, snapshot: Snapshot, remo
   for (const p of files.keys()) await rename(path.join(dir, p) + tmp, path.join(dir, p));
   await writeFile(path.join(dir, 'manifest.json') + tmp, manifest);
   await rename(path.join(dir, 'manifest.json') + tmp, path.join(dir, 'manifest.json'));
-  for (const p of remove) if (!files.has(p)) await rm(path.join(dir, p), { force: true });
+  for (const p of new Set([...remove, ...before])) if (!files.has(p) && p !== 'manifest.json') await removeWithCompressedCopies(path.join(dir, p));
+  // The .br / .gz copies a host sends (scripts/serve.ts ignores any older than its file meanwhile).
+  for (const [p, bytes] of [...files, ['manifest.json', manifest] as const]) await writeWithCompressedCopies(path.join(dir, p), bytes);
 }

@@ -2,10 +2,12 @@
 /**
  * Toonpick's service worker (built to /sw.js by the precache plugin in scripts/vite-precache.ts).
  *
- * - Install: precache the app shell and the demo snapshot (list and version injected at build time).
+ * - Install: precache the app shell (list and version injected at build time).
  * - Fetch: precached files cache-first; navigations fall back to the cached app shell offline; covers and
- *   the ONNX Runtime wasm are cached the first time they are fetched (runtime cache). Model files are
- *   left to transformers.js' own Cache API store, so no model is ever cached twice.
+ *   the ONNX Runtime wasm are cached the first time they are fetched (runtime cache). The snapshot, whichever
+ *   the page opened, is kept by the page itself (src/app/snapshot-cache.ts: files by content hash, the last
+ *   manifest for offline) and model files by transformers.js' own Cache API store, so nothing is downloaded or
+ *   cached twice.
  * - Update: a new worker waits; the page announces it and sends SKIP_WAITING when the reader reloads,
  *   so a version never changes mid-session.
  * Self-contained: no imports, so the file also runs as a classic worker.
@@ -34,8 +36,9 @@ sw.addEventListener('install', (event) => {
   event.waitUntil(
     (async () => {
       const cache = await caches.open(SHELL_CACHE);
-      // cache.addAll is all-or-nothing: a half-downloaded version never becomes active.
-      await cache.addAll(PRECACHE.files.map((f) => new Request(new URL(f, scope), { cache: 'reload' })));
+      // cache.addAll is all-or-nothing: a half-downloaded version never becomes active. `no-cache` revalidates
+      // with the server (ETag): what the page just downloaded costs a 304, not a second download.
+      await cache.addAll(PRECACHE.files.map((f) => new Request(new URL(f, scope), { cache: 'no-cache' })));
     })(),
   );
 });

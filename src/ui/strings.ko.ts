@@ -9,6 +9,7 @@ export const ko: Messages = {
   navForYou: '추천',
   navHistory: '내 기록',
   loadingCatalog: '작품 목록을 불러오는 중',
+  loadingBytes: (loaded, total) => `${total} MB 중 ${loaded} MB`,
   filterPlaceholder: '제목이나 작가로 거르기',
   allGenres: '모든 장르',
   noMatches: '조건에 맞는 작품이 없습니다.',

@@ -9,6 +9,7 @@ export const en = {
   navForYou: 'For you',
   navHistory: 'My history',
   loadingCatalog: 'Loading catalog',
+  loadingBytes: (loaded: string, total: string) => `${loaded} of ${total} MB`,
   filterPlaceholder: 'Filter by title or author',
   allGenres: 'All genres',
   noMatches: 'No titles match these filters.',

@@ -17,6 +17,7 @@ import type { Title } from '../core/snapshot/format.ts';
 import type { Snapshot } from '../core/snapshot/snapshot.ts';
 import { httpReader, loadSnapshot } from '../core/snapshot/load.ts';
 import { ReaderStore } from '../store/db.ts';
+import { snapshotFileCache } from '../app/snapshot-cache.ts';
 import { WIDGET_CSS } from './styles.ts';
 import { WIDGET_STRINGS, widgetLang } from './strings.ts';
 
@@ -37,6 +38,8 @@ export class ToonpickRecs extends HTMLElement {
   private root: ShadowRoot;
   private snapshot: Snapshot | null = null;
   private snapshotUrl = '';
+  /** The one load of the catalog in flight or done: attribute changes and connectedCallback all share it. */
+  private loading: { url: string; snapshot: Promise<Snapshot> } | null = null;
   private store: Promise<ReaderStore> | null = null;
   private renderToken = 0;
 
@@ -53,6 +56,7 @@ export class ToonpickRecs extends HTMLElement {
   attributeChangedCallback(name: string, old: string | null, value: string | null) {
     if (old !== value && this.isConnected) {
       if (name === 'catalog') this.snapshot = null;
+      // Only a new catalog URL loads again (ensureSnapshot); count, lang and theme just redraw.
       void this.refresh();
     }
   }
@@ -79,15 +83,27 @@ export class ToonpickRecs extends HTMLElement {
     return this.store;
   }
 
+  /**
+   * The catalog, loaded once per URL: calls while a load is in flight wait for that same load. Only what the
+   * ranker uses is downloaded (the `ranking` profile: no search tables, no style encoder weights or map). A failed
+   * load is forgotten, so the next refresh tries again.
+   */
   private async ensureSnapshot(): Promise<Snapshot> {
     const attr = this.getAttribute('catalog');
     if (!attr) throw new Error('the "catalog" attribute is missing (the URL of a Toonpick snapshot folder)');
     const url = new URL(attr, document.baseURI).href;
-    if (!this.snapshot || this.snapshotUrl !== url) {
-      this.snapshotUrl = url;
-      this.snapshot = await loadSnapshot(httpReader(url));
+    if (this.loading?.url !== url) {
+      const snapshot = loadSnapshot(httpReader(url), { profile: 'ranking', cache: snapshotFileCache() });
+      const loading = { url, snapshot };
+      this.loading = loading;
+      snapshot.catch(() => {
+        if (this.loading === loading) this.loading = null;
+      });
     }
-    return this.snapshot;
+    const snapshot = await this.loading.snapshot;
+    this.snapshotUrl = url;
+    this.snapshot = snapshot;
+    return snapshot;
   }
 
   /** Loads what is missing and redraws; a newer call supersedes an older one still in flight. */

@@ -178,8 +178,8 @@ describe('the app in a real browser', () => {
 
   it('shows a clear error for a corrupted snapshot and keeps the reader’s history', async () => {
     await cp(path.join(server.root, 'snapshot'), path.join(server.root, 'broken'), { recursive: true });
-    const bin = await readFile(path.join(server.root, 'broken/spaces/lexical.f32'));
-    await writeFile(path.join(server.root, 'broken/spaces/lexical.f32'), bin.subarray(0, 1000));
+    const bin = await readFile(path.join(server.root, 'broken/spaces/lexical.csr16'));
+    await writeFile(path.join(server.root, 'broken/spaces/lexical.csr16'), bin.subarray(0, 1000));
 
     const ctx = await browser.newContext();
     const page = await ctx.newPage();
@@ -188,7 +188,7 @@ describe('the app in a real browser', () => {
     const err = page.getByTestId('snapshot-error');
     await err.waitFor();
     const text = (await err.textContent())!;
-    expect(text).toContain('spaces/lexical.f32');
+    expect(text).toContain('spaces/lexical.csr16');
     expect(text).toContain('truncated');
     expect(text).toContain('history on this device was not changed');
     expect(await page.getByTestId('card').count()).toBe(0);

@@ -117,6 +117,29 @@ describe('the widget on a foreign page', () => {
     await ctx.close();
   });
 
+  it('loads its snapshot once, only the files it ranks with, and shows its first cards after ≤ 1.5 MB', async () => {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    const fetched: Array<{ url: string; bytes: Promise<number> }> = [];
+    page.on('response', (r) => {
+      if (r.url().startsWith(app.url)) fetched.push({ url: r.url().slice(app.url.length), bytes: r.body().then((b) => b.byteLength, () => 0) });
+    });
+    await page.goto(`${host.url}index.html`);
+    await page.waitForFunction(() => (window as any).__events?.some((e: any) => e.type === 'toonpick:ready'));
+    // The element's four attributes and its connection each asked for the catalog: one load served them all.
+    const files = fetched.map((f) => f.url).filter((u) => u.startsWith('snapshot/') && !/^snapshot\/covers/.test(u));
+    expect(files.length).toBe(new Set(files).size);
+    const manifest = JSON.parse(await readFile(path.join(app.root, 'snapshot/manifest.json'), 'utf8'));
+    const ranking = [manifest.items, ...manifest.spaces.map((s: { file: string }) => s.file)];
+    expect(files.sort()).toEqual(['snapshot/manifest.json', ...ranking.map((f: string) => `snapshot/${f}`)].sort());
+    // Not the search tables, the style encoder's weights or its map.
+    for (const s of manifest.spaces) for (const f of Object.values(s.encoder.files ?? {})) expect(files).not.toContain(`snapshot/${f}`);
+    const bytes = (await Promise.all(fetched.map((f) => f.bytes))).reduce((a, b) => a + b, 0);
+    console.log(`widget: ${fetched.length} requests, ${(bytes / 1e6).toFixed(2)} MB (uncompressed) to its first cards`);
+    expect(bytes).toBeLessThanOrEqual(1.5e6);
+    await ctx.close();
+  });
+
   it('fires toonpick:select on click and personalises after addToHistory, stored in the host origin', async () => {
     const ctx = await browser.newContext();
     const page = await ctx.newPage();

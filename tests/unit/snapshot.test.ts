@@ -9,6 +9,7 @@ import { contentHashOf, sha256Hex, type Manifest } from '../../src/core/snapshot
 import { parseCatalogJsonl } from '../../src/core/source.ts';
 import { DataError } from '../../src/core/errors.ts';
 import { webtoonsDir, demoSnapshotDir } from './helpers/paths.ts';
+import { expectStoredRows } from './helpers/stored.ts';
 
 let work: string;
 let good: string;
@@ -72,9 +73,23 @@ describe('snapshot round trip', () => {
     expect(loaded.manifest.itemCount).toBe(40);
     expect([...loaded.spaces.keys()]).toEqual(['genre', 'lexical']);
     for (const [name, s] of built.snapshot.spaces) {
-      expect(loaded.spaces.get(name)!.dim).toBe(s.dim);
-      expect(Array.from(loaded.spaces.get(name)!.data)).toEqual(Array.from(s.data));
+      const got = loaded.spaces.get(name)!;
+      expect(got.dim).toBe(s.dim);
+      // Stored as int8 / sparse int8 (format version 2): every row keeps its direction (cosine to the built row ≥ 0.999).
+      for (let i = 0; i < 40; i++) {
+        const a = got.data.subarray(i * s.dim, (i + 1) * s.dim);
+        const b = s.data.subarray(i * s.dim, (i + 1) * s.dim);
+        let [ab, aa, bb] = [0, 0, 0];
+        for (let j = 0; j < s.dim; j++) [ab, aa, bb] = [ab + a[j] * b[j], aa + a[j] * a[j], bb + b[j] * b[j]];
+        if (bb > 0) expect(ab / Math.sqrt(aa * bb)).toBeGreaterThan(0.999);
+        else expect(aa).toBe(0);
+      }
     }
+    expect(loaded.manifest.version).toBe(2);
+    expect(loaded.manifest.spaces.map((x) => [x.name, x.dtype, x.file])).toEqual([
+      ['genre', 'csr-f16', 'spaces/genre.csr16'],
+      ['lexical', 'csr-f16', 'spaces/lexical.csr16'],
+    ]);
     // Every item keeps the source fields the app shows.
     const source = parseCatalogJsonl(await readFile(path.join(work, 'src', 'catalog.jsonl'), 'utf8'));
     source.forEach((it, i) => {
@@ -134,34 +149,34 @@ describe('snapshot validation names the file, item and field', () => {
 
   it('refuses an unknown format version', async () => {
     const dir = await freshCopy('version');
-    await editManifest(dir, (m) => (m.version = 2));
+    await editManifest(dir, (m) => (m.version = 3));
     const e = await loadError(dir);
     expect(e.field).toBe('version');
-    expect(e.message).toMatch(/unknown format version 2/);
+    expect(e.message).toMatch(/unknown format version 3 \(this app reads versions 1 and 2\)/);
   });
 
   it('refuses a wrong dimension', async () => {
     const dir = await freshCopy('dim');
     await editManifest(dir, (m) => (m.spaces[0].dim = 12));
     const e = await loadError(dir);
-    expect(e.file).toBe('spaces/genre.f32');
+    expect(e.file).toBe('spaces/genre.csr16');
     expect(e.message).toMatch(/wrong dimension/);
   });
 
   it('refuses a truncated binary', async () => {
     const dir = await freshCopy('trunc');
-    const bytes = await readFile(path.join(dir, 'spaces/lexical.f32'));
-    await rewrite(dir, 'spaces/lexical.f32', bytes.subarray(0, bytes.length / 2), false);
+    const bytes = await readFile(path.join(dir, 'spaces/lexical.csr16'));
+    await rewrite(dir, 'spaces/lexical.csr16', bytes.subarray(0, bytes.length / 2), false);
     const e = await loadError(dir);
-    expect(e.file).toBe('spaces/lexical.f32');
+    expect(e.file).toBe('spaces/lexical.csr16');
     expect(e.message).toMatch(/truncated/);
   });
 
   it('refuses a file whose bytes were altered', async () => {
     const dir = await freshCopy('tamper');
-    const bytes = new Uint8Array(await readFile(path.join(dir, 'spaces/genre.f32')));
+    const bytes = new Uint8Array(await readFile(path.join(dir, 'spaces/genre.csr16')));
     bytes[7] ^= 0xff;
-    await rewrite(dir, 'spaces/genre.f32', bytes, false);
+    await rewrite(dir, 'spaces/genre.csr16', bytes, false);
     const e = await loadError(dir);
     expect(e.message).toMatch(/SHA-256/);
   });
@@ -169,14 +184,87 @@ describe('snapshot validation names the file, item and field', () => {
   it('refuses NaN in a space, naming the item', async () => {
     const dir = await freshCopy('nan');
     const snap = await loadSnapshot(fsReader(dir));
-    const data = new Float32Array(snap.spaces.get('genre')!.data);
-    const dim = snap.spaces.get('genre')!.dim;
-    data[5 * dim + 1] = NaN;
-    await rewrite(dir, 'spaces/genre.f32', new Uint8Array(data.buffer));
+    const bytes = new Uint8Array(await readFile(path.join(dir, 'spaces/genre.csr16')));
+    // csr-f16: the dim, row offsets (n + 1 uint32), a uint16 column per non-zero, then a half float per non-zero.
+    const view = new DataView(bytes.buffer, bytes.byteOffset);
+    const n = snap.items.length;
+    const nnz = view.getUint32(4 + n * 4, true);
+    const first = view.getUint32(4 + 5 * 4, true);
+    view.setUint16(4 + (n + 1) * 4 + nnz * 2 + first * 2, 0x7e00, true); // a half-float NaN in row 5
+    await rewrite(dir, 'spaces/genre.csr16', bytes);
     const e = await loadError(dir);
-    expect(e.file).toBe('spaces/genre.f32');
+    expect(e.file).toBe('spaces/genre.csr16');
     expect(e.item).toBe(snap.items[5].id);
-    expect(e.field).toBe('genre');
+    expect(e.field).toBe('spaces.genre');
+    expect(e.message).toMatch(/non-finite value \(NaN\)/);
+  });
+
+  it('refuses int8 rows with a NaN scale, naming the item', async () => {
+    const { encodeSpaceData, decodeSpaceData } = await import('../../src/core/snapshot/encoding.ts');
+    const bytes = encodeSpaceData(Float32Array.from([0.6, 0.8, 1, 0, 0, 1]), 3, 2, 'int8');
+    const rows = [0.6, 0.8, 1, 0, 0, 1];
+    expectStoredRows(decodeSpaceData(bytes, 3, 2, 'int8', { file: 'f', field: 'spaces.x', itemOf: (i) => `t${i}` }), rows, 2);
+    new DataView(bytes.buffer).setFloat32(4, NaN, true);
+    expect(() => decodeSpaceData(bytes, 3, 2, 'int8', { file: 'f', field: 'spaces.x', itemOf: (i) => `t${i}` })).toThrow(/f, item t1, field "spaces.x": has an invalid row scale \(NaN\)/);
+  });
+
+  it('refuses sparse rows whose columns leave the space, do not ascend, or whose offsets decrease', async () => {
+    const snap = await loadSnapshot(fsReader(good));
+    const original = new Uint8Array(await readFile(path.join(good, 'spaces/lexical.csr16')));
+    const n = snap.items.length;
+    const colsAt = 4 + (n + 1) * 4;
+    const offsets = new DataView(original.buffer, original.byteOffset);
+    const row = 3;
+    const first = offsets.getUint32(4 + row * 4, true);
+    const cases: Array<[string, (v: DataView) => void, RegExp]> = [
+      ['column', (v) => v.setUint16(colsAt + first * 2, 4000, true), /names column 4000, but the space has dim 1024/],
+      ['order', (v) => v.setUint16(colsAt + (first + 1) * 2, v.getUint16(colsAt + first * 2, true), true), /columns must ascend within a row/],
+      ['offsets', (v) => v.setUint32(4 + (row + 1) * 4, first - 1, true), /row offsets must not decrease/],
+    ];
+    for (const [name, edit, message] of cases) {
+      const dir = await freshCopy(`csr-${name}`);
+      const bytes = original.slice();
+      edit(new DataView(bytes.buffer));
+      await rewrite(dir, 'spaces/lexical.csr16', bytes);
+      const e = await loadError(dir);
+      expect(e.file).toBe('spaces/lexical.csr16');
+      expect(e.field).toBe('spaces.lexical');
+      expect(e.message).toMatch(message);
+      expect(e.item).toBe(snap.items[row].id);
+    }
+  });
+
+  it('reads a version-1 snapshot (every space float32), and writing it again migrates it to version 2', async () => {
+    const dir = await freshCopy('v1');
+    const v2 = await loadSnapshot(fsReader(dir));
+    // Rewrite the copy as version 1: float32 files, version 1 manifest.
+    await editManifest(dir, (m) => {
+      m.version = 1;
+      for (const sp of m.spaces) {
+        delete m.files[sp.file];
+        sp.dtype = 'float32';
+        sp.file = `spaces/${sp.name}.f32`;
+      }
+    });
+    for (const [name, sp] of v2.spaces) await rewrite(dir, `spaces/${name}.f32`, new Uint8Array(sp.data.buffer.slice(0)));
+    const v1 = await loadSnapshot(fsReader(dir));
+    expect(v1.manifest.version).toBe(1);
+    for (const [name, sp] of v2.spaces) expect(Array.from(v1.spaces.get(name)!.data)).toEqual(Array.from(sp.data));
+    // A float32 space in a version-1 manifest only: version 1 knows no other dtype.
+    const bad = await freshCopy('v1-int8');
+    await editManifest(bad, (m) => (m.version = 1));
+    expect((await loadError(bad)).message).toMatch(/unsupported dtype "csr-f16" \(version 1 reads float32\)/);
+    // Migration: any writer (here the in-place one the CLIs use) writes version 2 and drops the old files.
+    const { writeSnapshotInPlace } = await import('../../scripts/lib/text-model.ts');
+    await writeSnapshotInPlace(dir, v1);
+    const migrated = await loadSnapshot(fsReader(dir));
+    expect(migrated.manifest.version).toBe(2);
+    expect(migrated.manifest.spaces.map((x) => x.file)).toEqual(['spaces/genre.csr16', 'spaces/lexical.csr16']);
+    await expect(readFile(path.join(dir, 'spaces/genre.f32'))).rejects.toThrow(/ENOENT/);
+    for (const [name, sp] of v2.spaces) {
+      const got = migrated.spaces.get(name)!.data;
+      expect(Array.from(got)).toEqual(Array.from(sp.data)); // the stored values are read and written back exactly
+    }
   });
 
   it('refuses an item with a missing field, naming it', async () => {

@@ -12,7 +12,8 @@ import { calibrateCatalog } from '../rank/calibrate.ts';
 import type { Interaction, SourceItem } from '../source.ts';
 import { LEXICAL_ENCODER, LEXICAL_VERSION, LexicalEncoder } from '../text/lexical.ts';
 import { normalize } from '../vectors.ts';
-import { SNAPSHOT_FORMAT, SNAPSHOT_VERSION, contentHashOf, indexItems, sha256Hex, type FileEntry, type Manifest, type Space, type Title } from './format.ts';
+import { SPACE_FILE_SUFFIX, storeSpace, type SpaceDtype } from './encoding.ts';
+import { SNAPSHOT_FORMAT, SNAPSHOT_VERSION, contentHashOf, indexItems, sha256Hex, type FileEntry, type Manifest, type Space, type SpaceInfo, type Title } from './format.ts';
 import type { Snapshot } from './snapshot.ts';
 
 export interface BuildInput {
@@ -148,8 +149,11 @@ export function buildSnapshot(input: BuildInput): Snapshot {
     if (c) Object.assign(t, c);
     return t;
   });
-  const genre = genreSpace(items);
-  const lex = lexicalSpace(items, input.lexicalDim);
+  // The rows as the snapshot will store them (encoding.ts): the community model is tuned on what readers get.
+  const asStored = (sp: Space): Space => ({ ...sp, data: storeSpace(sp.data, items.length, sp.dim).rowsRead });
+  const genre = asStored(genreSpace(items));
+  const lexBuilt = lexicalSpace(items, input.lexicalDim);
+  const lex = { ...lexBuilt, space: asStored(lexBuilt.space) };
   const blobs = new Map<string, Uint8Array>([['spaces/lexical.idf.f32', bytesOf(lex.idf)]]);
   const spaces = new Map([genre, lex.space].map((s) => [s.name, s]));
   const indexOf = indexItems(items);
@@ -172,14 +176,8 @@ export function buildSnapshot(input: BuildInput): Snapshot {
     contentHash: '',
     items: 'items.json',
     files: {},
-    spaces: [genre, lex.space].map((s) => ({
-      name: s.name,
-      dim: s.dim,
-      dtype: 'float32' as const,
-      file: `spaces/${s.name}.f32`,
-      normalized: s.normalized,
-      encoder: s.encoder,
-    })),
+    // The layout and file name of each space are chosen when it is written (serializeSnapshot).
+    spaces: [genre, lex.space].map((s) => ({ name: s.name, dim: s.dim, dtype: 'float32' as const, file: `spaces/${s.name}.f32`, normalized: s.normalized, encoder: s.encoder })),
     ...(input.coverInfo ? { covers: input.coverInfo } : {}),
     popularity: { signals: pop.signals },
     ...(community ? { community } : {}),
@@ -197,6 +195,15 @@ export function bytesOf(a: Float32Array): Uint8Array {
  * weights gets its serendipity price calibrated for exactly the spaces it is written with (rank/calibrate.ts).
  */
 export async function serializeSnapshot(s: Snapshot, cfg: RankerConfig = defaultConfig.ranker): Promise<Map<string, Uint8Array>> {
+  // Each space in the layout that suits it (encoding.ts): sparse half-float rows, int8 dense ones. The snapshot
+  // then holds the rows a loader will read, so the calibration below is measured on them. Writing a version-1
+  // snapshot again is its migration to version 2.
+  const stored = new Map<string, { dtype: SpaceDtype; bytes: Uint8Array }>();
+  for (const [name, sp] of s.spaces) {
+    const { dtype, bytes, rowsRead } = storeSpace(sp.data, s.items.length, sp.dim);
+    stored.set(name, { dtype, bytes });
+    s.spaces.set(name, { ...sp, data: rowsRead });
+  }
   if (s.community?.learned?.strength === undefined) {
     const calibration = calibrateCatalog(s, cfg);
     s.manifest = { ...s.manifest };
@@ -207,12 +214,16 @@ export async function serializeSnapshot(s: Snapshot, cfg: RankerConfig = default
   }
   const out = new Map<string, Uint8Array>();
   out.set(s.manifest.items, new TextEncoder().encode(JSON.stringify(s.items)));
-  const spaces = [...s.manifest.spaces.filter((i) => s.spaces.has(i.name))];
+  const spaces: SpaceInfo[] = [...s.manifest.spaces.filter((i) => s.spaces.has(i.name))];
   for (const sp of s.spaces.values()) {
-    if (!spaces.some((i) => i.name === sp.name))
-      spaces.push({ name: sp.name, dim: sp.dim, dtype: 'float32', file: `spaces/${sp.name}.f32`, normalized: sp.normalized, encoder: sp.encoder });
+    if (!spaces.some((i) => i.name === sp.name)) spaces.push({ name: sp.name, dim: sp.dim, dtype: 'float32', file: '', normalized: sp.normalized, encoder: sp.encoder });
   }
-  for (const info of spaces) out.set(info.file, bytesOf(s.spaces.get(info.name)!.data));
+  for (const [k, info] of spaces.entries()) {
+    const sp = s.spaces.get(info.name)!;
+    const { dtype, bytes } = stored.get(info.name)!;
+    spaces[k] = { ...info, dim: sp.dim, normalized: sp.normalized, encoder: sp.encoder, dtype, file: `spaces/${info.name}${SPACE_FILE_SUFFIX[dtype]}` };
+    out.set(spaces[k].file, bytes);
+  }
   for (const [p, b] of s.blobs) out.set(p, b);
   const files: Record<string, FileEntry> = {};
   for (const [p, b] of out) {
@@ -220,7 +231,7 @@ export async function serializeSnapshot(s: Snapshot, cfg: RankerConfig = default
     if (!sha) throw new Error('SHA-256 is unavailable here (needs crypto.subtle)');
     files[p] = { bytes: b.byteLength, sha256: sha };
   }
-  const manifest: Manifest = { ...s.manifest, spaces, files, contentHash: (await contentHashOf(files))! };
+  const manifest: Manifest = { ...s.manifest, version: SNAPSHOT_VERSION, spaces, files, contentHash: (await contentHashOf(files))! };
   s.manifest = manifest;
   out.set('manifest.json', new TextEncoder().encode(JSON.stringify(manifest, null, 2) + '\n'));
   return out;

@@ -1,13 +1,17 @@
 /**
- * The catalog snapshot, format version 1 (documented in docs/snapshot.md).
- * A folder: `manifest.json`, `items.json`, one binary file per embedding space (row-major, item order =
- * items.json order) and cover images. Every file is listed in the manifest with its size and SHA-256 so a
- * truncated or altered file is caught before it is used.
+ * The catalog snapshot, format version 2 (documented in docs/snapshot.md; version 1 is still read).
+ * A folder: `manifest.json`, `items.json`, one binary file per embedding space (item order = items.json order,
+ * stored as `dtype` says: encoding.ts) and cover images. Every file is listed in the manifest with its size and
+ * SHA-256 so a truncated or altered file is caught before it is used.
  */
+import type { SpaceDtype } from './encoding.ts';
 
 
 export const SNAPSHOT_FORMAT = 'toonpick-snapshot';
-export const SNAPSHOT_VERSION = 1;
+/** The version every writer writes. */
+export const SNAPSHOT_VERSION = 2;
+/** The versions the loader reads: 1 stores every space as float32. */
+export const SNAPSHOT_VERSIONS_READ: readonly number[] = [1, 2];
 
 export interface FileEntry {
   bytes: number;
@@ -26,8 +30,8 @@ export interface EncoderInfo {
 export interface SpaceInfo {
   name: string;
   dim: number;
-  /** float32 only in version 1; `int8` with a per-row float32 scale file is reserved for later. */
-  dtype: 'float32';
+  /** How the file stores the rows (encoding.ts): `float32` (the only one in version 1), `int8` or `csr-int8`. */
+  dtype: SpaceDtype;
   file: string;
   /** Rows are L2-normalised, so a dot product is the cosine. */
   normalized: boolean;
@@ -36,7 +40,7 @@ export interface SpaceInfo {
 
 export interface Manifest {
   format: typeof SNAPSHOT_FORMAT;
-  version: typeof SNAPSHOT_VERSION;
+  version: 1 | 2;
   name: string;
   description?: string;
   /** Where the catalog comes from, shown in the app (attribution). */

@@ -8,11 +8,15 @@ import { decodeStyleMap } from '../style/style-map.ts';
 import { COMMUNITY_MODEL, COMMUNITY_VERSION } from '../rank/community.ts';
 import { SEQUENCE_MODEL, SEQUENCE_VERSION, SequenceModel, sequenceWeightCount, validateSequenceSpec } from '../rank/sequence.ts';
 import type { Community } from '../rank/signals.ts';
-import { SNAPSHOT_FORMAT, SNAPSHOT_VERSION, contentHashOf, indexItems, sha256Hex, type CommunityInfo, type FileEntry, type Manifest, type SequenceInfo, type SerendipityCalibration, type Space, type SpaceInfo, type Title } from './format.ts';
+import { decodeSpaceData, SPACE_DTYPES } from './encoding.ts';
+import { SNAPSHOT_FORMAT, SNAPSHOT_VERSIONS_READ, contentHashOf, indexItems, sha256Hex, type CommunityInfo, type FileEntry, type Manifest, type SequenceInfo, type SerendipityCalibration, type Space, type SpaceInfo, type Title } from './format.ts';
 import type { Snapshot } from './snapshot.ts';
 
-/** Returns a file's bytes; throws (ideally a DataError) when the file cannot be read. */
-export type ReadFile = (path: string) => Promise<Uint8Array>;
+/**
+ * Returns a file's bytes; throws (ideally a DataError) when the file cannot be read. `onBytes`, when the reader
+ * can, hears how many bytes of the file have arrived so far (for one progress bar over every file).
+ */
+export type ReadFile = (path: string, onBytes?: (received: number) => void) => Promise<Uint8Array>;
 
 const MANIFEST = 'manifest.json';
 
@@ -38,8 +42,8 @@ function validateManifest(raw: unknown): Manifest {
   const f = MANIFEST;
   if (!isObject(raw)) throw new DataError(f, 'is not a JSON object');
   if (raw.format !== SNAPSHOT_FORMAT) throw new DataError(f, `format is ${JSON.stringify(raw.format)}, expected "${SNAPSHOT_FORMAT}"`, { field: 'format' });
-  if (raw.version !== SNAPSHOT_VERSION)
-    throw new DataError(f, `unknown format version ${JSON.stringify(raw.version)} (this app reads version ${SNAPSHOT_VERSION})`, { field: 'version' });
+  if (!SNAPSHOT_VERSIONS_READ.includes(raw.version as number))
+    throw new DataError(f, `unknown format version ${JSON.stringify(raw.version)} (this app reads versions ${SNAPSHOT_VERSIONS_READ.join(' and ')})`, { field: 'version' });
   const str = (k: string) => need(typeof raw[k] === 'string' && (raw[k] as string).length > 0, raw[k] as string, f, k, 'a non-empty string');
   str('name');
   str('builtAt');
@@ -60,7 +64,8 @@ function validateManifest(raw: unknown): Manifest {
     if (names.has(s.name as string)) throw new DataError(f, `repeats space "${s.name}"`, { field: `${field}.name` });
     names.add(s.name as string);
     need(Number.isInteger(s.dim) && (s.dim as number) > 0, 0, f, `${field}.dim`, 'a positive integer');
-    if (s.dtype !== 'float32') throw new DataError(f, `unsupported dtype ${JSON.stringify(s.dtype)} (version 1 reads float32)`, { field: `${field}.dtype` });
+    const dtypes = raw.version === 1 ? ['float32'] : SPACE_DTYPES;
+    if (!dtypes.includes(s.dtype as never)) throw new DataError(f, `unsupported dtype ${JSON.stringify(s.dtype)} (version ${raw.version} reads ${dtypes.join(', ')})`, { field: `${field}.dtype` });
     need(typeof s.file === 'string' && !!(raw.files as Record<string, unknown>)[s.file as string], 0, f, `${field}.file`, 'a file listed in "files"');
     need(isObject(s.encoder) && typeof (s.encoder as Record<string, unknown>).name === 'string', 0, f, `${field}.encoder`, 'an object with a name');
   });
@@ -179,31 +184,13 @@ function validateItems(raw: unknown, manifest: Manifest): Title[] {
 }
 
 function decodeSpace(info: SpaceInfo, bytes: Uint8Array, items: Title[]): Space {
-  const expected = items.length * info.dim * 4;
-  if (bytes.byteLength !== expected) {
-    const rows = bytes.byteLength / 4 / items.length;
-    throw new DataError(
-      info.file,
-      `holds ${bytes.byteLength} bytes but ${items.length} items × dim ${info.dim} × 4 needs ${expected}` +
-        (Number.isInteger(rows) ? ` (wrong dimension: the data has ${rows} per item)` : ''),
-      { field: `spaces.${info.name}.dim` },
-    );
-  }
-  // Copy into an aligned buffer: a slice of a larger fetch may start at an odd offset.
-  const data = new Float32Array(items.length * info.dim);
-  new Uint8Array(data.buffer).set(bytes);
-  for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i])) {
-      const item = items[Math.floor(i / info.dim)].id;
-      throw new DataError(info.file, `has a non-finite value (${data[i]}) in ${info.name}[${i % info.dim}]`, { item, field: info.name });
-    }
-  }
+  const data = decodeSpaceData(bytes, items.length, info.dim, info.dtype, { file: info.file, field: `spaces.${info.name}`, itemOf: (row) => items[row].id });
   return { name: info.name, dim: info.dim, data, normalized: info.normalized, encoder: info.encoder };
 }
 
 /** Reads one listed file and checks its size and hash against the manifest. */
-async function readChecked(read: ReadFile, path: string, entry: FileEntry): Promise<Uint8Array> {
-  const bytes = await read(path);
+async function readChecked(read: ReadFile, path: string, entry: FileEntry, onBytes?: (received: number) => void): Promise<Uint8Array> {
+  const bytes = await read(path, onBytes);
   if (bytes.byteLength !== entry.bytes)
     throw new DataError(path, `is ${bytes.byteLength} bytes, the manifest says ${entry.bytes}${bytes.byteLength < entry.bytes ? ' (truncated download?)' : ''}`);
   const hash = await sha256Hex(bytes);
@@ -211,48 +198,94 @@ async function readChecked(read: ReadFile, path: string, entry: FileEntry): Prom
   return bytes;
 }
 
+/** Bytes of the snapshot's files arrived so far, of all the files this load reads (sizes from the manifest). */
 export interface LoadProgress {
-  file: string;
-  done: number;
+  loaded: number;
   total: number;
 }
 
-export async function loadSnapshot(read: ReadFile, onProgress?: (p: LoadProgress) => void): Promise<Snapshot> {
+/**
+ * What a load reads. `app`: everything. `ranking`: only what `recommend` ranks with — items, spaces, the community
+ * and sequence models — without the encoders' files (the search IDF table, the text adapter, the style encoder's
+ * weights and map): the widget's profile.
+ */
+export type SnapshotProfile = 'app' | 'ranking';
+
+/**
+ * A store of snapshot files by content hash (the app's is Cache Storage: src/app/snapshot-cache.ts). The loader
+ * checks every hit's size and SHA-256 like a download, and its failures only cost a download.
+ */
+export interface FileCache {
+  get(entry: FileEntry): Promise<Uint8Array | undefined>;
+  put(entry: FileEntry, bytes: Uint8Array): Promise<void>;
+  /** After a load: the files of this manifest (their hashes) are the ones to keep. */
+  retain(sha256s: string[]): Promise<void>;
+}
+
+export interface LoadOptions {
+  onProgress?: (p: LoadProgress) => void;
+  profile?: SnapshotProfile;
+  cache?: FileCache;
+}
+
+/** Loads, checks and decodes a snapshot; every file is requested at once, then decoded in manifest order. */
+export async function loadSnapshot(read: ReadFile, options: LoadOptions = {}): Promise<Snapshot> {
   const manifest = validateManifest(parseJson(await read(MANIFEST), MANIFEST));
   const expectedHash = await contentHashOf(manifest.files);
   if (expectedHash !== undefined && expectedHash !== manifest.contentHash)
     throw new DataError(MANIFEST, 'contentHash does not match the listed files', { field: 'contentHash' });
-  const binaries = new Set<string>(manifest.spaces.map((s) => s.file));
-  for (const s of manifest.spaces) for (const p of Object.values(s.encoder.files ?? {})) binaries.add(p);
+  const encoderFiles = new Set<string>();
+  for (const s of manifest.spaces) {
+    for (const p of Object.values(s.encoder.files ?? {})) {
+      if (!manifest.files[p]) throw new DataError(MANIFEST, `space ${s.name} needs ${p}, which "files" does not list`, { field: 'spaces' });
+      encoderFiles.add(p);
+    }
+  }
   const modelFiles = [
     ...(manifest.community?.model ? Object.values(manifest.community.model.files) : []),
     ...(manifest.community?.categories ? [manifest.community.categories.file] : []),
     ...(manifest.sequence ? [manifest.sequence.file] : []),
   ];
-  for (const p of modelFiles) binaries.add(p);
-  const total = 1 + binaries.size;
-  let done = 0;
-  const step = (file: string) => onProgress?.({ file, done: ++done, total });
+  const wanted = [...new Set([manifest.items, ...manifest.spaces.map((s) => s.file), ...(options.profile === 'ranking' ? [] : encoderFiles), ...modelFiles])];
+  const total = wanted.reduce((sum, p) => sum + manifest.files[p].bytes, 0);
+  const received = new Map<string, number>();
+  let reported = -1;
+  const report = () => {
+    const loaded = [...received.values()].reduce((a, b) => a + b, 0);
+    if (loaded !== reported) options.onProgress?.({ loaded: (reported = loaded), total });
+  };
+  report();
+  // All requests at once: the network, not the order of files, sets the pace. The first failure wins.
+  const cache = options.cache;
+  const files = new Map(
+    await Promise.all(
+      wanted.map(async (p) => {
+        const entry = manifest.files[p];
+        const cached = await cache?.get(entry).catch(() => undefined);
+        let bytes = cached && cached.byteLength === entry.bytes && (await sha256Hex(cached)) === entry.sha256 ? cached : undefined;
+        if (!bytes) {
+          bytes = await readChecked(read, p, entry, (n) => {
+            received.set(p, n);
+            report();
+          });
+          // A cache: a full disk only costs this download again next time.
+          await cache?.put(entry, bytes).catch(() => undefined);
+        }
+        received.set(p, bytes.byteLength);
+        report();
+        return [p, bytes] as const;
+      }),
+    ),
+  );
+  await cache?.retain(wanted.map((p) => manifest.files[p].sha256)).catch(() => undefined);
 
-  const items = validateItems(parseJson(await readChecked(read, manifest.items, manifest.files[manifest.items]), manifest.items), manifest);
-  step(manifest.items);
+  const items = validateItems(parseJson(files.get(manifest.items)!, manifest.items), manifest);
   const spaces = new Map<string, Space>();
+  for (const info of manifest.spaces) spaces.set(info.name, decodeSpace(info, files.get(info.file)!, items));
   const blobs = new Map<string, Uint8Array>();
-  for (const info of manifest.spaces) {
-    spaces.set(info.name, decodeSpace(info, await readChecked(read, info.file, manifest.files[info.file]), items));
-    step(info.file);
-    for (const p of Object.values(info.encoder.files ?? {})) {
-      if (!manifest.files[p]) throw new DataError(MANIFEST, `space ${info.name} needs ${p}, which "files" does not list`, { field: 'spaces' });
-      blobs.set(p, await readChecked(read, p, manifest.files[p]));
-      step(p);
-    }
-  }
-  for (const p of modelFiles) {
-    blobs.set(p, await readChecked(read, p, manifest.files[p]));
-    step(p);
-  }
+  for (const p of [...encoderFiles, ...modelFiles]) if (files.has(p)) blobs.set(p, files.get(p)!);
   const styleMap = manifest.spaces.find((s) => s.name === 'style')?.encoder.files?.map;
-  if (styleMap) decodeStyleMap(blobs.get(styleMap)!, items.length, styleMap); // size and values, before anything draws it
+  if (styleMap && blobs.has(styleMap)) decodeStyleMap(blobs.get(styleMap)!, items.length, styleMap); // size and values, before anything draws it
   const genre = spaces.get('genre');
   const community = manifest.community && decodeCommunity(manifest.community, (p) => blobs.get(p)!, items.length, genre);
   const sequence = manifest.sequence && decodeSequence(manifest.sequence, blobs.get(manifest.sequence.file)!, items.length, genre);
@@ -289,14 +322,37 @@ function calibrationOf(manifest: Manifest): SerendipityCalibration | undefined {
 export function httpReader(base: string | URL, fetchFn: typeof fetch = fetch): ReadFile {
   const root = new URL(base);
   if (!root.pathname.endsWith('/')) root.pathname += '/';
-  return async (path) => {
+  return async (path, onBytes) => {
+    const failed = (why: string) => new DataError(path, `could not be downloaded from ${root.href} (${why})`);
     let res: Response;
     try {
       res = await fetchFn(new URL(path, root));
     } catch (e) {
-      throw new DataError(path, `could not be downloaded from ${root.href} (${(e as Error).message})`);
+      throw failed((e as Error).message);
     }
-    if (!res.ok) throw new DataError(path, `could not be downloaded from ${root.href} (HTTP ${res.status})`);
-    return new Uint8Array(await res.arrayBuffer());
+    if (!res.ok) throw failed(`HTTP ${res.status}`);
+    try {
+      if (!onBytes || !res.body) return new Uint8Array(await res.arrayBuffer());
+      // Read as it arrives, so the progress bar moves within large files too (decoded bytes, as the manifest counts).
+      const reader = res.body.getReader();
+      const chunks: Uint8Array[] = [];
+      let received = 0;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        chunks.push(value);
+        received += value.byteLength;
+        onBytes(received);
+      }
+      const out = new Uint8Array(received);
+      let at = 0;
+      for (const c of chunks) {
+        out.set(c, at);
+        at += c.byteLength;
+      }
+      return out;
+    } catch (e) {
+      throw failed((e as Error).message);
+    }
   };
 }

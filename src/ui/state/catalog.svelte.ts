@@ -8,6 +8,7 @@ import { httpReader, loadSnapshot, type LoadProgress } from '../../core/snapshot
 import type { Space, Title } from '../../core/snapshot/format.ts';
 import type { Snapshot } from '../../core/snapshot/snapshot.ts';
 import { messageOf } from './notices.svelte.ts';
+import { snapshotFileCache, withKeptManifest } from '../../app/snapshot-cache.ts';
 
 export class Catalog {
   readonly snapshotBase: URL;
@@ -39,7 +40,7 @@ export class Catalog {
 
   async load(): Promise<void> {
     try {
-      this.snapshot = await loadSnapshot(httpReader(this.snapshotBase), (p) => (this.progress = p));
+      this.snapshot = await loadSnapshot(withKeptManifest(httpReader(this.snapshotBase), this.snapshotBase), { onProgress: (p) => (this.progress = p), cache: snapshotFileCache() });
     } catch (e) {
       this.error = messageOf(e);
     } finally {

@@ -1,0 +1,205 @@
+/**
+ * How a space's rows are stored in its file (snapshot format version 2; docs/snapshot.md). The ranker always gets
+ * dense float32 rows back; the file stores them for their nature:
+ * - `float32`: itemCount × dim little-endian float32 (version 1's only layout);
+ * - `int8`: a float32 scale per row, then itemCount × dim int8 codes; value = code × scale (scale = max |x| / 127);
+ * - `csr-int8`: sparse rows (compressed sparse row): the dim as a uint32, itemCount + 1 uint32 row offsets, a
+ *   float32 scale per row, then per non-zero a uint16 column (ascending within a row), then per non-zero an
+ *   int8 code; value = code × scale;
+ * - `csr-f16`: the same without scales, each non-zero an IEEE half float (for spaces whose ranking int8 moves).
+ * Decoding gives back exactly the values that were encoded after rounding, and encoding those again gives the same
+ * bytes: a snapshot written, loaded and written again does not drift (`storeSpace` hands the writer those values).
+ */
+import { DataError } from '../errors.ts';
+
+export type SpaceDtype = 'float32' | 'int8' | 'csr-int8' | 'csr-f16';
+
+export const SPACE_DTYPES: readonly SpaceDtype[] = ['float32', 'int8', 'csr-int8', 'csr-f16'];
+
+/** The file name ending for each layout. */
+export const SPACE_FILE_SUFFIX: Readonly<Record<SpaceDtype, string>> = { float32: '.f32', int8: '.i8', 'csr-int8': '.csr', 'csr-f16': '.csr16' };
+
+/** IEEE 754 half precision bits of `v` (round to nearest even; overflow → ±65504 is never needed for unit rows). */
+function toHalf(v: number): number {
+  const f = new Float32Array([v]);
+  const x = new Uint32Array(f.buffer)[0];
+  const sign = (x >>> 16) & 0x8000;
+  const exp = ((x >>> 23) & 0xff) - 127 + 15;
+  let mant = x & 0x7fffff;
+  if (exp <= 0) {
+    if (exp < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - exp;
+    const half = mant >>> shift;
+    const rest = mant & ((1 << shift) - 1);
+    const mid = 1 << (shift - 1);
+    return sign | (rest > mid || (rest === mid && half & 1) ? half + 1 : half);
+  }
+  if (exp >= 31) return sign | 0x7bff;
+  const half = (exp << 10) | (mant >>> 13);
+  const rest = mant & 0x1fff;
+  return sign | (rest > 0x1000 || (rest === 0x1000 && half & 1) ? half + 1 : half);
+}
+
+function fromHalf(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >>> 10) & 0x1f;
+  const mant = h & 0x3ff;
+  if (exp === 0) return sign * mant * 2 ** -24;
+  if (exp === 31) return mant ? Number.NaN : sign * Number.POSITIVE_INFINITY;
+  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
+}
+
+/** A space whose share of non-zero values is below this is stored sparse (4 bytes per non-zero against 1 per value). */
+const SPARSE_BELOW = 0.3;
+/** uint16 columns. */
+const MAX_SPARSE_DIM = 65536;
+
+/**
+ * The layout a space is written in: sparse half floats when most values are zero (lexical, genre), else int8
+ * with a scale per row. Chosen on the demo catalog's survey (npm run eval:survey): int8 lexical values moved
+ * precision@10 at level 1 by 0.003, half floats by < 0.0005; int8 style and gram rows by ≤ 0.001.
+ */
+function chooseDtype(data: Float32Array, dim: number): SpaceDtype {
+  let nonZero = 0;
+  for (const v of data) if (v !== 0) nonZero++;
+  return nonZero < SPARSE_BELOW * data.length && dim <= MAX_SPARSE_DIM ? 'csr-f16' : 'int8';
+}
+
+function rowScale(data: Float32Array, start: number, end: number): number {
+  let max = 0;
+  for (let j = start; j < end; j++) max = Math.max(max, Math.abs(data[j]));
+  return max / 127;
+}
+
+/** The bytes of `data` (rows × dim) in `dtype`'s layout. */
+export function encodeSpaceData(data: Float32Array, rows: number, dim: number, dtype: SpaceDtype): Uint8Array {
+  if (data.length !== rows * dim) throw new Error(`space data has ${data.length} values, ${rows} rows × ${dim} need ${rows * dim}`);
+  if (dtype === 'float32') return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+  const scales = new Float32Array(rows);
+  for (let i = 0; i < rows; i++) scales[i] = rowScale(data, i * dim, (i + 1) * dim);
+  const code = (v: number, s: number) => (s > 0 ? Math.round(v / s) : 0);
+  if (dtype === 'int8') {
+    const out = new Uint8Array(rows * 4 + rows * dim);
+    new Uint8Array(out.buffer, 0, rows * 4).set(new Uint8Array(scales.buffer));
+    const codes = new Int8Array(out.buffer, rows * 4);
+    for (let i = 0; i < rows; i++) for (let j = 0; j < dim; j++) codes[i * dim + j] = code(data[i * dim + j], scales[i]);
+    return out;
+  }
+  if (dim > MAX_SPARSE_DIM) throw new Error(`${dtype} stores columns as uint16: dim ${dim} is over ${MAX_SPARSE_DIM}`);
+  const f16 = dtype === 'csr-f16';
+  const offsets = new Uint32Array(rows + 1);
+  const cols: number[] = [];
+  const values: number[] = [];
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < dim; j++) {
+      const v = f16 ? toHalf(data[i * dim + j]) : code(data[i * dim + j], scales[i]);
+      if (v !== 0 && v !== 0x8000) {
+        cols.push(j);
+        values.push(v);
+      }
+    }
+    offsets[i + 1] = cols.length;
+  }
+  const nnz = cols.length;
+  const scaleBytes = f16 ? 0 : rows * 4;
+  const out = new Uint8Array(4 + (rows + 1) * 4 + scaleBytes + nnz * 2 + nnz * (f16 ? 2 : 1));
+  new DataView(out.buffer).setUint32(0, dim, true);
+  let at = 4;
+  out.set(new Uint8Array(offsets.buffer), at);
+  at += offsets.byteLength;
+  if (!f16) out.set(new Uint8Array(scales.buffer), at);
+  at += scaleBytes;
+  out.set(new Uint8Array(Uint16Array.from(cols).buffer), at);
+  at += nnz * 2;
+  out.set(new Uint8Array((f16 ? Uint16Array.from(values) : Int8Array.from(values)).buffer), at);
+  return out;
+}
+
+export interface DecodeContext {
+  /** The file, for errors. */
+  file: string;
+  /** The manifest field the layout comes from (e.g. `spaces.lexical`), for errors. */
+  field: string;
+  /** The item id of a row, for errors. */
+  itemOf: (row: number) => string;
+}
+
+/** The dense float32 rows (rows × dim) stored in `bytes`; anything malformed is a DataError naming file, row and field. */
+export function decodeSpaceData(bytes: Uint8Array, rows: number, dim: number, dtype: SpaceDtype, ctx: DecodeContext): Float32Array {
+  // An aligned copy: a slice of a larger fetch may start at an odd offset, and typed views need alignment.
+  const buf = bytes.slice().buffer;
+  const bad = (message: string, row?: number): never => {
+    throw new DataError(ctx.file, message, { field: ctx.field, ...(row !== undefined ? { item: ctx.itemOf(row) } : {}) });
+  };
+  const checkScales = (scales: Float32Array) => {
+    const i = scales.findIndex((s) => !Number.isFinite(s) || s < 0);
+    if (i >= 0) bad(`has an invalid row scale (${scales[i]})`, i);
+  };
+  let data: Float32Array;
+  if (dtype === 'float32') {
+    const expected = rows * dim * 4;
+    if (bytes.byteLength !== expected) {
+      const per = bytes.byteLength / 4 / rows;
+      bad(`holds ${bytes.byteLength} bytes but ${rows} items × dim ${dim} × 4 needs ${expected}` + (Number.isInteger(per) ? ` (wrong dimension: the data has ${per} per item)` : ''));
+    }
+    data = new Float32Array(buf);
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i])) bad(`has a non-finite value (${data[i]}) at [${i % dim}]`, Math.floor(i / dim));
+    }
+  } else if (dtype === 'int8') {
+    const expected = rows * 4 + rows * dim;
+    if (bytes.byteLength !== expected) {
+      const per = (bytes.byteLength - rows * 4) / rows;
+      bad(`holds ${bytes.byteLength} bytes but int8 rows need ${rows} scales × 4 + ${rows} items × dim ${dim} = ${expected}` + (Number.isInteger(per) && per > 0 ? ` (wrong dimension: the data has ${per} per item)` : ' (truncated?)'));
+    }
+    const scales = new Float32Array(buf, 0, rows);
+    checkScales(scales);
+    const codes = new Int8Array(buf, rows * 4);
+    data = new Float32Array(rows * dim);
+    for (let i = 0; i < rows; i++) for (let j = 0; j < dim; j++) data[i * dim + j] = codes[i * dim + j] * scales[i];
+  } else if (dtype === 'csr-int8' || dtype === 'csr-f16') {
+    const f16 = dtype === 'csr-f16';
+    const scaleBytes = f16 ? 0 : rows * 4;
+    const head = 4 + (rows + 1) * 4 + scaleBytes;
+    if (bytes.byteLength < head) bad(`holds ${bytes.byteLength} bytes, less than the ${head} of its header, row offsets and scales (truncated?)`);
+    const stored = new Uint32Array(buf, 0, 1)[0];
+    if (stored !== dim) bad(`holds rows of dim ${stored} but the manifest says ${dim} (wrong dimension: the data has ${stored} per item)`);
+    const offsets = new Uint32Array(buf, 4, rows + 1);
+    const nnz = offsets[rows];
+    const expected = head + nnz * (f16 ? 4 : 3);
+    if (offsets[0] !== 0) bad(`row offsets must start at 0, found ${offsets[0]}`);
+    if (bytes.byteLength !== expected) bad(`holds ${bytes.byteLength} bytes but ${nnz} non-zeros need ${expected} (truncated?)`);
+    const scales = f16 ? null : new Float32Array(buf, head - scaleBytes, rows);
+    if (scales) checkScales(scales);
+    const cols = new Uint16Array(buf, head, nnz);
+    // Half floats are 2-aligned after the uint16 columns; int8 codes need no alignment.
+    const halves = f16 ? new Uint16Array(buf, head + nnz * 2, nnz) : null;
+    const codes = f16 ? null : new Int8Array(buf, head + nnz * 2, nnz);
+    data = new Float32Array(rows * dim);
+    for (let i = 0; i < rows; i++) {
+      const [a, b] = [offsets[i], offsets[i + 1]];
+      if (b < a || b > nnz) bad(`row offsets must not decrease (row ${i}: ${a} → ${b})`, i);
+      for (let k = a; k < b; k++) {
+        if (cols[k] >= dim) bad(`names column ${cols[k]}, but the space has dim ${dim}`, i);
+        if (k > a && cols[k] <= cols[k - 1]) bad(`columns must ascend within a row (${cols[k - 1]} then ${cols[k]})`, i);
+        const v = halves ? fromHalf(halves[k]) : codes![k] * scales![i];
+        if (!Number.isFinite(v)) bad(`has a non-finite value (${v}) at [${cols[k]}]`, i);
+        data[i * dim + cols[k]] = v;
+      }
+    }
+  } else {
+    return bad(`has an unknown dtype ${JSON.stringify(dtype)}`);
+  }
+  return data;
+}
+
+/**
+ * A space as the writer stores it: its layout (chooseDtype), the file's bytes, and the rows a loader will read
+ * back. Builders rank, fit and calibrate on those rows, so what they measured is what readers get.
+ */
+export function storeSpace(data: Float32Array, rows: number, dim: number): { dtype: SpaceDtype; bytes: Uint8Array; rowsRead: Float32Array } {
+  const dtype = chooseDtype(data, dim);
+  const bytes = encodeSpaceData(data, rows, dim, dtype);
+  return { dtype, bytes, rowsRead: decodeSpaceData(bytes, rows, dim, dtype, { file: 'space', field: 'space', itemOf: String }) };
+}
