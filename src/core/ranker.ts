@@ -15,10 +15,10 @@ import type { RankerConfig } from './config.ts';
 import { isConsumed, type HistoryEntry } from './history.ts';
 import { topK } from './math/top-k.ts';
 import { clampLevel, serendipityStrength } from './rank/calibrate.ts';
+import { popularityOf, rankingInput, type RankOptions, type RankingInput } from './rank/input.ts';
 import { attentionSplit } from './rank/fusion.ts';
-import { rankingInput, type RankOptions, type RankingInput } from './rank/input.ts';
 import { readingsFromHistory, type Reading } from './rank/reader.ts';
-import { serendipitousRanking, type SerendipitousList, type Surprise } from './rank/serendipity.ts';
+import { serendipityBase, type SerendipitousList, type SerendipityBase, type Surprise } from './rank/serendipity.ts';
 import { signalOf, signalsOf, type ExplainContext } from './rank/signal/index.ts';
 import { preferredSequence, rankerSettings, sequenceKey, type Catalog } from './rank/signals.ts';
 
@@ -87,14 +87,6 @@ function explainRow(ctx: ExplainContext, ranking: RankingInput, index: number, e
   return { space, contributions, because, ...top, spaces: carried.slice(0, 2), shared };
 }
 
-/** A reader's list at a serendipity level, with what serendipity added and why. */
-function listFor(catalog: Catalog, ranking: RankingInput, cfg: RankerConfig, k: number, level: number): SerendipitousList {
-  const { input, fused, candidates, settings } = ranking;
-  return input && level > 0
-    ? serendipitousRanking(input, level, k, cfg.serendipity, settings.strength ?? serendipityStrength(catalog, cfg))
-    : { order: topK(fused, k, candidates), surprises: new Map<number, Surprise>(), departures: new Set<number>() };
-}
-
 /** Marks what serendipity put in the list: from the pool (a category, and why), or unlike the history. */
 function markSurprise(why: Explanation, list: SerendipitousList, index: number, ctx: ExplainContext): void {
   const surprise = list.surprises.get(index);
@@ -111,18 +103,65 @@ function explainContext(catalog: Catalog, readings: readonly Reading[], cfg: Ran
 }
 
 /**
+ * One reader's ranking, computed once per history (and options): the list at any Surprise level and any title's
+ * explanation come from it without scanning the catalog again, so moving the slider only reorders a shortlist.
+ */
+export interface ReaderRanking {
+  /** The first `k` titles at serendipity `level` (clamped into [0, 1]), with explanations. */
+  list(level: number, k: number): Recommendation[];
+  /** Why one title is (or is not) recommended, and whether it is a surprise in the first `k` at `level`; undefined for a title the reader has read. */
+  explain(index: number, level: number, k: number): Recommendation | undefined;
+}
+
+/** The ranking of one reader's readings (oldest first). `opts.serendipity` is ignored: the level is per list. */
+export function rankingOfReadings(catalog: Catalog, readings: readonly Reading[], cfg: RankerConfig, opts: RankOptions = {}): ReaderRanking {
+  const ranking = rankingInput(catalog, readings, cfg, opts);
+  const { input, fused, candidates, settings } = ranking;
+  const ctx = explainContext(catalog, readings, cfg, ranking);
+  const bases = new Map<number, SerendipityBase>();
+  const rows = new Map<number, Explanation>();
+  const listAt = (level: number, k: number): SerendipitousList => {
+    if (!input || level === 0) return { order: topK(fused, k, candidates), surprises: new Map<number, Surprise>(), departures: new Set<number>() };
+    let base = bases.get(k);
+    if (!base) bases.set(k, (base = serendipityBase(input, k, cfg.serendipity)));
+    return base.rank(level, settings.strength ?? serendipityStrength(catalog, cfg));
+  };
+  // A title's explanation does not depend on the level; only its surprise mark does.
+  const why = (index: number, list: SerendipitousList, explain: boolean): Recommendation => {
+    let row = rows.get(index);
+    if (!row) rows.set(index, (row = explainRow(ctx, ranking, index, explain)));
+    const w: Explanation = { ...row };
+    markSurprise(w, list, index, ctx);
+    return { index, score: fused[index], why: w };
+  };
+  return {
+    list(level, k) {
+      const list = listAt(clampLevel(level), k);
+      return list.order.map((index) => why(index, list, opts.explain !== false));
+    },
+    explain(index, level, k) {
+      if (!candidates[index]) return undefined;
+      return why(index, listAt(clampLevel(level), k), true);
+    },
+  };
+}
+
+/**
+ * One reader's ranking from their history; null when the reader has no positive signal yet (cold start: show
+ * popular titles). For you and the title page share it, so they always agree.
+ */
+export function readerRanking(catalog: Catalog, history: HistoryEntry[], cfg: RankerConfig, opts: RankOptions = {}): ReaderRanking | null {
+  const readings = readingsFromHistory(history, catalog.indexOf, cfg);
+  if (!readings.some((r) => r.signal > 0)) return null;
+  return rankingOfReadings(catalog, readings, cfg, opts);
+}
+
+/**
  * The personalised ranking of one reader's readings (oldest first): top `k` candidates with explanations.
  * Pure and synchronous, so the page, a worker and the offline evaluation all run this same code.
  */
 export function rankReadings(catalog: Catalog, readings: readonly Reading[], cfg: RankerConfig, k: number, opts: RankOptions = {}): Recommendation[] {
-  const ranking = rankingInput(catalog, readings, cfg, opts);
-  const list = listFor(catalog, ranking, cfg, k, clampLevel(opts.serendipity ?? cfg.serendipity.level));
-  const ctx = explainContext(catalog, readings, cfg, ranking);
-  return list.order.map((index) => {
-    const why = explainRow(ctx, ranking, index, opts.explain !== false);
-    markSurprise(why, list, index, ctx);
-    return { index, score: ranking.fused[index], why };
-  });
+  return rankingOfReadings(catalog, readings, cfg, opts).list(opts.serendipity ?? cfg.serendipity.level, k);
 }
 
 /**
@@ -131,21 +170,12 @@ export function rankReadings(catalog: Catalog, readings: readonly Reading[], cfg
  * surprise in the reader's first `k` titles. Undefined for a new reader or a title the reader has read.
  */
 export function explainTitle(catalog: Catalog, history: HistoryEntry[], cfg: RankerConfig, index: number, k: number, opts: RankOptions = {}): Recommendation | undefined {
-  const readings = readingsFromHistory(history, catalog.indexOf, cfg);
-  if (!readings.some((r) => r.signal > 0)) return undefined;
-  const ranking = rankingInput(catalog, readings, cfg, opts);
-  if (!ranking.candidates[index]) return undefined;
-  const ctx = explainContext(catalog, readings, cfg, ranking);
-  const why = explainRow(ctx, ranking, index, true);
-  markSurprise(why, listFor(catalog, ranking, cfg, k, clampLevel(opts.serendipity ?? cfg.serendipity.level)), index, ctx);
-  return { index, score: ranking.fused[index], why };
+  return readerRanking(catalog, history, cfg, opts)?.explain(index, opts.serendipity ?? cfg.serendipity.level, k);
 }
 
 /** "For you": null when the reader has no positive signal yet (cold start: show popular titles). */
 export function recommend(catalog: Catalog, history: HistoryEntry[], cfg: RankerConfig, k: number, opts: RankOptions = {}): Recommendation[] | null {
-  const readings = readingsFromHistory(history, catalog.indexOf, cfg);
-  if (!readings.some((r) => r.signal > 0)) return null;
-  return rankReadings(catalog, readings, cfg, k, opts);
+  return readerRanking(catalog, history, cfg, opts)?.list(opts.serendipity ?? cfg.serendipity.level, k) ?? null;
 }
 
 /**
@@ -175,5 +205,5 @@ export function moreLikeThis(catalog: Catalog, index: number, cfg: RankerConfig,
 export function popular(catalog: Catalog, history: HistoryEntry[], k: number): number[] {
   const candidates = new Uint8Array(catalog.items.length).fill(1);
   for (const e of history) if (isConsumed(e) && catalog.indexOf.has(e.id)) candidates[catalog.indexOf.get(e.id)!] = 0;
-  return topK(catalog.items.map((t) => t.popularity), k, candidates);
+  return topK(popularityOf(catalog), k, candidates);
 }

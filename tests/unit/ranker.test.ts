@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { fsReader } from '../../scripts/lib/node-io.ts';
 import { loadSnapshot } from '../../src/core/snapshot/load.ts';
 import type { Snapshot } from '../../src/core/snapshot/snapshot.ts';
-import { recommend, moreLikeThis, popular, explainTitle } from '../../src/core/ranker.ts';
+import { recommend, moreLikeThis, popular, explainTitle, readerRanking } from '../../src/core/ranker.ts';
 import { readingsFromHistory } from '../../src/core/rank/reader.ts';
 import { contentRows, rankerSettings } from '../../src/core/rank/signals.ts';
 import { defaultConfig } from '../../src/core/config.ts';
@@ -80,6 +80,18 @@ describe('Ranker', () => {
     }
     expect(explainTitle(snap, h, cfg, snap.indexOf.get(idOf('좀비딸'))!, 24)).toBeUndefined(); // read already
     expect(explainTitle(snap, [], cfg, 0, 24)).toBeUndefined(); // a new reader
+  });
+
+  it('re-ranks one ranking at any Surprise level, in any order, exactly as a fresh ranking would (the slider)', () => {
+    const h = ['좀비딸', '데드라이프', '위아더좀비', '나 혼자만 레벨업'].filter((t) => snap.items.some((x) => x.title === t)).map((t, i) => liked(idOf(t), 10 + i));
+    const ranking = readerRanking(snap, h, cfg)!;
+    const levels = [0.3, 1, 0, 0.7, 0.3, 1];
+    const lists = levels.map((level) => ranking.list(level, 24));
+    levels.forEach((level, n) => expect(lists[n]).toEqual(recommend(snap, h, cfg, 24, { serendipity: level })));
+    expect(lists[1].some((r) => r.why.serendipity || r.why.departure)).toBe(true);
+    expect(lists[2].some((r) => r.why.serendipity || r.why.departure)).toBe(false);
+    expect(ranking.list(5, 24)).toEqual(lists[1]); // clamped into [0, 1]
+    expect(readerRanking(snap, [], cfg)).toBeNull();
   });
 
   it('"more like this" never returns the title itself', () => {

@@ -81,7 +81,7 @@ export function rankingInput(catalog: Catalog, readings: readonly Reading[], cfg
 }
 
 const popularities = new WeakMap<Catalog, Float32Array>();
-function popularityOf(catalog: Catalog): Float32Array {
+export function popularityOf(catalog: Catalog): Float32Array {
   let p = popularities.get(catalog);
   if (!p) popularities.set(catalog, (p = Float32Array.from(catalog.items, (t) => t.popularity)));
   return p;

@@ -51,14 +51,19 @@ export function categoryNames(genre: Space): string[] {
   return Array.isArray(v) ? (v as string[]) : Array.from({ length: genre.dim }, (_, i) => `#${i}`);
 }
 
-/** Categories of each title: the non-zero dimensions of its genre row. */
-export function itemCategories(genre: Space): number[][] {
+/** Categories of each title: the non-zero dimensions of its genre row. Built once per genre space (per snapshot). */
+const categoriesOf = new WeakMap<Space, readonly number[][]>();
+export function itemCategories(genre: Space): readonly number[][] {
+  let table = categoriesOf.get(genre);
+  if (table) return table;
   const n = genre.data.length / genre.dim;
-  return Array.from({ length: n }, (_, i) => {
+  table = Array.from({ length: n }, (_, i) => {
     const cats: number[] = [];
     for (let c = 0; c < genre.dim; c++) if (genre.data[i * genre.dim + c] !== 0) cats.push(c);
     return cats;
   });
+  categoriesOf.set(genre, table);
+  return table;
 }
 
 
@@ -80,10 +85,10 @@ export function serendipityPool(input: SerendipityInput, top: readonly number[],
   }
   const pool = new Map<number, Surprise>();
   if (similar.size === 0) return pool;
-  const members: number[] = [];
-  for (let i = 0; i < cats.length; i++) if (input.candidates[i] && cats[i].some((c) => similar.has(c))) members.push(i);
-  members.sort((a, b) => input.popularity[b] - input.popularity[a] || a - b);
-  for (const i of members.slice(0, cfg.pool)) {
+  const members = new Uint8Array(cats.length);
+  for (let i = 0; i < cats.length; i++) if (input.candidates[i] && cats[i].some((c) => similar.has(c))) members[i] = 1;
+  // The most popular members, ties by row: a bounded top-k, not a sort of every member.
+  for (const i of topK(input.popularity, cfg.pool, members)) {
     const c = cats[i].filter((x) => similar.has(x)).sort((a, b) => similar.get(b)!.similarity - similar.get(a)!.similarity)[0];
     const s = similar.get(c)!;
     pool.set(i, { category: names[c], similarTo: names[s.similarTo], similarity: s.similarity, basis: input.categoryBasis ?? 'community' });
@@ -118,23 +123,34 @@ export interface SerendipitousList {
 }
 
 /**
- * Everything about one reader's serendipitous ranking that does not depend on the price of similarity, so that
- * rank/tune.ts can try many prices cheaply: `rank(strength)` fills the list.
+ * Everything about one reader's serendipitous ranking that does not depend on the level or the price of
+ * similarity: the accuracy list, the pool, relevance and similarity. The Surprise slider and rank/tune.ts
+ * re-rank from it without scanning the catalog again (`rank(level, strength)` only reorders the shortlist).
  */
-export function serendipityPlan(input: SerendipityInput, level: number, depth: number, cfg: SerendipityConfig): { rank(strength: number): SerendipitousList } {
-  if (!(level >= 0 && level <= 1)) throw new RangeError(`serendipity must be in [0, 1], got ${level}`);
+export interface SerendipityBase {
+  rank(level: number, strength: number): SerendipitousList;
+}
+
+export function serendipityBase(input: SerendipityInput, depth: number, cfg: SerendipityConfig): SerendipityBase {
   const accuracy = topK(input.scores, Math.max(depth, cfg.basis) + cfg.shortlist, input.candidates);
-  if (level === 0) return { rank: () => ({ order: accuracy.slice(0, depth), surprises: new Map(), departures: new Set() }) };
+  let rest: { pool: Map<number, Surprise>; relevance: Float32Array; similarity: Float32Array; shortlist: number[] } | undefined;
+  // Built on the first level above 0: a reader who never moves the slider off 0 never pays for it.
+  const lazy = () => {
+    if (rest) return rest;
+    const pool = serendipityPool(input, accuracy, cfg);
+    const shortlist = [...accuracy];
+    const inList = new Set(accuracy);
+    for (const i of pool.keys()) if (!inList.has(i)) shortlist.push(i);
+    return (rest = { pool, relevance: standardise(Float32Array.from(input.scores), input.candidates), similarity: historySimilarity(input.genre, input.history), shortlist });
+  };
   const expected = new Set(accuracy.slice(0, depth));
-  const pool = serendipityPool(input, accuracy, cfg);
-  const relevance = standardise(Float32Array.from(input.scores), input.candidates);
-  const similarity = historySimilarity(input.genre, input.history);
-  const shortlist = [...accuracy];
-  for (const i of pool.keys()) if (!shortlist.includes(i)) shortlist.push(i);
-  const bonus = level * cfg.bonus;
   return {
-    rank(strength: number): SerendipitousList {
+    rank(level: number, strength: number): SerendipitousList {
+      if (!(level >= 0 && level <= 1)) throw new RangeError(`serendipity must be in [0, 1], got ${level}`);
+      if (level === 0) return { order: accuracy.slice(0, depth), surprises: new Map(), departures: new Set() };
+      const { pool, relevance, similarity, shortlist } = lazy();
       const price = level * strength;
+      const bonus = level * cfg.bonus;
       const left = [...shortlist];
       // Relevance weighs less in lower slots (NDCG's discount); the similarity price and the bonus do not.
       const flat = left.map((i) => -price * similarity[i] + (pool.has(i) ? bonus : 0));
@@ -161,6 +177,13 @@ export function serendipityPlan(input: SerendipityInput, level: number, depth: n
       return { order, surprises, departures };
     },
   };
+}
+
+/** serendipityBase at one level: what rank/calibrate.ts prices many strengths with. */
+export function serendipityPlan(input: SerendipityInput, level: number, depth: number, cfg: SerendipityConfig): { rank(strength: number): SerendipitousList } {
+  if (!(level >= 0 && level <= 1)) throw new RangeError(`serendipity must be in [0, 1], got ${level}`);
+  const base = serendipityBase(input, depth, cfg);
+  return { rank: (strength) => base.rank(level, strength) };
 }
 
 /**

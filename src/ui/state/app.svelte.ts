@@ -5,6 +5,7 @@
  * these modules only wire them to Svelte.
  */
 import { defaultConfig, withUrlOverrides, type ToonpickConfig } from '../../core/config.ts';
+import { readerRanking, type ReaderRanking } from '../../core/ranker.ts';
 import { Catalog } from './catalog.svelte.ts';
 import { Models } from './models.svelte.ts';
 import { Notices } from './notices.svelte.ts';
@@ -22,6 +23,18 @@ export class AppState {
   readonly reader: Reader;
   readonly models: Models;
   readonly search: Search;
+
+  /**
+   * The reader's ranking, shared by For you and the title page: computed again when the history, the catalog or
+   * the models change, never when the Surprise slider moves (that only reorders a shortlist). undefined while the
+   * catalog or the sequence worker is not ready; null for a reader with no positive signal yet.
+   */
+  readonly ranking: ReaderRanking | null | undefined = $derived.by(() => {
+    const catalog = this.catalog.ranked;
+    const options = this.models.rankOptions();
+    if (!catalog || !options) return undefined;
+    return readerRanking(catalog, this.reader.history, this.config.ranker, options);
+  });
 
   constructor(config: ToonpickConfig = defaultConfig) {
     this.config = config;
