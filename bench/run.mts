@@ -1,16 +1,18 @@
 /**
  * npm run bench — every benchmark, printed as one table of medians and ratios against a baseline
  * measured in the same run (absolute times depend on the machine; ratios travel).
- * `npm run bench -- --only ranking` runs one.
+ * `npm run bench -- --only ranking` runs one; `--titles 10000,100000` sets the scale bench's catalog sizes.
  */
 import { parseArgs } from '../scripts/lib/node-io.ts';
 import { printRows, type BenchRow } from './lib.ts';
 import { rankingBench } from './ranking.ts';
 import { styleBench } from './style.ts';
+import { scaleBench } from './scale.ts';
 
-const BENCHES: Record<string, () => Promise<BenchRow[]>> = {
+const BENCHES: Record<string, (args: Record<string, string | true>) => Promise<BenchRow[]>> = {
   ranking: rankingBench,
   style: styleBench,
+  scale: scaleBench,
 };
 
 const args = parseArgs(process.argv.slice(2));
@@ -20,6 +22,6 @@ for (const name of only) {
   const bench = BENCHES[name];
   if (!bench) throw new Error(`unknown benchmark "${name}" (have: ${Object.keys(BENCHES).join(', ')})`);
   console.error(`running ${name}…`);
-  rows.push(...(await bench()));
+  rows.push(...(await bench(args)));
 }
 printRows(rows);

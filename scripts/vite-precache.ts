@@ -14,7 +14,7 @@ const PLACEHOLDER = 'self.__TOONPICK_PRECACHE__';
 
 /**
  * Public files not precached: fetched (and cached) only when needed. The snapshot is the page's to keep (by content
- * hash, src/app/snapshot-cache.ts), whichever snapshot it opens: precaching the demo's too would download it twice.
+ * hash, src/core/snapshot/file-cache.ts), whichever snapshot it opens: precaching the demo's too would download it twice.
  */
 const RUNTIME_ONLY = [/^snapshot\//, /^models\//, /\.map$/, /\.(br|gz)$/];
 

@@ -16,6 +16,8 @@
 import type { Device } from '../src/core/capabilities.ts';
 import type { TextModelConfig, ToonpickConfig } from '../src/core/config.ts';
 import type { SequenceSpec } from '../src/core/rank/sequence.ts';
+import type { LoadProgress, SnapshotProfile } from '../src/core/snapshot/load.ts';
+import type { SnapshotMessage } from '../src/core/snapshot/transfer.ts';
 import type {
   SavedStyleWeights,
   StyleEmbedding,
@@ -154,4 +156,20 @@ export interface SequenceWorkerApi {
   load(data: SequenceModelData): number;
   /** One score vector per sequence (catalog rows, oldest first), transferred back. */
   scores(sequences: number[][]): Float32Array[];
+}
+
+// ---- snapshot worker (workers/snapshot.worker.ts): download, hash, decode and check the snapshot ----
+
+export interface SnapshotLoadRequest {
+  /** The snapshot folder's absolute URL (a relative one would resolve against the worker's URL). */
+  base: string;
+  profile: SnapshotProfile;
+}
+
+export interface SnapshotWorkerApi {
+  /**
+   * Loads the snapshot exactly as loadSnapshot does on the page (the same checks, the same file cache), and
+   * transfers the decoded snapshot back: bytes of total arrive through `onProgress`.
+   */
+  load(request: SnapshotLoadRequest, onProgress?: (p: LoadProgress) => void): Promise<SnapshotMessage>;
 }

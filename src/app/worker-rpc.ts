@@ -17,6 +17,11 @@ class WorkerCrash extends Error {
   }
 }
 
+/** Did the worker stop (crash, fail to start) under this call, rather than the call itself fail? */
+export function isWorkerCrash(e: unknown): boolean {
+  return e instanceof WorkerCrash;
+}
+
 /** A call ran past its time limit, or its progress stalled; the worker was stopped. */
 class WorkerTimeout extends Error {
   constructor(message: string) {

@@ -227,7 +227,7 @@ export interface ToonpickConfig {
 }
 
 /**
- * How long the page waits on the style and sequence workers (src/app/worker-rpc.ts) before it stops one and
+ * How long the page waits on the style, sequence and snapshot workers (src/app/worker-rpc.ts) before it stops one and
  * says so; the text worker's limits are models.text.stallTimeoutMs / embedTimeoutMs. A stall limit counts the
  * time since the last progress report, so it does not grow with the catalog.
  */
@@ -240,6 +240,8 @@ export interface WorkerLimits {
   };
   /** Loading the sequence model, or scoring one history (the page then ranks on its own thread). */
   sequence: { callMs: number };
+  /** Loading the snapshot: given up when no byte arrives and no file finishes for this long. */
+  snapshot: { stallMs: number };
 }
 
 /** Freezes an object and everything in it: the defaults are shared by every module and must never drift. */
@@ -336,6 +338,7 @@ export const defaultConfig: Readonly<ToonpickConfig> = deepFreeze<ToonpickConfig
   workers: {
     style: { stallMs: 120_000, callMs: 600_000 },
     sequence: { callMs: 30_000 },
+    snapshot: { stallMs: 120_000 },
   },
   search: {
     fieldWeights: { title: 3, author: 2, genres: 1.5, synopsis: 1 },

@@ -114,7 +114,7 @@ export interface ReaderRanking {
 }
 
 /** The ranking of one reader's readings (oldest first). `opts.serendipity` is ignored: the level is per list. */
-export function rankingOfReadings(catalog: Catalog, readings: readonly Reading[], cfg: RankerConfig, opts: RankOptions = {}): ReaderRanking {
+function rankingOfReadings(catalog: Catalog, readings: readonly Reading[], cfg: RankerConfig, opts: RankOptions = {}): ReaderRanking {
   const ranking = rankingInput(catalog, readings, cfg, opts);
   const { input, fused, candidates, settings } = ranking;
   const ctx = explainContext(catalog, readings, cfg, ranking);

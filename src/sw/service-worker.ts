@@ -5,7 +5,7 @@
  * - Install: precache the app shell (list and version injected at build time).
  * - Fetch: precached files cache-first; navigations fall back to the cached app shell offline; covers and
  *   the ONNX Runtime wasm are cached the first time they are fetched (runtime cache). The snapshot, whichever
- *   the page opened, is kept by the page itself (src/app/snapshot-cache.ts: files by content hash, the last
+ *   the page opened, is kept by the page itself (src/core/snapshot/file-cache.ts: files by content hash, the last
  *   manifest for offline) and model files by transformers.js' own Cache API store, so nothing is downloaded or
  *   cached twice.
  * - Update: a new worker waits; the page announces it and sends SKIP_WAITING when the reader reloads,

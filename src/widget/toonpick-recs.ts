@@ -17,7 +17,7 @@ import type { Title } from '../core/snapshot/format.ts';
 import type { Snapshot } from '../core/snapshot/snapshot.ts';
 import { httpReader, loadSnapshot } from '../core/snapshot/load.ts';
 import { ReaderStore } from '../store/db.ts';
-import { snapshotFileCache } from '../app/snapshot-cache.ts';
+import { snapshotFileCache } from '../core/snapshot/file-cache.ts';
 import { WIDGET_CSS } from './styles.ts';
 import { WIDGET_STRINGS, widgetLang } from './strings.ts';
 

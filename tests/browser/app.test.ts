@@ -176,6 +176,27 @@ describe('the app in a real browser', () => {
     await b.close();
   });
 
+  it('loads the snapshot in its worker, and on the page when that worker cannot start', async () => {
+    const ctx = await browser.newContext({ serviceWorkers: 'block' });
+    const scripts: string[] = [];
+    ctx.on('request', (r) => { if (/snapshot\.worker[^/]*\.js$/.test(r.url())) scripts.push(r.url()); });
+    const page = await ctx.newPage();
+    const fallbacks: string[] = [];
+    page.on('console', (m) => { if (m.text().includes('loading the snapshot on the page')) fallbacks.push(m.text()); });
+    await open(page, '/');
+    await page.getByTestId('card').first().waitFor();
+    expect(scripts).toHaveLength(1);
+    expect(fallbacks).toEqual([]);
+
+    // A worker script that dies on load: the page loads the snapshot itself, with the same checks.
+    await ctx.route(/\/assets\/snapshot\.worker[^/]*\.js$/, (route) => route.fulfill({ contentType: 'text/javascript', body: 'throw new Error("broken worker");' }));
+    await page.reload();
+    await page.getByTestId('card').first().waitFor();
+    expect(fallbacks).toHaveLength(1);
+    expect(await page.getByTestId('card').count()).toBeGreaterThan(10);
+    await ctx.close();
+  });
+
   it('shows a clear error for a corrupted snapshot and keeps the reader’s history', async () => {
     await cp(path.join(server.root, 'snapshot'), path.join(server.root, 'broken'), { recursive: true });
     const bin = await readFile(path.join(server.root, 'broken/spaces/lexical.csr16'));

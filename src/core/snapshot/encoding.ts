@@ -20,9 +20,11 @@ export const SPACE_DTYPES: readonly SpaceDtype[] = ['float32', 'int8', 'csr-int8
 export const SPACE_FILE_SUFFIX: Readonly<Record<SpaceDtype, string>> = { float32: '.f32', int8: '.i8', 'csr-int8': '.csr', 'csr-f16': '.csr16' };
 
 /** IEEE 754 half precision bits of `v` (round to nearest even; overflow → ±65504 is never needed for unit rows). */
+const HALF_F32 = new Float32Array(1);
+const HALF_U32 = new Uint32Array(HALF_F32.buffer);
 function toHalf(v: number): number {
-  const f = new Float32Array([v]);
-  const x = new Uint32Array(f.buffer)[0];
+  HALF_F32[0] = v;
+  const x = HALF_U32[0];
   const sign = (x >>> 16) & 0x8000;
   const exp = ((x >>> 23) & 0xff) - 127 + 15;
   let mant = x & 0x7fffff;
@@ -40,6 +42,10 @@ function toHalf(v: number): number {
   const rest = mant & 0x1fff;
   return sign | (rest > 0x1000 || (rest === 0x1000 && half & 1) ? half + 1 : half);
 }
+
+/** Every half float's value, built on first use (256 KB): decoding a large sparse space is one lookup per value. */
+let HALF_TABLE: Float32Array | undefined;
+const halfTable = () => (HALF_TABLE ??= Float32Array.from({ length: 65536 }, (_, h) => fromHalf(h)));
 
 function fromHalf(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
@@ -177,13 +183,14 @@ export function decodeSpaceData(bytes: Uint8Array, rows: number, dim: number, dt
     const halves = f16 ? new Uint16Array(buf, head + nnz * 2, nnz) : null;
     const codes = f16 ? null : new Int8Array(buf, head + nnz * 2, nnz);
     data = new Float32Array(rows * dim);
+    const half = halves ? halfTable() : null;
     for (let i = 0; i < rows; i++) {
-      const [a, b] = [offsets[i], offsets[i + 1]];
+      const a = offsets[i], b = offsets[i + 1];
       if (b < a || b > nnz) bad(`row offsets must not decrease (row ${i}: ${a} → ${b})`, i);
       for (let k = a; k < b; k++) {
         if (cols[k] >= dim) bad(`names column ${cols[k]}, but the space has dim ${dim}`, i);
         if (k > a && cols[k] <= cols[k - 1]) bad(`columns must ascend within a row (${cols[k - 1]} then ${cols[k]})`, i);
-        const v = halves ? fromHalf(halves[k]) : codes![k] * scales![i];
+        const v = half ? half[halves![k]] : codes![k] * scales![i];
         if (!Number.isFinite(v)) bad(`has a non-finite value (${v}) at [${cols[k]}]`, i);
         data[i * dim + cols[k]] = v;
       }

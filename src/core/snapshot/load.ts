@@ -212,7 +212,7 @@ export interface LoadProgress {
 export type SnapshotProfile = 'app' | 'ranking';
 
 /**
- * A store of snapshot files by content hash (the app's is Cache Storage: src/app/snapshot-cache.ts). The loader
+ * A store of snapshot files by content hash (the app's is Cache Storage: src/core/snapshot/file-cache.ts). The loader
  * checks every hit's size and SHA-256 like a download, and its failures only cost a download.
  */
 export interface FileCache {

@@ -4,11 +4,11 @@
  * meaning, the style vectors of retrained weights: models.svelte.ts) once there are any.
  */
 import type { ToonpickConfig } from '../../core/config.ts';
-import { httpReader, loadSnapshot, type LoadProgress } from '../../core/snapshot/load.ts';
+import type { LoadProgress } from '../../core/snapshot/load.ts';
 import type { Space, Title } from '../../core/snapshot/format.ts';
 import type { Snapshot } from '../../core/snapshot/snapshot.ts';
 import { messageOf } from './notices.svelte.ts';
-import { snapshotFileCache, withKeptManifest } from '../../app/snapshot-cache.ts';
+import { loadSnapshotOffThread } from '../../app/snapshot-client.ts';
 
 export class Catalog {
   readonly snapshotBase: URL;
@@ -19,7 +19,7 @@ export class Catalog {
 
   /** `deviceSpaces`: spaces this device made for the ranker; each replaces the snapshot's of that name, or joins it. */
   constructor(
-    config: ToonpickConfig,
+    private readonly config: ToonpickConfig,
     private readonly deviceSpaces: () => Space[],
   ) {
     // An operator or a test can point the app at another snapshot: ?snapshot=<url>
@@ -40,7 +40,7 @@ export class Catalog {
 
   async load(): Promise<void> {
     try {
-      this.snapshot = await loadSnapshot(withKeptManifest(httpReader(this.snapshotBase), this.snapshotBase), { onProgress: (p) => (this.progress = p), cache: snapshotFileCache() });
+      this.snapshot = await loadSnapshotOffThread(this.snapshotBase, { onProgress: (p) => (this.progress = p), stallMs: this.config.workers.snapshot.stallMs });
     } catch (e) {
       this.error = messageOf(e);
     } finally {

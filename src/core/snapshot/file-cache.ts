@@ -5,7 +5,7 @@
  * older ones are dropped. Its manifest is kept by URL too (`withKeptManifest`): offline, the last one opens it. Every hit is checked against its SHA-256 by the loader before use, so a damaged entry is
  * downloaded again, never used. Where Cache Storage is missing (an insecure origin) loads simply go to the network.
  */
-import type { FileCache, ReadFile } from '../core/snapshot/load.ts';
+import type { FileCache, ReadFile } from './load.ts';
 
 const CACHE = 'toonpick-snapshot-files';
 /** Entries live under a made-up origin: they are addressed by hash, not by where they came from. */

@@ -1,0 +1,32 @@
+/**
+ * A loaded snapshot as a worker hands it to the page: plain data a structured clone keeps (the sequence model,
+ * a class, travels as its spec and weights), and the list of buffers to transfer, so that the page receives the
+ * decoded rows without a copy and without decoding anything on its own thread.
+ */
+import { SequenceModel } from '../rank/sequence.ts';
+import { GENRE_SPACE } from '../spaces.ts';
+import type { SequenceSpec } from './format.ts';
+import type { Snapshot } from './snapshot.ts';
+
+export type SnapshotMessage = Omit<Snapshot, 'sequence'> & { sequence?: { spec: SequenceSpec; weights: Float32Array } };
+
+/** The message and the buffers it owns (each once). The snapshot must not be used after it was transferred. */
+export function snapshotMessage(snapshot: Snapshot): { message: SnapshotMessage; transfer: ArrayBuffer[] } {
+  const { sequence, ...rest } = snapshot;
+  const message: SnapshotMessage = { ...rest, ...(sequence ? { sequence: { spec: sequence.spec, weights: sequence.weights } } : {}) };
+  const arrays: ArrayBufferView[] = [
+    ...[...snapshot.spaces.values()].map((s) => s.data),
+    ...snapshot.blobs.values(),
+    ...(snapshot.community ? [snapshot.community.model.index, snapshot.community.model.weight, snapshot.community.categorySimilarity] : []),
+    ...(sequence ? [sequence.weights] : []),
+  ];
+  const transfer = [...new Set(arrays.map((a) => a.buffer))].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer && b.byteLength > 0);
+  return { message, transfer };
+}
+
+/** The snapshot back from its message (the sequence model rebuilt over the genre rows, as the loader builds it). */
+export function snapshotFromMessage(message: SnapshotMessage): Snapshot {
+  const { sequence, ...rest } = message;
+  const genre = rest.spaces.get(GENRE_SPACE);
+  return { ...rest, ...(sequence && genre ? { sequence: new SequenceModel(sequence.spec, sequence.weights, genre.data, rest.items.length) } : {}) };
+}
