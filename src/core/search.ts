@@ -13,7 +13,8 @@ import type { Space, Title } from './snapshot/format.ts';
 import type { Snapshot } from './snapshot/snapshot.ts';
 import { LexicalEncoder } from './text/lexical.ts';
 import { charNgrams, normalizeText, words } from './text/tokenize.ts';
-import { scanDot } from './vectors.ts';
+import { scanSpace } from './vectors.ts';
+import { topK } from './math/top-k.ts';
 
 export const SEARCH_FIELDS = ['title', 'author', 'genres', 'synopsis'] as const;
 export type SearchField = (typeof SEARCH_FIELDS)[number];
@@ -211,9 +212,8 @@ export function splitBySpans(text: string, spans: readonly Span[]): Array<{ text
 /** The k titles closest to a query vector in a normalised space (cosine), best first. */
 export function similarTitles(space: Space, query: Float32Array, k: number): Array<{ index: number; score: number }> {
   if (query.length !== space.dim) throw new RangeError(`query vector has ${query.length} values, space ${space.name} has dim ${space.dim}`);
-  const scores = scanDot(space.data, space.dim, query);
-  const idx = Array.from(scores.keys()).sort((a, b) => scores[b] - scores[a] || a - b);
-  return idx.slice(0, k).map((index) => ({ index, score: scores[index] }));
+  const scores = scanSpace(space, query);
+  return topK(scores, k).map((index) => ({ index, score: scores[index] }));
 }
 
 /** The lexical space's encoder, rebuilt from the snapshot's IDF table, to embed a free-text query. */

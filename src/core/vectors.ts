@@ -1,4 +1,5 @@
-/** Small dense-vector helpers. Vectors of a space live in one row-major Float32Array. */
+/** Small vector helpers. A space's rows live in one row-major Float32Array, or (large sparse spaces) as CSR rows. */
+import type { Space } from './snapshot/format.ts';
 
 export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let s = 0;
@@ -45,5 +46,67 @@ export function scanDot(data: Float32Array, dim: number, q: Float32Array, out = 
     for (let d = 0; d < dim; d++) s += data[o + d] * q[d];
     out[i] = s;
   }
+  return out;
+}
+
+// ---- a space's rows, dense or kept sparse (Space.csr): the one place that knows both forms ----
+
+/** How many rows (titles) a space has. */
+export function rowCount(space: Space): number {
+  return space.csr ? space.csr.offsets.length - 1 : space.data.length / space.dim;
+}
+
+/** scores[i] = row i · q for every row (scanDot for dense rows; one pass over the non-zeros for sparse ones). */
+export function scanSpace(space: Space, q: Float32Array, out = new Float32Array(rowCount(space))): Float32Array {
+  const csr = space.csr;
+  if (!csr) return scanDot(space.data, space.dim, q, out);
+  const { offsets, cols, values } = csr;
+  for (let i = 0; i < out.length; i++) {
+    let s = 0;
+    for (let k = offsets[i], end = offsets[i + 1]; k < end; k++) s += values[k] * q[cols[k]];
+    out[i] = s;
+  }
+  return out;
+}
+
+/** Row a · row b. */
+export function rowDot(space: Space, a: number, b: number): number {
+  const csr = space.csr;
+  if (!csr) {
+    let d = 0;
+    const oa = a * space.dim, ob = b * space.dim;
+    for (let j = 0; j < space.dim; j++) d += space.data[oa + j] * space.data[ob + j];
+    return d;
+  }
+  // Both rows' columns ascend: a merge.
+  const { offsets, cols, values } = csr;
+  let d = 0;
+  let i = offsets[a], j = offsets[b];
+  const ea = offsets[a + 1], eb = offsets[b + 1];
+  while (i < ea && j < eb) {
+    if (cols[i] === cols[j]) d += values[i++] * values[j++];
+    else if (cols[i] < cols[j]) i++;
+    else j++;
+  }
+  return d;
+}
+
+/** acc += weight × row i. */
+export function addRow(space: Space, i: number, weight: number, acc: Float32Array | Float64Array): void {
+  const csr = space.csr;
+  if (!csr) {
+    const o = i * space.dim;
+    for (let d = 0; d < space.dim; d++) acc[d] += weight * space.data[o + d];
+    return;
+  }
+  for (let k = csr.offsets[i], end = csr.offsets[i + 1]; k < end; k++) acc[csr.cols[k]] += weight * csr.values[k];
+}
+
+/** The rows as one dense row-major array (a writer's input; a new array for sparse rows). */
+export function denseRows(space: Space): Float32Array {
+  const csr = space.csr;
+  if (!csr) return space.data;
+  const out = new Float32Array(rowCount(space) * space.dim);
+  for (let i = 0; i < out.length / space.dim; i++) addRow(space, i, 1, out.subarray(i * space.dim, (i + 1) * space.dim));
   return out;
 }

@@ -8,6 +8,8 @@ import { contentRows, rankerSettings } from '../../src/core/rank/signals.ts';
 import { defaultConfig } from '../../src/core/config.ts';
 import type { HistoryEntry } from '../../src/core/history.ts';
 import { demoSnapshotDir } from './helpers/paths.ts';
+import { lexicalEncoderOf, similarTitles } from '../../src/core/search.ts';
+import { denseRows } from '../../src/core/vectors.ts';
 
 let snap: Snapshot;
 const cfg = defaultConfig.ranker;
@@ -92,6 +94,21 @@ describe('Ranker', () => {
     expect(lists[2].some((r) => r.why.serendipity || r.why.departure)).toBe(false);
     expect(ranking.list(5, 24)).toEqual(lists[1]); // clamped into [0, 1]
     expect(readerRanking(snap, [], cfg)).toBeNull();
+  });
+
+  it('ranks, explains and searches the same with a sparse space kept sparse in memory (platform-scale catalogs)', async () => {
+    const sparse = await loadSnapshot(fsReader(demoSnapshotDir), { denseLimitBytes: 0 });
+    const lex = sparse.spaces.get('lexical')!;
+    expect(lex.csr).toBeDefined();
+    expect(lex.data.length).toBe(0);
+    expect(sparse.spaces.get('genre')!.csr).toBeUndefined(); // read row by row by serendipity: always dense
+    expect(denseRows(lex)).toEqual(snap.spaces.get('lexical')!.data);
+    const h = ['좀비딸', '데드라이프', '위아더좀비'].map((t, i) => liked(idOf(t), 10 + i));
+    for (const level of [0, 1]) expect(recommend(sparse, h, cfg, 24, { serendipity: level })).toEqual(recommend(snap, h, cfg, 24, { serendipity: level }));
+    const i = snap.indexOf.get(idOf('좀비딸'))!;
+    expect(moreLikeThis(sparse, i, cfg, 12)).toEqual(moreLikeThis(snap, i, cfg, 12));
+    const q = lexicalEncoderOf(snap).embedQuery('좀비 아포칼립스 생존');
+    expect(similarTitles(lex, q, 10)).toEqual(similarTitles(snap.spaces.get('lexical')!, q, 10));
   });
 
   it('"more like this" never returns the title itself', () => {

@@ -9,7 +9,7 @@
  */
 import type { RankerConfig } from '../config.ts';
 import type { Space, Title } from '../snapshot/format.ts';
-import { normalize } from '../vectors.ts';
+import { addRow, normalize } from '../vectors.ts';
 import type { CommunityModel, WeightedRow } from './community.ts';
 import type { Reading } from './reader.ts';
 import type { SequenceModel } from './sequence.ts';
@@ -82,10 +82,7 @@ export function communityRows(readings: readonly Reading[], halfLifeShare: numbe
 /** The profile of a space: Σ weight·row, L2-normalised. */
 export function profile(space: Space, rows: readonly WeightedRow[]): Float32Array {
   const p = new Float32Array(space.dim);
-  for (const { index, weight } of rows) {
-    const o = index * space.dim;
-    for (let d = 0; d < space.dim; d++) p[d] += weight * space.data[o + d];
-  }
+  for (const { index, weight } of rows) addRow(space, index, weight, p);
   return normalize(p);
 }
 

@@ -11,7 +11,7 @@ import { fitCommunityRanker } from '../rank/tune.ts';
 import { calibrateCatalog } from '../rank/calibrate.ts';
 import type { Interaction, SourceItem } from '../source.ts';
 import { LEXICAL_ENCODER, LEXICAL_VERSION, LexicalEncoder } from '../text/lexical.ts';
-import { normalize } from '../vectors.ts';
+import { denseRows, normalize } from '../vectors.ts';
 import { SPACE_FILE_SUFFIX, storeSpace, type SpaceDtype } from './encoding.ts';
 import { SNAPSHOT_FORMAT, SNAPSHOT_VERSION, contentHashOf, indexItems, sha256Hex, type FileEntry, type Manifest, type Space, type SpaceInfo, type Title } from './format.ts';
 import type { Snapshot } from './snapshot.ts';
@@ -200,9 +200,9 @@ export async function serializeSnapshot(s: Snapshot, cfg: RankerConfig = default
   // snapshot again is its migration to version 2.
   const stored = new Map<string, { dtype: SpaceDtype; bytes: Uint8Array }>();
   for (const [name, sp] of s.spaces) {
-    const { dtype, bytes, rowsRead } = storeSpace(sp.data, s.items.length, sp.dim);
+    const { dtype, bytes, rowsRead } = storeSpace(denseRows(sp), s.items.length, sp.dim);
     stored.set(name, { dtype, bytes });
-    s.spaces.set(name, { ...sp, data: rowsRead });
+    s.spaces.set(name, { name: sp.name, dim: sp.dim, data: rowsRead, normalized: sp.normalized, encoder: sp.encoder });
   }
   if (s.community?.learned?.strength === undefined) {
     const calibration = calibrateCatalog(s, cfg);

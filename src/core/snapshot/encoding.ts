@@ -11,6 +11,7 @@
  * bytes: a snapshot written, loaded and written again does not drift (`storeSpace` hands the writer those values).
  */
 import { DataError } from '../errors.ts';
+import type { CsrRows } from './format.ts';
 
 export type SpaceDtype = 'float32' | 'int8' | 'csr-int8' | 'csr-f16';
 
@@ -133,8 +134,17 @@ export interface DecodeContext {
 
 /** The dense float32 rows (rows × dim) stored in `bytes`; anything malformed is a DataError naming file, row and field. */
 export function decodeSpaceData(bytes: Uint8Array, rows: number, dim: number, dtype: SpaceDtype, ctx: DecodeContext): Float32Array {
+  return decodeSpaceRows(bytes, rows, dim, dtype, ctx, false).data;
+}
+
+/**
+ * The rows stored in `bytes`, checked the same way in either form: dense float32 (`data`), or — for a sparse layout
+ * when `keepSparse` — compressed sparse rows with float32 values (`csr`, `data` then empty), so that a large sparse
+ * space (lexical at 100k titles: ~400 MB dense) takes memory in proportion to its non-zeros.
+ */
+export function decodeSpaceRows(bytes: Uint8Array, rows: number, dim: number, dtype: SpaceDtype, ctx: DecodeContext, keepSparse: boolean): { data: Float32Array; csr?: CsrRows } {
   // An aligned copy: a slice of a larger fetch may start at an odd offset, and typed views need alignment.
-  const buf = bytes.slice().buffer;
+  const buf = bytes.byteOffset % 4 === 0 ? bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) : bytes.slice().buffer;
   const bad = (message: string, row?: number): never => {
     throw new DataError(ctx.file, message, { field: ctx.field, ...(row !== undefined ? { item: ctx.itemOf(row) } : {}) });
   };
@@ -142,63 +152,66 @@ export function decodeSpaceData(bytes: Uint8Array, rows: number, dim: number, dt
     const i = scales.findIndex((s) => !Number.isFinite(s) || s < 0);
     if (i >= 0) bad(`has an invalid row scale (${scales[i]})`, i);
   };
-  let data: Float32Array;
   if (dtype === 'float32') {
     const expected = rows * dim * 4;
     if (bytes.byteLength !== expected) {
       const per = bytes.byteLength / 4 / rows;
       bad(`holds ${bytes.byteLength} bytes but ${rows} items × dim ${dim} × 4 needs ${expected}` + (Number.isInteger(per) ? ` (wrong dimension: the data has ${per} per item)` : ''));
     }
-    data = new Float32Array(buf);
+    const data = new Float32Array(buf as ArrayBuffer);
     for (let i = 0; i < data.length; i++) {
       if (!Number.isFinite(data[i])) bad(`has a non-finite value (${data[i]}) at [${i % dim}]`, Math.floor(i / dim));
     }
-  } else if (dtype === 'int8') {
+    return { data };
+  }
+  if (dtype === 'int8') {
     const expected = rows * 4 + rows * dim;
     if (bytes.byteLength !== expected) {
       const per = (bytes.byteLength - rows * 4) / rows;
       bad(`holds ${bytes.byteLength} bytes but int8 rows need ${rows} scales × 4 + ${rows} items × dim ${dim} = ${expected}` + (Number.isInteger(per) && per > 0 ? ` (wrong dimension: the data has ${per} per item)` : ' (truncated?)'));
     }
-    const scales = new Float32Array(buf, 0, rows);
+    const scales = new Float32Array(buf as ArrayBuffer, 0, rows);
     checkScales(scales);
-    const codes = new Int8Array(buf, rows * 4);
-    data = new Float32Array(rows * dim);
+    const codes = new Int8Array(buf as ArrayBuffer, rows * 4);
+    const data = new Float32Array(rows * dim);
     for (let i = 0; i < rows; i++) for (let j = 0; j < dim; j++) data[i * dim + j] = codes[i * dim + j] * scales[i];
-  } else if (dtype === 'csr-int8' || dtype === 'csr-f16') {
-    const f16 = dtype === 'csr-f16';
-    const scaleBytes = f16 ? 0 : rows * 4;
-    const head = 4 + (rows + 1) * 4 + scaleBytes;
-    if (bytes.byteLength < head) bad(`holds ${bytes.byteLength} bytes, less than the ${head} of its header, row offsets and scales (truncated?)`);
-    const stored = new Uint32Array(buf, 0, 1)[0];
-    if (stored !== dim) bad(`holds rows of dim ${stored} but the manifest says ${dim} (wrong dimension: the data has ${stored} per item)`);
-    const offsets = new Uint32Array(buf, 4, rows + 1);
-    const nnz = offsets[rows];
-    const expected = head + nnz * (f16 ? 4 : 3);
-    if (offsets[0] !== 0) bad(`row offsets must start at 0, found ${offsets[0]}`);
-    if (bytes.byteLength !== expected) bad(`holds ${bytes.byteLength} bytes but ${nnz} non-zeros need ${expected} (truncated?)`);
-    const scales = f16 ? null : new Float32Array(buf, head - scaleBytes, rows);
-    if (scales) checkScales(scales);
-    const cols = new Uint16Array(buf, head, nnz);
-    // Half floats are 2-aligned after the uint16 columns; int8 codes need no alignment.
-    const halves = f16 ? new Uint16Array(buf, head + nnz * 2, nnz) : null;
-    const codes = f16 ? null : new Int8Array(buf, head + nnz * 2, nnz);
-    data = new Float32Array(rows * dim);
-    const half = halves ? halfTable() : null;
-    for (let i = 0; i < rows; i++) {
-      const a = offsets[i], b = offsets[i + 1];
-      if (b < a || b > nnz) bad(`row offsets must not decrease (row ${i}: ${a} → ${b})`, i);
-      for (let k = a; k < b; k++) {
-        if (cols[k] >= dim) bad(`names column ${cols[k]}, but the space has dim ${dim}`, i);
-        if (k > a && cols[k] <= cols[k - 1]) bad(`columns must ascend within a row (${cols[k - 1]} then ${cols[k]})`, i);
-        const v = half ? half[halves![k]] : codes![k] * scales![i];
-        if (!Number.isFinite(v)) bad(`has a non-finite value (${v}) at [${cols[k]}]`, i);
-        data[i * dim + cols[k]] = v;
-      }
-    }
-  } else {
-    return bad(`has an unknown dtype ${JSON.stringify(dtype)}`);
+    return { data };
   }
-  return data;
+  if (dtype !== 'csr-int8' && dtype !== 'csr-f16') return bad(`has an unknown dtype ${JSON.stringify(dtype)}`);
+  const f16 = dtype === 'csr-f16';
+  const scaleBytes = f16 ? 0 : rows * 4;
+  const head = 4 + (rows + 1) * 4 + scaleBytes;
+  if (bytes.byteLength < head) bad(`holds ${bytes.byteLength} bytes, less than the ${head} of its header, row offsets and scales (truncated?)`);
+  const stored = new Uint32Array(buf as ArrayBuffer, 0, 1)[0];
+  if (stored !== dim) bad(`holds rows of dim ${stored} but the manifest says ${dim} (wrong dimension: the data has ${stored} per item)`);
+  const offsets = new Uint32Array(buf as ArrayBuffer, 4, rows + 1);
+  const nnz = offsets[rows];
+  const expected = head + nnz * (f16 ? 4 : 3);
+  if (offsets[0] !== 0) bad(`row offsets must start at 0, found ${offsets[0]}`);
+  if (bytes.byteLength !== expected) bad(`holds ${bytes.byteLength} bytes but ${nnz} non-zeros need ${expected} (truncated?)`);
+  const scales = f16 ? null : new Float32Array(buf as ArrayBuffer, head - scaleBytes, rows);
+  if (scales) checkScales(scales);
+  const cols = new Uint16Array(buf as ArrayBuffer, head, nnz);
+  // Half floats are 2-aligned after the uint16 columns; int8 codes need no alignment.
+  const halves = f16 ? new Uint16Array(buf as ArrayBuffer, head + nnz * 2, nnz) : null;
+  const codes = f16 ? null : new Int8Array(buf as ArrayBuffer, head + nnz * 2, nnz);
+  const half = halves ? halfTable() : null;
+  const data = new Float32Array(keepSparse ? 0 : rows * dim);
+  const values = new Float32Array(keepSparse ? nnz : 0);
+  for (let i = 0; i < rows; i++) {
+    const a = offsets[i], b = offsets[i + 1];
+    if (b < a || b > nnz) bad(`row offsets must not decrease (row ${i}: ${a} → ${b})`, i);
+    for (let k = a; k < b; k++) {
+      if (cols[k] >= dim) bad(`names column ${cols[k]}, but the space has dim ${dim}`, i);
+      if (k > a && cols[k] <= cols[k - 1]) bad(`columns must ascend within a row (${cols[k - 1]} then ${cols[k]})`, i);
+      const v = half ? half[halves![k]] : codes![k] * scales![i];
+      if (!Number.isFinite(v)) bad(`has a non-finite value (${v}) at [${cols[k]}]`, i);
+      if (keepSparse) values[k] = v;
+      else data[i * dim + cols[k]] = v;
+    }
+  }
+  // Copies of the offsets and columns, so the file's bytes can be let go.
+  return keepSparse ? { data, csr: { offsets: offsets.slice(), cols: cols.slice(), values } } : { data };
 }
 
 /**

@@ -166,11 +166,23 @@ export interface Title {
   coverSquare?: string;
 }
 
+/** Sparse rows in memory: row i's non-zeros are `values[k]` at columns `cols[k]`, k in [offsets[i], offsets[i + 1]). */
+export interface CsrRows {
+  offsets: Uint32Array;
+  cols: Uint16Array;
+  values: Float32Array;
+}
+
 export interface Space {
   name: string;
   dim: number;
-  /** itemCount × dim, row-major. */
+  /** itemCount × dim, row-major; empty when the rows are kept sparse (`csr`). */
   data: Float32Array;
+  /**
+   * A large sparse space's rows, kept sparse in memory (the loader does so above `SPARSE_IN_MEMORY_ABOVE` bytes dense): read rows
+   * through vectors.ts's space helpers (scanSpace, rowDot, addRow, denseRows), which handle both forms.
+   */
+  csr?: CsrRows;
   normalized: boolean;
   encoder: EncoderInfo;
 }

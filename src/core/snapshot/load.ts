@@ -8,7 +8,7 @@ import { decodeStyleMap } from '../style/style-map.ts';
 import { COMMUNITY_MODEL, COMMUNITY_VERSION } from '../rank/community.ts';
 import { SEQUENCE_MODEL, SEQUENCE_VERSION, SequenceModel, sequenceWeightCount, validateSequenceSpec } from '../rank/sequence.ts';
 import type { Community } from '../rank/signals.ts';
-import { decodeSpaceData, SPACE_DTYPES } from './encoding.ts';
+import { decodeSpaceRows, SPACE_DTYPES } from './encoding.ts';
 import { SNAPSHOT_FORMAT, SNAPSHOT_VERSIONS_READ, contentHashOf, indexItems, sha256Hex, type CommunityInfo, type FileEntry, type Manifest, type SequenceInfo, type SerendipityCalibration, type Space, type SpaceInfo, type Title } from './format.ts';
 import type { Snapshot } from './snapshot.ts';
 
@@ -183,9 +183,17 @@ function validateItems(raw: unknown, manifest: Manifest): Title[] {
   });
 }
 
-function decodeSpace(info: SpaceInfo, bytes: Uint8Array, items: Title[]): Space {
-  const data = decodeSpaceData(bytes, items.length, info.dim, info.dtype, { file: info.file, field: `spaces.${info.name}`, itemOf: (row) => items[row].id });
-  return { name: info.name, dim: info.dim, data, normalized: info.normalized, encoder: info.encoder };
+/**
+ * A sparse space whose dense rows would take more than this many bytes stays sparse in memory (Space.csr): at 100k
+ * titles the lexical space is ~400 MB dense and ~90 MB sparse. Below it, dense rows scan faster.
+ */
+export const SPARSE_IN_MEMORY_ABOVE = 64 * 2 ** 20;
+
+function decodeSpace(info: SpaceInfo, bytes: Uint8Array, items: Title[], denseLimit: number): Space {
+  const ctx = { file: info.file, field: `spaces.${info.name}`, itemOf: (row: number) => items[row].id };
+  // The genre space stays dense whatever its size: it is small by nature, and serendipity reads it row by row.
+  const { data, csr } = decodeSpaceRows(bytes, items.length, info.dim, info.dtype, ctx, info.name !== 'genre' && items.length * info.dim * 4 > denseLimit);
+  return { name: info.name, dim: info.dim, data, ...(csr ? { csr } : {}), normalized: info.normalized, encoder: info.encoder };
 }
 
 /** Reads one listed file and checks its size and hash against the manifest. */
@@ -226,6 +234,8 @@ export interface LoadOptions {
   onProgress?: (p: LoadProgress) => void;
   profile?: SnapshotProfile;
   cache?: FileCache;
+  /** Sparse spaces larger than this dense stay sparse in memory (default SPARSE_IN_MEMORY_ABOVE; 0: always). */
+  denseLimitBytes?: number;
 }
 
 /** Loads, checks and decodes a snapshot; every file is requested at once, then decoded in manifest order. */
@@ -281,7 +291,7 @@ export async function loadSnapshot(read: ReadFile, options: LoadOptions = {}): P
 
   const items = validateItems(parseJson(files.get(manifest.items)!, manifest.items), manifest);
   const spaces = new Map<string, Space>();
-  for (const info of manifest.spaces) spaces.set(info.name, decodeSpace(info, files.get(info.file)!, items));
+  for (const info of manifest.spaces) spaces.set(info.name, decodeSpace(info, files.get(info.file)!, items, options.denseLimitBytes ?? SPARSE_IN_MEMORY_ABOVE));
   const blobs = new Map<string, Uint8Array>();
   for (const p of [...encoderFiles, ...modelFiles]) if (files.has(p)) blobs.set(p, files.get(p)!);
   const styleMap = manifest.spaces.find((s) => s.name === 'style')?.encoder.files?.map;

@@ -15,7 +15,7 @@ export function snapshotMessage(snapshot: Snapshot): { message: SnapshotMessage;
   const { sequence, ...rest } = snapshot;
   const message: SnapshotMessage = { ...rest, ...(sequence ? { sequence: { spec: sequence.spec, weights: sequence.weights } } : {}) };
   const arrays: ArrayBufferView[] = [
-    ...[...snapshot.spaces.values()].map((s) => s.data),
+    ...[...snapshot.spaces.values()].flatMap((s) => [s.data, ...(s.csr ? [s.csr.offsets, s.csr.cols, s.csr.values] : [])]),
     ...snapshot.blobs.values(),
     ...(snapshot.community ? [snapshot.community.model.index, snapshot.community.model.weight, snapshot.community.categorySimilarity] : []),
     ...(sequence ? [sequence.weights] : []),

@@ -2,7 +2,7 @@
  * Content spaces (genre, lexical, sts, style, gram, and any space a snapshot stores): the cosine of each title's
  * row to the reader's profile — the recency-decayed, signed sum of the history's rows (dislikes push away).
  */
-import { scanDot } from '../../vectors.ts';
+import { rowDot, scanSpace } from '../../vectors.ts';
 import type { Space } from '../../snapshot/format.ts';
 import type { WeightedRow } from '../community.ts';
 import { contentRows, profile } from '../signals.ts';
@@ -13,9 +13,7 @@ function closestIn(space: Space, item: number, among: readonly WeightedRow[]): {
   let best = -Infinity, closest: number | undefined;
   for (const s of among) {
     if (s.weight <= 0) continue;
-    let d = 0;
-    const a = item * space.dim, b = s.index * space.dim;
-    for (let j = 0; j < space.dim; j++) d += space.data[a + j] * space.data[b + j];
+    const d = rowDot(space, item, s.index);
     if (d > best) {
       best = d;
       closest = s.index;
@@ -35,7 +33,7 @@ export function contentSignal(name: string, ablation?: string): Signal {
       if (!s) return undefined;
       const rows = contentRows(readings, cfg.recencyHalfLife);
       if (!rows.length) return undefined;
-      return scanDot(s.data, s.dim, profile(s, rows));
+      return scanSpace(s, profile(s, rows));
     },
     explain(ctx, item) {
       const s = ctx.catalog.spaces.get(name);
