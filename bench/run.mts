@@ -8,11 +8,13 @@ import { printRows, type BenchRow } from './lib.ts';
 import { rankingBench } from './ranking.ts';
 import { styleBench } from './style.ts';
 import { scaleBench } from './scale.ts';
+import { browserScaleBench } from './browser-scale.ts';
 
 const BENCHES: Record<string, (args: Record<string, string | true>) => Promise<BenchRow[]>> = {
   ranking: rankingBench,
   style: styleBench,
   scale: scaleBench,
+  browser: browserScaleBench,
 };
 
 const args = parseArgs(process.argv.slice(2));

@@ -24,7 +24,7 @@ import { writeSyntheticSource } from './synthetic-catalog.ts';
 
 const SEED = 7;
 
-async function syntheticSnapshot(titles: number): Promise<string> {
+export async function syntheticSnapshot(titles: number): Promise<string> {
   const dir = path.join(tmpdir(), `toonpick-bench-${titles}-${SEED}`);
   const out = path.join(dir, 'snapshot');
   if (!existsSync(path.join(out, 'manifest.json'))) {

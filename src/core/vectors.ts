@@ -52,7 +52,7 @@ export function scanDot(data: Float32Array, dim: number, q: Float32Array, out = 
 // ---- a space's rows, dense or kept sparse (Space.csr): the one place that knows both forms ----
 
 /** How many rows (titles) a space has. */
-export function rowCount(space: Space): number {
+function rowCount(space: Space): number {
   return space.csr ? space.csr.offsets.length - 1 : space.data.length / space.dim;
 }
 

@@ -11,7 +11,6 @@
  * bytes: a snapshot written, loaded and written again does not drift (`storeSpace` hands the writer those values).
  */
 import { DataError } from '../errors.ts';
-import type { CsrRows } from './format.ts';
 
 export type SpaceDtype = 'float32' | 'int8' | 'csr-int8' | 'csr-f16';
 
@@ -121,6 +120,13 @@ export function encodeSpaceData(data: Float32Array, rows: number, dim: number, d
   at += nnz * 2;
   out.set(new Uint8Array((f16 ? Uint16Array.from(values) : Int8Array.from(values)).buffer), at);
   return out;
+}
+
+/** Sparse rows in memory: row i's non-zeros are `values[k]` at columns `cols[k]`, k in [offsets[i], offsets[i + 1]). */
+export interface CsrRows {
+  offsets: Uint32Array;
+  cols: Uint16Array;
+  values: Float32Array;
 }
 
 export interface DecodeContext {

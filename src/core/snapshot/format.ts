@@ -4,7 +4,7 @@
  * stored as `dtype` says: encoding.ts) and cover images. Every file is listed in the manifest with its size and
  * SHA-256 so a truncated or altered file is caught before it is used.
  */
-import type { SpaceDtype } from './encoding.ts';
+import type { CsrRows, SpaceDtype } from './encoding.ts';
 
 
 export const SNAPSHOT_FORMAT = 'toonpick-snapshot';
@@ -164,13 +164,6 @@ export interface Title {
   /** Cover paths relative to the snapshot folder. */
   cover?: string;
   coverSquare?: string;
-}
-
-/** Sparse rows in memory: row i's non-zeros are `values[k]` at columns `cols[k]`, k in [offsets[i], offsets[i + 1]). */
-export interface CsrRows {
-  offsets: Uint32Array;
-  cols: Uint16Array;
-  values: Float32Array;
 }
 
 export interface Space {

@@ -187,7 +187,7 @@ function validateItems(raw: unknown, manifest: Manifest): Title[] {
  * A sparse space whose dense rows would take more than this many bytes stays sparse in memory (Space.csr): at 100k
  * titles the lexical space is ~400 MB dense and ~90 MB sparse. Below it, dense rows scan faster.
  */
-export const SPARSE_IN_MEMORY_ABOVE = 64 * 2 ** 20;
+const SPARSE_IN_MEMORY_ABOVE = 64 * 2 ** 20;
 
 function decodeSpace(info: SpaceInfo, bytes: Uint8Array, items: Title[], denseLimit: number): Space {
   const ctx = { file: info.file, field: `spaces.${info.name}`, itemOf: (row: number) => items[row].id };
