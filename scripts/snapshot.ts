@@ -21,6 +21,14 @@ import { writeSnapshotInPlace } from './lib/text-model.ts';
 export const COVER_WIDTH = 120;
 export const SQUARE_SIZE = 64;
 
+/**
+ * A cover's file name from its title's id: an id is not trusted to be a safe path, and two ids never share a
+ * name (`_` is escaped before `%` becomes `_`, so the mapping is one-to-one; numeric ids keep their own name).
+ */
+export function coverFileName(id: string): string {
+  return `${encodeURIComponent(id).replace(/[_!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`).replace(/%/g, '_')}.webp`;
+}
+
 /** Re-encodes each cover: a uniform-width copy keeping the aspect, and a square copy for the encoders. */
 async function encodeCovers(source: string, items: SourceItem[], outDir: string) {
   const covers = new Map<string, { cover: string; coverSquare: string }>();
@@ -34,8 +42,7 @@ async function encodeCovers(source: string, items: SourceItem[], outDir: string)
       missing++;
       continue;
     }
-    // File names from ids: an id is not trusted to be a safe path.
-    const name = `${encodeURIComponent(it.id).replace(/%/g, '_')}.webp`;
+    const name = coverFileName(it.id);
     let img: Buffer;
     try {
       img = await readFile(file);
@@ -97,6 +104,14 @@ export async function calibrateInPlace(dir: string): Promise<Snapshot> {
   return snapshot;
 }
 
+/** `--lexical-dim`: a whole number of hashed n-gram buckets the snapshot can store (uint16 columns). */
+export function lexicalDimArg(v: string | true | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!(n >= 16 && n <= 65536)) throw new DataError('--lexical-dim', `must be a whole number from 16 to 65536, got ${JSON.stringify(v)}`);
+  return n;
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   if (typeof args.calibrate === 'string') {
@@ -115,7 +130,7 @@ async function main() {
     name: typeof args.name === 'string' ? args.name : undefined,
     description: typeof args.description === 'string' ? args.description : undefined,
     attribution: typeof args.attribution === 'string' ? args.attribution : undefined,
-    lexicalDim: typeof args['lexical-dim'] === 'string' ? Number(args['lexical-dim']) : undefined,
+    lexicalDim: lexicalDimArg(args['lexical-dim']),
   });
   const m = r.snapshot.manifest;
   console.log(`snapshot "${m.name}": ${m.itemCount} items, spaces ${m.spaces.map((s) => `${s.name}(${s.dim})`).join(', ')}`);

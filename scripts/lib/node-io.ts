@@ -6,9 +6,13 @@ import { DataError } from '../../src/core/errors.ts';
 import type { ReadFile } from '../../src/core/snapshot/load.ts';
 
 export function fsReader(dir: string): ReadFile {
+  const root = path.resolve(dir);
   return async (p) => {
+    // The loader admits only paths inside the snapshot (src/core/snapshot/paths.ts); this reader checks again.
+    const file = path.resolve(root, p);
+    if (!file.startsWith(root + path.sep)) throw new DataError(p, `is outside the snapshot folder ${dir}`);
     try {
-      return new Uint8Array(await readFile(path.join(dir, p)));
+      return new Uint8Array(await readFile(file));
     } catch (e) {
       throw new DataError(p, `could not be read from ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }

@@ -99,6 +99,8 @@ export function exportHistory(entries: History, catalog?: string, now = new Date
 
 const TIME_FIELDS = ['readAt', 'likedAt', 'dislikedAt', 'bookmarkedAt', 'ratedAt', 'searchedAt'] as const;
 const KNOWN_FIELDS = new Set<string>(['id', 'rating', ...TIME_FIELDS]);
+/** The last millisecond a Date can hold. */
+const MAX_TIME = 8.64e15;
 
 /**
  * Validates an import file completely before anything is written, so a bad file changes nothing.
@@ -128,7 +130,9 @@ export function parseHistoryFile(text: string, file = 'history file'): HistoryFi
     const out: HistoryEntry = { id };
     for (const k of TIME_FIELDS) {
       if (e[k] === undefined) continue;
-      if (typeof e[k] !== 'number' || !Number.isFinite(e[k]) || (e[k] as number) < 0) throw new DataError(file, 'must be a time in epoch milliseconds', { item: id, field: k });
+      // Within the Date range (±8.64e15 ms), or the History page could not show it, and export, import and clear with it.
+      if (typeof e[k] !== 'number' || !Number.isFinite(e[k]) || (e[k] as number) < 0 || (e[k] as number) > MAX_TIME)
+        throw new DataError(file, 'must be a time in epoch milliseconds (0 to 8.64e15)', { item: id, field: k });
       out[k] = e[k] as number;
     }
     if (e.rating !== undefined) {

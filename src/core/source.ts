@@ -3,6 +3,7 @@
  * `interactions.csv` (`user,item,rating,timestamp`). Pure parsing: callers read the files.
  */
 import { DataError } from './errors.ts';
+import { isSnapshotPath, isWebUrl } from './snapshot/paths.ts';
 
 export interface SourceItem {
   id: string;
@@ -69,6 +70,9 @@ export function parseCatalogJsonl(text: string, file = 'catalog.jsonl'): SourceI
       if (typeof r[k] !== 'string') throw new DataError(file, 'must be a string', { item: id, field: k });
       item[k] = r[k] as string;
     }
+    // A link out is http(s) only; a cover is a file inside the source folder (never `..` or an absolute path).
+    if (item.source_url !== undefined && !isWebUrl(item.source_url)) throw new DataError(file, 'must be an http(s) URL', { item: id, field: 'source_url' });
+    if (item.cover !== undefined && !isSnapshotPath(item.cover)) throw new DataError(file, 'must be a path inside the source folder', { item: id, field: 'cover' });
     if (r.completed !== undefined && r.completed !== null) {
       if (typeof r.completed !== 'boolean') throw new DataError(file, 'must be true or false', { item: id, field: 'completed' });
       item.completed = r.completed;

@@ -39,6 +39,8 @@ export interface SpaceInfo {
 }
 
 export interface Manifest {
+  /** Origins (https://host[:port]) whose absolute cover URLs the app may load; without it covers are snapshot paths only (paths.ts). */
+  coverOrigins?: string[];
   format: typeof SNAPSHOT_FORMAT;
   version: 1 | 2;
   name: string;

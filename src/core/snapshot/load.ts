@@ -11,6 +11,7 @@ import type { Community } from '../rank/signals.ts';
 import { decodeSpaceRows, SPACE_DTYPES } from './encoding.ts';
 import { SNAPSHOT_FORMAT, SNAPSHOT_VERSIONS_READ, contentHashOf, indexItems, sha256Hex, type CommunityInfo, type FileEntry, type Manifest, type SequenceInfo, type SerendipityCalibration, type Space, type SpaceInfo, type Title } from './format.ts';
 import type { Snapshot } from './snapshot.ts';
+import { isCoverOrigin, isCoverRef, isSnapshotPath, isWebUrl } from './paths.ts';
 
 /**
  * Returns a file's bytes; throws (ideally a DataError) when the file cannot be read. `onBytes`, when the reader
@@ -51,10 +52,17 @@ function validateManifest(raw: unknown): Manifest {
   str('items');
   need(Number.isInteger(raw.itemCount) && (raw.itemCount as number) > 0, 0, f, 'itemCount', 'a positive integer');
   if (!isObject(raw.files)) throw new DataError(f, 'must be an object of file entries', { field: 'files' });
-  for (const [path, e] of Object.entries(raw.files)) {
-    if (!isObject(e) || !Number.isInteger(e.bytes) || typeof e.sha256 !== 'string')
-      throw new DataError(f, `entry for ${path} must have integer bytes and a sha256`, { field: 'files' });
+  // Own entries only, in an object with no prototype: "constructor" or "__proto__" are names like any other.
+  const files: Record<string, unknown> = Object.assign(Object.create(null), raw.files);
+  raw.files = files;
+  for (const [path, e] of Object.entries(files)) {
+    if (!isSnapshotPath(path)) throw new DataError(f, `lists ${JSON.stringify(path)}, which is not a path inside the snapshot folder`, { field: 'files' });
+    if (!isObject(e) || !Number.isInteger(e.bytes) || (e.bytes as number) < 0 || typeof e.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(e.sha256))
+      throw new DataError(f, `entry for ${path} must have a non-negative integer bytes and a hex sha256`, { field: 'files' });
   }
+  const listed = (p: unknown) => typeof p === 'string' && Object.hasOwn(files, p);
+  if (raw.coverOrigins !== undefined)
+    need(Array.isArray(raw.coverOrigins) && raw.coverOrigins.every(isCoverOrigin), 0, f, 'coverOrigins', 'a list of https origins (https://host[:port])');
   if (!Array.isArray(raw.spaces)) throw new DataError(f, 'must be an array', { field: 'spaces' });
   const names = new Set<string>();
   raw.spaces.forEach((s: unknown, i: number) => {
@@ -66,12 +74,16 @@ function validateManifest(raw: unknown): Manifest {
     need(Number.isInteger(s.dim) && (s.dim as number) > 0, 0, f, `${field}.dim`, 'a positive integer');
     const dtypes = raw.version === 1 ? ['float32'] : SPACE_DTYPES;
     if (!dtypes.includes(s.dtype as never)) throw new DataError(f, `unsupported dtype ${JSON.stringify(s.dtype)} (version ${raw.version} reads ${dtypes.join(', ')})`, { field: `${field}.dtype` });
-    need(typeof s.file === 'string' && !!(raw.files as Record<string, unknown>)[s.file as string], 0, f, `${field}.file`, 'a file listed in "files"');
+    need(listed(s.file), 0, f, `${field}.file`, 'a file listed in "files"');
     need(isObject(s.encoder) && typeof (s.encoder as Record<string, unknown>).name === 'string', 0, f, `${field}.encoder`, 'an object with a name');
+    const enc = s.encoder as Record<string, unknown>;
+    if (enc.files !== undefined) need(isObject(enc.files) && Object.values(enc.files).every(listed), 0, f, `${field}.encoder.files`, 'an object of files listed in "files"');
+    if (enc.params !== undefined) need(isObject(enc.params), 0, f, `${field}.encoder.params`, 'an object');
+    const vocabulary = isObject(enc.params) ? enc.params.vocabulary : undefined;
+    if (vocabulary !== undefined) need(Array.isArray(vocabulary) && vocabulary.every((v) => typeof v === 'string'), 0, f, `${field}.encoder.params.vocabulary`, 'an array of strings');
   });
-  if (!(raw.files as Record<string, unknown>)[raw.items as string]) throw new DataError(f, 'names a file not listed in "files"', { field: 'items' });
+  if (!listed(raw.items)) throw new DataError(f, 'names a file not listed in "files"', { field: 'items' });
   if (!isObject(raw.popularity) || !Array.isArray(raw.popularity.signals)) throw new DataError(f, 'must be { signals: [...] }', { field: 'popularity' });
-  const listed = (p: unknown) => typeof p === 'string' && !!(raw.files as Record<string, unknown>)[p];
   if (raw.community !== undefined) validateCommunityInfo(raw.community, listed);
   if (raw.sequence !== undefined) {
     const q = raw.sequence;
@@ -159,13 +171,14 @@ function decodeSequence(info: SequenceInfo, bytes: Uint8Array, itemCount: number
 }
 
 const OPTIONAL_NUMBERS = ['rating', 'likes', 'comments', 'votes', 'year', 'interactions'] as const;
-const OPTIONAL_STRINGS = ['author', 'age', 'sourceUrl', 'cover', 'coverSquare'] as const;
+const OPTIONAL_STRINGS = ['author', 'age'] as const;
 
 function validateItems(raw: unknown, manifest: Manifest): Title[] {
   const f = manifest.items;
   if (!Array.isArray(raw)) throw new DataError(f, 'must be a JSON array of items');
   if (raw.length !== manifest.itemCount) throw new DataError(f, `has ${raw.length} items, the manifest says ${manifest.itemCount}`);
   const seen = new Set<string>();
+  const origins = manifest.coverOrigins ?? [];
   return raw.map((t: unknown, i: number) => {
     if (!isObject(t)) throw new DataError(f, 'must be an object', { item: `#${i}` });
     if (typeof t.id !== 'string' || !t.id) throw new DataError(f, 'is missing', { item: `#${i}`, field: 'id' });
@@ -178,6 +191,9 @@ function validateItems(raw: unknown, manifest: Manifest): Title[] {
     need(typeof t.popularity === 'number' && t.popularity >= 0 && t.popularity <= 1, 0, f, 'popularity', 'a number in [0, 1]', id);
     for (const k of OPTIONAL_NUMBERS) if (t[k] !== undefined) need(typeof t[k] === 'number' && Number.isFinite(t[k]), 0, f, k, 'a finite number', id);
     for (const k of OPTIONAL_STRINGS) if (t[k] !== undefined) need(typeof t[k] === 'string', 0, f, k, 'a string', id);
+    for (const k of ['cover', 'coverSquare'] as const)
+      if (t[k] !== undefined) need(isCoverRef(t[k], origins), 0, f, k, `a path inside the snapshot${origins.length ? ` or an https URL on ${origins.join(', ')}` : ' (covers on other origins need the manifest\'s coverOrigins)'}`, id);
+    if (t.sourceUrl !== undefined) need(isWebUrl(t.sourceUrl), 0, f, 'sourceUrl', 'an http(s) URL', id);
     if (t.completed !== undefined) need(typeof t.completed === 'boolean', 0, f, 'completed', 'true or false', id);
     return t as unknown as Title;
   });
@@ -334,9 +350,12 @@ export function httpReader(base: string | URL, fetchFn: typeof fetch = fetch): R
   if (!root.pathname.endsWith('/')) root.pathname += '/';
   return async (path, onBytes) => {
     const failed = (why: string) => new DataError(path, `could not be downloaded from ${root.href} (${why})`);
+    const url = new URL(path, root);
+    // Only files under the snapshot's own folder: never another origin, a data: URL or a parent folder.
+    if (url.origin !== root.origin || !url.href.startsWith(root.href)) throw new DataError(path, `is outside the snapshot folder ${root.href}`);
     let res: Response;
     try {
-      res = await fetchFn(new URL(path, root));
+      res = await fetchFn(url);
     } catch (e) {
       throw failed((e as Error).message);
     }

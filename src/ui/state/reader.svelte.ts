@@ -53,12 +53,17 @@ export class Reader {
     const snapshot = this.catalog.snapshot;
     if (!this.store || !snapshot) return;
     const m = snapshot.manifest;
-    const seen = await this.store.getMeta<{ contentHash: string; itemCount: number }>('snapshot');
-    if (seen && seen.contentHash !== m.contentHash) {
-      const missing = this.history.filter((e) => !snapshot.indexOf.has(e.id)).length;
-      this.notify(strings.catalogUpdated(seen.itemCount, m.itemCount, missing), 'ok');
+    try {
+      const seen = await this.store.getMeta<{ contentHash: string; itemCount: number }>('snapshot');
+      if (seen && seen.contentHash !== m.contentHash) {
+        const missing = this.history.filter((e) => !snapshot.indexOf.has(e.id)).length;
+        this.notify(strings.catalogUpdated(seen.itemCount, m.itemCount, missing), 'ok');
+      }
+      await this.store.setMeta('snapshot', { contentHash: m.contentHash, itemCount: m.itemCount, name: m.name });
+    } catch (e) {
+      // Bookkeeping only (a full disk, a quota): the next start says "catalog updated" again, nothing is lost.
+      console.warn(`toonpick: could not note the catalog version: ${messageOf(e)}`);
     }
-    await this.store.setMeta('snapshot', { contentHash: m.contentHash, itemCount: m.itemCount, name: m.name });
   }
 
   setSerendipity(level: number) {

@@ -1,0 +1,130 @@
+/**
+ * What a snapshot, a catalog source or a history file may point at (src/core/snapshot/paths.ts): inherited
+ * object members, paths that leave the snapshot, unsafe links, and values a type check allows but the app
+ * cannot use are refused with a DataError naming file and field.
+ */
+import { describe, it, expect, beforeAll } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fsReader } from '../../scripts/lib/node-io.ts';
+import { coverFileName, lexicalDimArg } from '../../scripts/snapshot.ts';
+import { DataError } from '../../src/core/errors.ts';
+import { exportHistory, parseHistoryFile } from '../../src/core/history.ts';
+import { contentHashOf, sha256Hex } from '../../src/core/snapshot/format.ts';
+import { httpReader, loadSnapshot, type ReadFile } from '../../src/core/snapshot/load.ts';
+import { isCoverRef, isSnapshotPath } from '../../src/core/snapshot/paths.ts';
+import { parseCatalogJsonl } from '../../src/core/source.ts';
+import { demoSnapshotDir } from './helpers/paths.ts';
+
+let files: Map<string, Uint8Array>;
+const enc = new TextEncoder();
+
+beforeAll(async () => {
+  const manifest = JSON.parse(await readFile(path.join(demoSnapshotDir, 'manifest.json'), 'utf8'));
+  files = new Map([['manifest.json', enc.encode(JSON.stringify(manifest))]]);
+  for (const p of Object.keys(manifest.files)) files.set(p, new Uint8Array(await readFile(path.join(demoSnapshotDir, p))));
+});
+
+/** The demo snapshot in memory with its manifest (and, when given, its items) changed and re-signed. */
+async function variant(editManifest: (m: Record<string, any>) => void, editItems?: (items: Array<Record<string, unknown>>) => void): Promise<ReadFile> {
+  const m = JSON.parse(new TextDecoder().decode(files.get('manifest.json')));
+  const own = new Map(files);
+  if (editItems) {
+    const items = JSON.parse(new TextDecoder().decode(files.get(m.items)));
+    editItems(items);
+    const bytes = enc.encode(JSON.stringify(items));
+    own.set(m.items, bytes);
+    m.files[m.items] = { bytes: bytes.byteLength, sha256: await sha256Hex(bytes) };
+  }
+  editManifest(m);
+  m.contentHash = await contentHashOf(m.files);
+  own.set('manifest.json', enc.encode(JSON.stringify(m)));
+  return async (p) => {
+    const b = own.get(p);
+    if (!b) throw new DataError(p, 'not in this test snapshot');
+    return b;
+  };
+}
+
+async function refusal(read: ReadFile): Promise<string> {
+  const e = await loadSnapshot(read).then(() => undefined, (x: unknown) => x);
+  expect(e).toBeInstanceOf(DataError);
+  return (e as Error).message;
+}
+
+describe('what a snapshot may point at', () => {
+  it('loads the unchanged demo snapshot through the same in-memory reader', async () => {
+    expect((await loadSnapshot(await variant(() => {}))).items.length).toBe(969);
+  });
+
+  it('treats inherited member names as unlisted files, not as entries', async () => {
+    const msg = await refusal(await variant((m) => (m.spaces[0].file = 'constructor')));
+    expect(msg).toBe('manifest.json, field "spaces[0].file": must be a file listed in "files"');
+    expect(await refusal(await variant((m) => (m.items = '__proto__')))).toContain('field "items": names a file not listed');
+  });
+
+  it('refuses file paths that leave the snapshot folder, in the manifest and in both readers', async () => {
+    for (const bad of ['../secret.bin', '/etc/passwd', 'spaces/../../x', 'https://evil.example/x', 'data:,x', 'a\\b']) {
+      const msg = await refusal(await variant((m) => (m.files[bad] = { bytes: 1, sha256: '0'.repeat(64) })));
+      expect(msg).toContain(`lists ${JSON.stringify(bad)}, which is not a path inside the snapshot folder`);
+    }
+    await expect(fsReader(demoSnapshotDir)('../package.json')).rejects.toThrow(/is outside the snapshot folder/);
+    const fetched: string[] = [];
+    const http = httpReader('https://cdn.example/toonpick/snapshot/', (async (u: URL) => {
+      fetched.push(String(u));
+      return new Response('{}');
+    }) as typeof fetch);
+    for (const bad of ['../other/manifest.json', 'https://evil.example/x.bin', 'data:application/octet-stream,x', '//evil.example/x']) {
+      await expect(http(bad)).rejects.toThrow(/is outside the snapshot folder/);
+    }
+    expect(fetched).toEqual([]);
+  });
+
+  it('refuses a genre vocabulary of the wrong type, naming the field', async () => {
+    const msg = await refusal(await variant((m) => (m.spaces[0].encoder.params.vocabulary = '스토리,드라마')));
+    expect(msg).toBe('manifest.json, field "spaces[0].encoder.params.vocabulary": must be an array of strings');
+  });
+
+  it('accepts only http(s) links out and covers inside the snapshot, unless the operator lists their origin', async () => {
+    const first = (edit: (t: Record<string, unknown>) => void) => (items: Array<Record<string, unknown>>) => edit(items[0]);
+    expect(await refusal(await variant(() => {}, first((t) => (t.sourceUrl = 'javascript:alert(1)'))))).toMatch(/field "sourceUrl": must be an http\(s\) URL/);
+    expect(await refusal(await variant(() => {}, first((t) => (t.cover = '../../private.webp'))))).toMatch(/field "cover": must be a path inside the snapshot/);
+    const tracker = first((t) => (t.cover = 'https://tracker.example/c.webp'));
+    expect(await refusal(await variant(() => {}, tracker))).toMatch(/covers on other origins need the manifest's coverOrigins/);
+    const opted = await loadSnapshot(await variant((m) => (m.coverOrigins = ['https://tracker.example']), tracker));
+    expect(opted.items[0].cover).toBe('https://tracker.example/c.webp');
+    expect(await refusal(await variant((m) => (m.coverOrigins = ['http://cdn.example/path'])))).toContain('field "coverOrigins"');
+    expect(isCoverRef('covers/1.webp', [])).toBe(true);
+    expect(isSnapshotPath('covers/./1.webp')).toBe(false);
+  });
+});
+
+describe('catalog sources, builder arguments and history files', () => {
+  const line = (extra: Record<string, unknown>) => JSON.stringify({ id: '1', title: 'T', synopsis: 's', genres: ['g'], ...extra });
+
+  it('refuses unsafe links and covers outside the source folder', () => {
+    expect(() => parseCatalogJsonl(line({ source_url: 'javascript:alert(1)' }))).toThrow(/item 1, field "source_url": must be an http\(s\) URL/);
+    expect(() => parseCatalogJsonl(line({ cover: '../../etc/passwd' }))).toThrow(/field "cover": must be a path inside the source folder/);
+    expect(parseCatalogJsonl(line({ source_url: 'https://comic.naver.com/x', cover: 'thumbnails/1.jpg' }))[0].cover).toBe('thumbnails/1.jpg');
+  });
+
+  it('gives two different ids two different cover files, each a safe file name', () => {
+    const ids = ['a_b', 'a%b', 'a_25b', "a'b", 'a!b', '한글', '..', 'x/y', '1234'];
+    const names = ids.map(coverFileName);
+    expect(new Set(names).size).toBe(ids.length);
+    for (const n of names) expect(isSnapshotPath(`covers/${n}`)).toBe(true);
+    expect(coverFileName('703630')).toBe('703630.webp'); // numeric ids keep their names
+  });
+
+  it('validates --lexical-dim', () => {
+    expect(lexicalDimArg(undefined)).toBeUndefined();
+    expect(lexicalDimArg('1024')).toBe(1024);
+    for (const bad of ['abc', '-5', '0', '2147483648', '1e3', true] as const) expect(() => lexicalDimArg(bad)).toThrow(/--lexical-dim: must be a whole number from 16 to 65536/);
+  });
+
+  it('refuses history times a Date cannot hold', () => {
+    const file = (t: number) => JSON.stringify(exportHistory([{ id: 'a', readAt: t }]));
+    expect(parseHistoryFile(file(Date.UTC(2026, 0, 1))).entries).toHaveLength(1);
+    expect(() => parseHistoryFile(file(1e16))).toThrow(/item a, field "readAt": must be a time in epoch milliseconds/);
+  });
+});
