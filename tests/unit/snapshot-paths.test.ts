@@ -128,3 +128,25 @@ describe('catalog sources, builder arguments and history files', () => {
     expect(() => parseHistoryFile(file(1e16))).toThrow(/item a, field "readAt": must be a time in epoch milliseconds/);
   });
 });
+
+describe('encoder files checked for shape at load', () => {
+  /** The demo with one listed file's bytes replaced and re-signed. */
+  async function withFile(p: string, bytes: Uint8Array): Promise<ReadFile> {
+    const own = new Map(files);
+    own.set(p, bytes);
+    const m = JSON.parse(new TextDecoder().decode(files.get('manifest.json')));
+    m.files[p] = { bytes: bytes.byteLength, sha256: await sha256Hex(bytes) };
+    m.contentHash = await contentHashOf(m.files);
+    own.set('manifest.json', enc.encode(JSON.stringify(m)));
+    return async (q) => own.get(q) ?? Promise.reject(new DataError(q, 'missing'));
+  }
+
+  it('refuses a lexical IDF table of the wrong length or with NaN, and style weights that are not JSON', async () => {
+    expect(await refusal(await withFile('spaces/lexical.idf.f32', new Uint8Array(4096 - 4)))).toMatch(/spaces\/lexical\.idf\.f32, field "spaces\.lexical\.encoder\.files\.idf": holds 4092 bytes but dim 1024 × 4 needs 4096/);
+    const nan = new Float32Array(1024).fill(1);
+    nan[7] = Number.NaN;
+    expect(await refusal(await withFile('spaces/lexical.idf.f32', new Uint8Array(nan.buffer)))).toMatch(/non-finite value \(NaN\) at 7/);
+    expect(await refusal(await withFile('style/weights.json', enc.encode('[1, 2]')))).toMatch(/style\/weights\.json: is not a JSON object/);
+    expect(await refusal(await withFile('style/weights.json', enc.encode('not json')))).toMatch(/style\/weights\.json: is not valid JSON/);
+  });
+});

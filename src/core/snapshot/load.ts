@@ -12,6 +12,7 @@ import { decodeSpaceRows, SPACE_DTYPES } from './encoding.ts';
 import { SNAPSHOT_FORMAT, SNAPSHOT_VERSIONS_READ, contentHashOf, indexItems, sha256Hex, type CommunityInfo, type FileEntry, type Manifest, type SequenceInfo, type SerendipityCalibration, type Space, type SpaceInfo, type Title } from './format.ts';
 import type { Snapshot } from './snapshot.ts';
 import { isCoverOrigin, isCoverRef, isSnapshotPath, isWebUrl } from './paths.ts';
+import { LEXICAL_ENCODER } from '../text/lexical.ts';
 
 /**
  * Returns a file's bytes; throws (ideally a DataError) when the file cannot be read. `onBytes`, when the reader
@@ -123,6 +124,20 @@ function validateCommunityInfo(c: unknown, listed: (p: unknown) => boolean): voi
     for (const [s, v] of Object.entries(l.center)) need(typeof v === 'number' && Number.isFinite(v), 0, f, `community.learned.center.${s}`, 'a finite number');
     need(typeof l.halfLifeShare === 'number' && (l.halfLifeShare as number) > 0, 0, f, 'community.learned.halfLifeShare', 'a positive number');
     if (l.strength !== undefined) need(typeof l.strength === 'number' && Number.isFinite(l.strength) && l.strength >= 0, 0, f, 'community.learned.strength', 'a finite number ≥ 0');
+  }
+}
+
+/**
+ * The encoders' own files, checked for shape before search or Settings use them: the lexical IDF table holds one
+ * finite float32 per dimension; the style encoder's weights manifest is a JSON object (its tensors, sizes and
+ * content hash are checked by StyleEncoder.load, which needs tfjs and runs where the encoder does).
+ */
+function checkEncoderFiles(manifest: Manifest, blobs: ReadonlyMap<string, Uint8Array>): void {
+  for (const s of manifest.spaces) {
+    const idf = s.encoder.name === LEXICAL_ENCODER ? s.encoder.files?.idf : undefined;
+    if (idf && blobs.has(idf)) floats(blobs.get(idf)!, s.dim, idf, `spaces.${s.name}.encoder.files.idf`, `dim ${s.dim}`);
+    const weights = s.encoder.files?.weights;
+    if (weights && blobs.has(weights) && !isObject(parseJson(blobs.get(weights)!, weights))) throw new DataError(weights, 'is not a JSON object (the style encoder\'s weights manifest)');
   }
 }
 
@@ -312,6 +327,7 @@ export async function loadSnapshot(read: ReadFile, options: LoadOptions = {}): P
   for (const p of [...encoderFiles, ...modelFiles]) if (files.has(p)) blobs.set(p, files.get(p)!);
   const styleMap = manifest.spaces.find((s) => s.name === 'style')?.encoder.files?.map;
   if (styleMap && blobs.has(styleMap)) decodeStyleMap(blobs.get(styleMap)!, items.length, styleMap); // size and values, before anything draws it
+  checkEncoderFiles(manifest, blobs);
   const genre = spaces.get('genre');
   const community = manifest.community && decodeCommunity(manifest.community, (p) => blobs.get(p)!, items.length, genre);
   const sequence = manifest.sequence && decodeSequence(manifest.sequence, blobs.get(manifest.sequence.file)!, items.length, genre);
