@@ -67,7 +67,35 @@ function rollBack(tx: { abort(): void; done: Promise<void> } | undefined): void 
 }
 
 export class ReaderStore {
-  private constructor(private db: IDBPDatabase<ReaderSchema>) {}
+  /** Tells this database's other tabs that the history changed (absent where BroadcastChannel is). */
+  private readonly channel: BroadcastChannel | null;
+
+  private constructor(
+    private db: IDBPDatabase<ReaderSchema>,
+    name: string,
+  ) {
+    this.channel = typeof BroadcastChannel === 'undefined' ? null : new BroadcastChannel(`toonpick-history:${name}`);
+  }
+
+  /**
+   * Calls `changed` when another tab of this origin changed the history in this database (a like, an import, a
+   * clear), so that every tab shows, ranks and exports the same history. Returns the unsubscribe.
+   */
+  onHistoryChange(changed: () => void): () => void {
+    const channel = this.channel;
+    if (!channel) return () => {};
+    const listener = () => changed();
+    channel.addEventListener('message', listener);
+    return () => channel.removeEventListener('message', listener);
+  }
+
+  private announce(): void {
+    try {
+      this.channel?.postMessage('history');
+    } catch {
+      // A closed channel: other tabs still catch up when they next read.
+    }
+  }
 
   /**
    * Opens (and if needed migrates) the reader's database. A failure is reported, never "fixed" by
@@ -85,7 +113,7 @@ export class ReaderStore {
       });
       // Let a newer tab upgrade instead of being blocked by us.
       db.addEventListener('versionchange', () => db.close());
-      return new ReaderStore(db);
+      return new ReaderStore(db, name);
     } catch (e) {
       throw explain(e, 'open your saved reading history');
     }
@@ -108,6 +136,7 @@ export class ReaderStore {
       if (next) await tx.store.put(next);
       else await tx.store.delete(id);
       await tx.done;
+      this.announce();
       return next;
     } catch (e) {
       rollBack(tx);
@@ -123,6 +152,7 @@ export class ReaderStore {
       const merged = mergeHistory(await tx.store.getAll(), file.entries);
       for (const e of merged) await tx.store.put(e);
       await tx.done;
+      this.announce();
       return { total: merged.length };
     } catch (e) {
       rollBack(tx);
@@ -133,6 +163,7 @@ export class ReaderStore {
   async clearHistory(): Promise<void> {
     try {
       await this.db.clear('history');
+      this.announce();
     } catch (e) {
       throw explain(e, 'clear the history');
     }

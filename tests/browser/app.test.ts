@@ -176,6 +176,21 @@ describe('the app in a real browser', () => {
     await b.close();
   });
 
+  it('keeps two tabs on one history: a like in one shows in the other, and its export has it', async () => {
+    const ctx = await browser.newContext();
+    const [a, b] = [await ctx.newPage(), await ctx.newPage()];
+    await b.goto(`${server.url}#/history`);
+    await b.getByRole('heading', { name: 'My history' }).waitFor();
+    expect(await b.getByTestId('history-entry').count()).toBe(0);
+    await likeTitles(a, ZOMBIES.slice(0, 2));
+    // Tab b did nothing: it hears the change and shows it without a reload.
+    await b.locator(`[data-testid="history-entry"][data-id="${idOf(ZOMBIES[1])}"]`).waitFor();
+    const [download] = await Promise.all([b.waitForEvent('download'), b.getByTestId('export').click()]);
+    const exported = JSON.parse(await readFile((await download.path())!, 'utf8'));
+    expect(exported.entries.map((e: { id: string }) => e.id).sort()).toEqual(ZOMBIES.slice(0, 2).map(idOf).sort());
+    await ctx.close();
+  });
+
   it('loads the snapshot in its worker, and on the page when that worker cannot start', async () => {
     const ctx = await browser.newContext({ serviceWorkers: 'block' });
     const scripts: string[] = [];

@@ -38,6 +38,8 @@ export class Reader {
     try {
       this.store = await ReaderStore.open(this.config.databaseName);
       this.history = await this.store.history();
+      // Another tab liked or imported something: show, rank and export the same history as it does.
+      this.store.onHistoryChange(() => void this.reload());
       const saved = await this.store.getMeta<unknown>('serendipity');
       if (saved !== undefined && this.urlSerendipity === undefined) this.serendipity = clampLevel(saved);
     } catch (e) {
@@ -88,7 +90,18 @@ export class Reader {
     }
   }
 
-  exportFile(): Blob {
+  /** The history as stored now (not as this tab last saw it: another tab may have added to it). */
+  private async reload(): Promise<void> {
+    if (!this.store) return;
+    try {
+      this.history = await this.store.history();
+    } catch (e) {
+      console.warn(`toonpick: could not read the history again: ${messageOf(e)}`);
+    }
+  }
+
+  async exportFile(): Promise<Blob> {
+    await this.reload();
     const file = exportHistory(this.history, this.catalog.snapshot?.manifest.name);
     return new Blob([JSON.stringify(file, null, 2)], { type: 'application/json' });
   }
