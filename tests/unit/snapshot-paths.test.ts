@@ -150,3 +150,18 @@ describe('encoder files checked for shape at load', () => {
     expect(await refusal(await withFile('style/weights.json', enc.encode('not json')))).toMatch(/style\/weights\.json: is not valid JSON/);
   });
 });
+
+describe('values the app could not write back', () => {
+  it('refuses JSON nested deeper than any snapshot field, before a writer would overflow the stack', async () => {
+    const nested = (n: number) => `${'['.repeat(n)}1${']'.repeat(n)}`;
+    const withExtra = (json: string) =>
+      variant((m) => (m.extra = 'placeholder')).then((read) => async (p: string) => {
+        const bytes = await read(p);
+        return p === 'manifest.json' ? enc.encode(new TextDecoder().decode(bytes).replace('"placeholder"', json)) : bytes;
+      });
+    expect(await loadSnapshot(await withExtra(nested(20)))).toBeDefined();
+    expect(await refusal(await withExtra(nested(200_000)))).toMatch(/^manifest\.json: (nests deeper than 32 levels|is not valid JSON)/);
+    const e = await refusal(await withExtra(nested(100)));
+    expect(e).toBe('manifest.json: nests deeper than 32 levels');
+  });
+});

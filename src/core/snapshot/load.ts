@@ -22,13 +22,26 @@ export type ReadFile = (path: string, onBytes?: (received: number) => void) => P
 
 const MANIFEST = 'manifest.json';
 
+/** Deeper than any field a snapshot has; more would overflow the stack of whatever writes the value back. */
+const MAX_JSON_DEPTH = 32;
+
 function parseJson(bytes: Uint8Array, file: string): unknown {
   const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (e) {
     throw new DataError(file, `is not valid JSON (${(e as Error).message})`);
   }
+  // Iterative, so that checking depth cannot overflow the stack itself.
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > MAX_JSON_DEPTH) throw new DataError(file, `nests deeper than ${MAX_JSON_DEPTH} levels`);
+    for (const child of Object.values(v)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+  }
+  return value;
 }
 
 function isObject(x: unknown): x is Record<string, unknown> {
