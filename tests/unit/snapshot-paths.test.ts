@@ -15,6 +15,9 @@ import { httpReader, loadSnapshot, type ReadFile } from '../../src/core/snapshot
 import { isCoverRef, isSnapshotPath } from '../../src/core/snapshot/paths.ts';
 import { parseCatalogJsonl } from '../../src/core/source.ts';
 import { demoSnapshotDir } from './helpers/paths.ts';
+import { buildSnapshot, serializeSnapshot } from '../../src/core/snapshot/build.ts';
+import { recommend } from '../../src/core/ranker.ts';
+import { defaultConfig } from '../../src/core/config.ts';
 
 let files: Map<string, Uint8Array>;
 const enc = new TextEncoder();
@@ -163,5 +166,20 @@ describe('values the app could not write back', () => {
     expect(await refusal(await withExtra(nested(200_000)))).toMatch(/^manifest\.json: (nests deeper than 32 levels|is not valid JSON)/);
     const e = await refusal(await withExtra(nested(100)));
     expect(e).toBe('manifest.json: nests deeper than 32 levels');
+  });
+});
+
+describe('builder inputs', () => {
+  it('builds a catalog whose titles name no genre, with interactions, into a snapshot that loads and ranks', async () => {
+    const items = Array.from({ length: 30 }, (_, i) => ({ id: `t${i}`, title: `T ${i}`, synopsis: `story ${i % 5} word${i}`, genres: [] as string[] }));
+    const interactions = [];
+    for (let u = 0; u < 20; u++) for (let k = 0; k < 6; k++) interactions.push({ user: `u${u}`, item: `t${(u * 3 + k * 7) % 30}`, rating: 4, timestamp: 1000 + u * 10 + k });
+    const built = buildSnapshot({ name: 'no genres', items, interactions, covers: new Map() });
+    const out = await serializeSnapshot(built);
+    const snap = await loadSnapshot(async (p) => out.get(p) ?? Promise.reject(new DataError(p, 'missing')));
+    expect([...snap.spaces.keys()]).toEqual(['lexical']);
+    expect(snap.community).toBeDefined();
+    const recs = recommend(snap, [{ id: 't1', readAt: 1, likedAt: 1 }, { id: 't2', readAt: 2, likedAt: 2 }], defaultConfig.ranker, 10, { serendipity: 1 })!;
+    expect(recs).toHaveLength(10);
   });
 });

@@ -42,7 +42,9 @@ export function communityEntry(community: Community, counts: { users: number; in
   const m = community.model;
   blobs.set(COMMUNITY_FILES.index, new Uint8Array(m.index.buffer, m.index.byteOffset, m.index.byteLength));
   blobs.set(COMMUNITY_FILES.weight, bytesOf(m.weight));
-  blobs.set(COMMUNITY_FILES.categories, bytesOf(community.categorySimilarity));
+  // Category co-usage needs a genre space: a catalog without genres has none to store.
+  const hasCategories = community.categorySimilarity.length > 0;
+  if (hasCategories) blobs.set(COMMUNITY_FILES.categories, bytesOf(community.categorySimilarity));
   return {
     ...counts,
     model: {
@@ -52,7 +54,7 @@ export function communityEntry(community: Community, counts: { users: number; in
       params: { lambda: cfg.community.lambda },
       files: { index: COMMUNITY_FILES.index, weight: COMMUNITY_FILES.weight },
     },
-    categories: { file: COMMUNITY_FILES.categories, dim: Math.round(Math.sqrt(community.categorySimilarity.length)) },
+    ...(hasCategories ? { categories: { file: COMMUNITY_FILES.categories, dim: Math.round(Math.sqrt(community.categorySimilarity.length)) } } : {}),
     ...(community.learned ? { learned: community.learned } : {}),
   };
 }
@@ -151,11 +153,14 @@ export function buildSnapshot(input: BuildInput): Snapshot {
   });
   // The rows as the snapshot will store them (encoding.ts): the community model is tuned on what readers get.
   const asStored = (sp: Space): Space => ({ ...sp, data: storeSpace(sp.data, items.length, sp.dim).rowsRead });
-  const genre = asStored(genreSpace(items));
+  // A catalog whose titles name no genre has no genre space (a 0-dimensional one would break what reads it).
+  const genreBuilt = genreSpace(items);
+  const genre = genreBuilt.dim > 0 ? asStored(genreBuilt) : undefined;
   const lexBuilt = lexicalSpace(items, input.lexicalDim);
   const lex = { ...lexBuilt, space: asStored(lexBuilt.space) };
   const blobs = new Map<string, Uint8Array>([['spaces/lexical.idf.f32', bytesOf(lex.idf)]]);
-  const spaces = new Map([genre, lex.space].map((s) => [s.name, s]));
+  const built = genre ? [genre, lex.space] : [lex.space];
+  const spaces = new Map(built.map((s) => [s.name, s]));
   const indexOf = indexItems(items);
   let communityModel: Community | undefined;
   if (interactions && community) {
@@ -177,7 +182,7 @@ export function buildSnapshot(input: BuildInput): Snapshot {
     items: 'items.json',
     files: {},
     // The layout and file name of each space are chosen when it is written (serializeSnapshot).
-    spaces: [genre, lex.space].map((s) => ({ name: s.name, dim: s.dim, dtype: 'float32' as const, file: `spaces/${s.name}.f32`, normalized: s.normalized, encoder: s.encoder })),
+    spaces: built.map((s) => ({ name: s.name, dim: s.dim, dtype: 'float32' as const, file: `spaces/${s.name}.f32`, normalized: s.normalized, encoder: s.encoder })),
     ...(input.coverInfo ? { covers: input.coverInfo } : {}),
     popularity: { signals: pop.signals },
     ...(community ? { community } : {}),
