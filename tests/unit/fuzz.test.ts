@@ -18,7 +18,9 @@ import { loadSnapshot, type ReadFile } from '../../src/core/snapshot/load.ts';
 import { moreLikeThis, popular, recommend } from '../../src/core/ranker.ts';
 import { lexicalEncoderOf, similarTitles, TitleSearch } from '../../src/core/search.ts';
 import type { Snapshot } from '../../src/core/snapshot/snapshot.ts';
-import { demoSnapshotDir } from './helpers/paths.ts';
+import { demoSnapshotDir, webtoonsDir } from './helpers/paths.ts';
+import { buildSnapshot, serializeSnapshot } from '../../src/core/snapshot/build.ts';
+import { parseCatalogJsonl } from '../../src/core/source.ts';
 import { isWebUrl } from '../../src/core/snapshot/paths.ts';
 
 const enc = new TextEncoder();
@@ -167,4 +169,37 @@ describe('the history importer against a generated corpus of damaged exports', (
     expect(refused).toBeGreaterThan(50);
     expect(accepted).toBeGreaterThan(50);
   });
+});
+
+describe('the snapshot builder against a generated corpus of damaged catalog sources', () => {
+  it('refuses each source with a DataError, or builds a snapshot its own loader accepts and ranks with', async () => {
+    const base = (await readFile(path.join(webtoonsDir, 'catalog.jsonl'), 'utf8')).split('\n').filter(Boolean).slice(0, 12).map((l) => JSON.parse(l));
+    let refused = 0, built = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.nat(), { minLength: 1, maxLength: 3 }),
+        fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constantFrom('', ' ', '../x.jpg', 'javascript:alert(1)', [], ['스토리'], -1, 1e308)),
+        fc.boolean(),
+        async (choices, value, remove) => {
+          const items = structuredClone(base).map((it: Record<string, unknown>) => ({ ...it, cover: undefined }));
+          mutate(items[choices[0] % items.length], choices.length > 1 ? choices.slice(1) : [choices[0]], value, remove);
+          let source;
+          try {
+            source = parseCatalogJsonl(items.map((it: unknown) => JSON.stringify(it)).join('\n'));
+          } catch (e) {
+            if (!(e instanceof DataError)) throw new Error(`not a DataError: ${(e as Error)?.stack ?? e}`, { cause: e });
+            refused++;
+            return;
+          }
+          const out = await serializeSnapshot(buildSnapshot({ name: 'fuzz', items: source, covers: new Map() }));
+          const snap = await loadSnapshot(async (p) => out.get(p) ?? Promise.reject(new DataError(p, 'missing')));
+          useEverywhere(snap);
+          built++;
+        },
+      ),
+      { numRuns: 60, seed: 20261203 },
+    );
+    expect(refused).toBeGreaterThan(5);
+    expect(built).toBeGreaterThan(5);
+  }, 120_000);
 });

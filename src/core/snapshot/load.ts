@@ -358,6 +358,8 @@ function calibrationOf(manifest: Manifest): SerendipityCalibration | undefined {
     return undefined;
   };
   const c = (manifest as { calibration?: unknown }).calibration;
+  // Without a genre space there is no serendipity to price: nothing is missing.
+  if (c === undefined && !manifest.spaces.some((s) => s.name === 'genre')) return undefined;
   if (c === undefined) return fallback('is missing');
   const s = isObject(c) ? c.serendipity : undefined;
   if (!isObject(s)) return fallback('is not an object');
