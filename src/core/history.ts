@@ -2,20 +2,11 @@
  * The reader's history: per title, what they did and when. Pure data + validation; src/store persists it.
  * Liked and disliked exclude each other; a rating or a like implies the title was read.
  */
+import * as v from 'valibot';
 import { DataError } from './errors.ts';
+import { HISTORY_FORMAT, HISTORY_VERSION, HistoryEntrySchema, HistoryFileSchema, type HistoryEntry } from './schema/history.ts';
 
-export interface HistoryEntry {
-  id: string;
-  /** Epoch milliseconds of each action, absent when not done. */
-  readAt?: number;
-  likedAt?: number;
-  dislikedAt?: number;
-  bookmarkedAt?: number;
-  rating?: number;
-  ratedAt?: number;
-  /** Opened from a search result (weak interest; optional, so older exports still import). */
-  searchedAt?: number;
-}
+export { HISTORY_FORMAT, HISTORY_VERSION, type HistoryEntry };
 
 export type History = HistoryEntry[];
 
@@ -82,9 +73,6 @@ export function isConsumed(e: HistoryEntry): boolean {
   return e.readAt !== undefined || e.likedAt !== undefined || e.dislikedAt !== undefined || e.rating !== undefined;
 }
 
-export const HISTORY_FORMAT = 'toonpick-history';
-export const HISTORY_VERSION = 1;
-
 export interface HistoryFile {
   format: typeof HISTORY_FORMAT;
   version: typeof HISTORY_VERSION;
@@ -97,10 +85,14 @@ export function exportHistory(entries: History, catalog?: string, now = new Date
   return { format: HISTORY_FORMAT, version: HISTORY_VERSION, exportedAt: now.toISOString(), ...(catalog ? { catalog } : {}), entries };
 }
 
-const TIME_FIELDS = ['readAt', 'likedAt', 'dislikedAt', 'bookmarkedAt', 'ratedAt', 'searchedAt'] as const;
-const KNOWN_FIELDS = new Set<string>(['id', 'rating', ...TIME_FIELDS]);
-/** The last millisecond a Date can hold. */
-const MAX_TIME = 8.64e15;
+/** The first issue of a failed check as a DataError: the file, the entry (its id, else its position) and the field. */
+function refusal(file: string, issues: readonly v.BaseIssue<unknown>[], entry?: { index: number; id?: string }): DataError {
+  const issue = issues[0];
+  const keys = (issue.path ?? []).map((p) => String(p.key));
+  // A strict object's unknown key is named by the issue's input path; its message says it is not a history field.
+  const field = keys[keys.length - 1];
+  return new DataError(file, issue.message, { ...(entry ? { item: entry.id ?? `#${entry.index}` } : {}), ...(field !== undefined ? { field } : {}) });
+}
 
 /**
  * Validates an import file completely before anything is written, so a bad file changes nothing.
@@ -114,37 +106,26 @@ export function parseHistoryFile(text: string, file = 'history file'): HistoryFi
     throw new DataError(file, `is not JSON (${(e as Error).message})`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new DataError(file, 'is not a Toonpick history export (expected a JSON object)');
-  const r = raw as Record<string, unknown>;
-  if (r.format !== HISTORY_FORMAT) throw new DataError(file, `is not a Toonpick history export (format is ${JSON.stringify(r.format)})`, { field: 'format' });
-  if (r.version !== HISTORY_VERSION) throw new DataError(file, `has unknown version ${JSON.stringify(r.version)} (this app reads ${HISTORY_VERSION})`, { field: 'version' });
-  if (!Array.isArray(r.entries)) throw new DataError(file, 'must be an array', { field: 'entries' });
+  const head = v.safeParse(HistoryFileSchema, raw);
+  if (!head.success) throw refusal(file, head.issues);
   const seen = new Set<string>();
-  const entries = r.entries.map((x: unknown, i: number): HistoryEntry => {
-    if (typeof x !== 'object' || x === null || Array.isArray(x)) throw new DataError(file, 'must be an object', { item: `#${i}` });
-    const e = x as Record<string, unknown>;
-    if (typeof e.id !== 'string' || !e.id) throw new DataError(file, 'must be a non-empty string', { item: `#${i}`, field: 'id' });
-    const id = e.id;
-    if (seen.has(id)) throw new DataError(file, 'appears twice', { item: id, field: 'id' });
-    seen.add(id);
-    for (const k of Object.keys(e)) if (!KNOWN_FIELDS.has(k)) throw new DataError(file, 'is not a history field', { item: id, field: k });
-    const out: HistoryEntry = { id };
-    for (const k of TIME_FIELDS) {
-      if (e[k] === undefined) continue;
-      // Within the Date range (±8.64e15 ms), or the History page could not show it, and export, import and clear with it.
-      if (typeof e[k] !== 'number' || !Number.isFinite(e[k]) || (e[k] as number) < 0 || (e[k] as number) > MAX_TIME)
-        throw new DataError(file, 'must be a time in epoch milliseconds (0 to 8.64e15)', { item: id, field: k });
-      out[k] = e[k] as number;
-    }
-    if (e.rating !== undefined) {
-      if (!Number.isInteger(e.rating) || (e.rating as number) < 1 || (e.rating as number) > 5) throw new DataError(file, 'must be an integer from 1 to 5', { item: id, field: 'rating' });
-      out.rating = e.rating as number;
-      if (out.ratedAt === undefined) throw new DataError(file, 'is required with a rating', { item: id, field: 'ratedAt' });
-    }
-    if (out.likedAt !== undefined && out.dislikedAt !== undefined) throw new DataError(file, 'a title cannot be both liked and disliked', { item: id, field: 'dislikedAt' });
-    if (lastTouched(out) === 0) throw new DataError(file, 'records no action', { item: id });
+  const entries = head.output.entries.map((x: unknown, index: number): HistoryEntry => {
+    if (typeof x !== 'object' || x === null || Array.isArray(x)) throw new DataError(file, 'must be an object', { item: `#${index}` });
+    const rawId = (x as { id?: unknown }).id;
+    const id = typeof rawId === 'string' && rawId ? rawId : undefined;
+    const parsed = v.safeParse(HistoryEntrySchema, x);
+    if (!parsed.success) throw refusal(file, parsed.issues, { index, id });
+    const out = parsed.output;
+    // What one field's type cannot say: the rules between fields and entries.
+    if (seen.has(out.id)) throw new DataError(file, 'appears twice', { item: out.id, field: 'id' });
+    seen.add(out.id);
+    if (out.rating !== undefined && out.ratedAt === undefined) throw new DataError(file, 'is required with a rating', { item: out.id, field: 'ratedAt' });
+    if (out.likedAt !== undefined && out.dislikedAt !== undefined) throw new DataError(file, 'a title cannot be both liked and disliked', { item: out.id, field: 'dislikedAt' });
+    if (lastTouched(out) === 0) throw new DataError(file, 'records no action', { item: out.id });
     return out;
   });
-  return { format: HISTORY_FORMAT, version: HISTORY_VERSION, exportedAt: String(r.exportedAt ?? ''), ...(typeof r.catalog === 'string' ? { catalog: r.catalog } : {}), entries };
+  const { exportedAt, catalog } = head.output;
+  return { format: HISTORY_FORMAT, version: HISTORY_VERSION, exportedAt, ...(catalog !== undefined ? { catalog } : {}), entries };
 }
 
 /** Merging an import: per title, the entry touched most recently wins. */

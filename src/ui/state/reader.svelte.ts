@@ -37,9 +37,13 @@ export class Reader {
   async open(): Promise<void> {
     try {
       this.store = await ReaderStore.open(this.config.databaseName);
-      this.history = await this.store.history();
-      // Another tab liked or imported something: show, rank and export the same history as it does.
+      // Another tab liked or imported something: show, rank and export the same history as it does. Listening
+      // before the first read, so that no change falls between the two; coming back to the tab reads again too.
       this.store.onHistoryChange(() => void this.reload());
+      document.addEventListener('visibilitychange', () => {
+        if (document.visibilityState === 'visible') void this.reload();
+      });
+      this.history = await this.store.history();
       const saved = await this.store.getMeta<unknown>('serendipity');
       if (saved !== undefined && this.urlSerendipity === undefined) this.serendipity = clampLevel(saved);
     } catch (e) {
