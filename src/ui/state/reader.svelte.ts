@@ -104,8 +104,8 @@ export class Reader {
     }
   }
 
-  async exportFile(): Promise<Blob> {
-    await this.reload();
+  /** Synchronous, inside the click that asked for it (a download after an await may be blocked); the history is kept current by onHistoryChange. */
+  exportFile(): Blob {
     const file = exportHistory(this.history, this.catalog.snapshot?.manifest.name);
     return new Blob([JSON.stringify(file, null, 2)], { type: 'application/json' });
   }
