@@ -99,7 +99,7 @@ async function measure(snapshotDir: string | null, label: string): Promise<{ lab
   }
 }
 
-export async function browserScaleBench(args: Record<string, string | true> = {}): Promise<BenchRow[]> {
+export async function browserScaleBench(args: Record<string, string | true | undefined> = {}): Promise<BenchRow[]> {
   if (!existsSync(path.join(repoRoot, 'dist/index.html'))) throw new Error('dist/ is missing: run `npm run build` first');
   const sizes = typeof args.titles === 'string' ? args.titles.split(',').map(Number) : [10_000];
   const runs = [await measure(null, 'demo (969 titles)')];

@@ -10,14 +10,14 @@ import { styleBench } from './style.ts';
 import { scaleBench } from './scale.ts';
 import { browserScaleBench } from './browser-scale.ts';
 
-const BENCHES: Record<string, (args: Record<string, string | true>) => Promise<BenchRow[]>> = {
+const BENCHES: Record<string, (args: Record<string, string | true | undefined>) => Promise<BenchRow[]>> = {
   ranking: rankingBench,
   style: styleBench,
   scale: scaleBench,
   browser: browserScaleBench,
 };
 
-const args = parseArgs(process.argv.slice(2));
+const args = parseArgs(process.argv.slice(2), { only: 'string', titles: 'string' });
 const only = typeof args.only === 'string' ? args.only.split(',') : Object.keys(BENCHES);
 const rows: BenchRow[] = [];
 for (const name of only) {

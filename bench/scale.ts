@@ -35,7 +35,7 @@ export async function syntheticSnapshot(titles: number): Promise<string> {
   return out;
 }
 
-export async function scaleBench(args: Record<string, string | true> = {}): Promise<BenchRow[]> {
+export async function scaleBench(args: Record<string, string | true | undefined> = {}): Promise<BenchRow[]> {
   const sizes = typeof args.titles === 'string' ? args.titles.split(',').map(Number) : [10_000];
   const rows: BenchRow[] = [];
   const cfg = defaultConfig.ranker;

@@ -52,7 +52,7 @@ export async function writeSyntheticSource(titles: number, out: string, seed = 7
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename ?? '')) {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseArgs(process.argv.slice(2), { out: 'string', seed: 'string', titles: 'string' });
   if (typeof args.titles !== 'string' || typeof args.out !== 'string') {
     console.error('usage: npx tsx bench/synthetic-catalog.ts --titles N --out <dir> [--seed 7]');
     process.exit(2);

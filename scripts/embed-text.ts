@@ -31,7 +31,7 @@ export async function embedText(snapshotDir: string, model: ModelArgs): Promise<
 }
 
 async function main() {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseArgs(process.argv.slice(2), { model: 'string', snapshot: 'string' });
   if (typeof args.snapshot !== 'string' || typeof args.model !== 'string') {
     console.error('usage: npm run embed:text -- --snapshot <dir> --model <id or folder> [--local-model-path <dir>] [--dtype fp32|q8] [--revision main]');
     process.exit(2);

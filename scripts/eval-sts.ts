@@ -87,7 +87,7 @@ export function formatTable(r: StsReport): string {
 }
 
 async function main() {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseArgs(process.argv.slice(2), { data: 'string', json: 'string', model: 'string', snapshot: 'string' });
   if (typeof args.data !== 'string') {
     console.error('usage: npm run eval:sts -- --data ../shared/data/korsts [--model <id or folder> [--local-model-path <dir>]] [--snapshot <dir>] [--json out.json]');
     process.exit(2);

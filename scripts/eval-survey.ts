@@ -47,7 +47,7 @@ export function formatSurvey(r: SurveyReport): string {
 }
 
 async function main() {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseArgs(process.argv.slice(2), { json: 'string', snapshot: 'string' });
   if (typeof args.snapshot !== 'string' || (args.json !== undefined && typeof args.json !== 'string')) {
     console.error(USAGE);
     process.exit(2);

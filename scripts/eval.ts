@@ -32,7 +32,7 @@ function loadSplit(dir: string): EvalSplit {
   return temporalSplit(items, interactions);
 }
 
-function numberArg(args: Record<string, string | true>, key: string, fallback: number, integer: boolean): number {
+function numberArg(args: Record<string, string | true | undefined>, key: string, fallback: number, integer: boolean): number {
   const raw = args[key];
   if (raw === undefined) return fallback;
   const v = Number(raw);
@@ -65,7 +65,7 @@ function formatTable(report: EvalReport): string {
 }
 
 async function main(argv: string[]): Promise<void> {
-  const args = parseArgs(argv);
+  const args = parseArgs(argv, { data: 'string', help: 'boolean', json: 'string', methods: 'string', seed: 'string', k: 'string', lambda: 'string' });
   if (args.help) {
     console.log(USAGE);
     return;

@@ -11,7 +11,7 @@ import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { DataError } from '../src/core/errors.ts';
-import { parseCatalogJsonl, parseInteractionsCsv, type SourceItem } from '../src/core/source.ts';
+import { parseCatalogJsonl, parseInteractionsCsv, type SkippedLine, type SourceItem } from '../src/core/source.ts';
 import { buildSnapshot, serializeSnapshot } from '../src/core/snapshot/build.ts';
 import { loadSnapshot } from '../src/core/snapshot/load.ts';
 import type { Snapshot } from '../src/core/snapshot/snapshot.ts';
@@ -56,14 +56,21 @@ async function encodeCovers(source: string, items: SourceItem[], outDir: string)
   return { covers, missing };
 }
 
-export async function makeSnapshot(opts: { source: string; out: string; name?: string; description?: string; attribution?: string; lexicalDim?: number }) {
+/**
+ * Builds a snapshot from a catalog source folder into `out`, replacing it only when the whole build succeeded.
+ * Bad lines of catalog.jsonl and interactions.csv are left out and reported in `skipped` (line numbers and why);
+ * with `strict` the first one refuses the build.
+ */
+export async function makeSnapshot(opts: { source: string; out: string; name?: string; description?: string; attribution?: string; lexicalDim?: number; strict?: boolean }) {
   const t0 = performance.now();
   const catalogFile = path.join(opts.source, 'catalog.jsonl');
   if (!existsSync(catalogFile)) throw new DataError(catalogFile, 'not found (expected the catalog source layout: catalog.jsonl, covers, optional interactions.csv)');
-  const items = parseCatalogJsonl(await readFile(catalogFile, 'utf8'), catalogFile);
+  const skipped: { catalog: SkippedLine[]; interactions: SkippedLine[] } = { catalog: [], interactions: [] };
+  const strict = opts.strict ?? false;
+  const items = parseCatalogJsonl(await readFile(catalogFile, 'utf8'), catalogFile, { strict, skipped: skipped.catalog });
   const interactionsFile = path.join(opts.source, 'interactions.csv');
   const interactions = existsSync(interactionsFile)
-    ? parseInteractionsCsv(await readFile(interactionsFile, 'utf8'), interactionsFile, new Set(items.map((i) => i.id)))
+    ? parseInteractionsCsv(await readFile(interactionsFile, 'utf8'), interactionsFile, new Set(items.map((i) => i.id)), { strict, skipped: skipped.interactions })
     : undefined;
 
   const out = path.resolve(opts.out);
@@ -83,11 +90,13 @@ export async function makeSnapshot(opts: { source: string; out: string; name?: s
       lexicalDim: opts.lexicalDim,
     });
     for (const [p, bytes] of await serializeSnapshot(snap)) await writeWithCompressedCopies(path.join(tmp, p), bytes);
+    // Read back with the app's own loader before it replaces anything: the builder never ships what the app refuses.
+    await loadSnapshot(fsReader(tmp));
     const old = `${out}.old-${process.pid}`;
     if (existsSync(out)) await rename(out, old);
     await rename(tmp, out);
     await rm(old, { recursive: true, force: true });
-    return { snapshot: snap, missingCovers: missing, bytes: await folderBytes(out), seconds: (performance.now() - t0) / 1000 };
+    return { snapshot: snap, missingCovers: missing, skipped, bytes: await folderBytes(out), seconds: (performance.now() - t0) / 1000 };
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     throw e;
@@ -113,7 +122,7 @@ export function lexicalDimArg(v: string | true | undefined): number | undefined 
 }
 
 async function main() {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseArgs(process.argv.slice(2), { source: 'string', out: 'string', name: 'string', description: 'string', attribution: 'string', 'lexical-dim': 'string', calibrate: 'string', strict: 'boolean' });
   if (typeof args.calibrate === 'string') {
     const s = await calibrateInPlace(args.calibrate);
     const c = s.manifest.calibration?.serendipity;
@@ -121,7 +130,7 @@ async function main() {
     return;
   }
   if (typeof args.source !== 'string' || typeof args.out !== 'string') {
-    console.error('usage: npm run snapshot -- --source <dir> --out <dir> [--name "…"] [--description "…"] [--attribution "…"] [--lexical-dim N]\n       npm run snapshot -- --calibrate <snapshot dir>');
+    console.error('usage: npm run snapshot -- --source <dir> --out <dir> [--name "…"] [--description "…"] [--attribution "…"] [--lexical-dim N] [--strict]\n       npm run snapshot -- --calibrate <snapshot dir>');
     process.exit(2);
   }
   const r = await makeSnapshot({
@@ -131,7 +140,14 @@ async function main() {
     description: typeof args.description === 'string' ? args.description : undefined,
     attribution: typeof args.attribution === 'string' ? args.attribution : undefined,
     lexicalDim: lexicalDimArg(args['lexical-dim']),
+    strict: args.strict === true,
   });
+  for (const [file, lines] of Object.entries(r.skipped)) {
+    if (!lines.length) continue;
+    console.log(`skipped ${lines.length} bad line${lines.length === 1 ? '' : 's'} of ${file} (--strict refuses them):`);
+    for (const l of lines.slice(0, 5)) console.log(`  ${l.message}`);
+    if (lines.length > 5) console.log(`  … and ${lines.length - 5} more`);
+  }
   const m = r.snapshot.manifest;
   console.log(`snapshot "${m.name}": ${m.itemCount} items, spaces ${m.spaces.map((s) => `${s.name}(${s.dim})`).join(', ')}`);
   if (m.community) console.log(`community: ${m.community.users} users, ${m.community.interactions} interactions`);

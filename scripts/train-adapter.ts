@@ -51,7 +51,7 @@ export async function trainSnapshotAdapter(opts: { snapshot: string; model: Mode
 }
 
 async function main() {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseArgs(process.argv.slice(2), { data: 'string', epochs: 'string', model: 'string', snapshot: 'string' });
   if (typeof args.snapshot !== 'string' || typeof args.model !== 'string') {
     console.error('usage: npm run train:adapter -- --snapshot <dir> --model <id or folder> [--local-model-path <dir>] [--data ../shared/data/korsts] [--epochs N]');
     process.exit(2);

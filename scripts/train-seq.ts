@@ -23,7 +23,7 @@ import { writeSnapshotInPlace } from './lib/text-model.ts';
 const USAGE = 'usage: npm run train:seq -- --data <catalog source dir> --out <snapshot dir> [--epochs N] [--fine-tune-epochs N] [--seed N]';
 export const SEQUENCE_FILE = 'community/sequence.f32';
 
-function intArg(args: Record<string, string | true>, key: string, fallback: number): number {
+function intArg(args: Record<string, string | true | undefined>, key: string, fallback: number): number {
   const raw = args[key];
   if (raw === undefined) return fallback;
   const v = Number(raw);
@@ -70,7 +70,7 @@ export async function trainSeq(opts: { data: string; out: string; cfg?: RankerCo
 }
 
 async function main() {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseArgs(process.argv.slice(2), { data: 'string', help: 'boolean', out: 'string', epochs: 'string', 'fine-tune-epochs': 'string', seed: 'string' });
   if (args.help || typeof args.data !== 'string' || typeof args.out !== 'string') {
     console.error(USAGE);
     process.exit(args.help ? 0 : 2);

@@ -1,6 +1,6 @@
 /**
  * npm run train:style -- --snapshot <dir> [--epochs N] [--filters a,b,c,d] [--latent 64] [--schedule constant|cosine] [--lr 0.001]
- *                        [--min-lr 1e-5] [--batch 16] [--flip [true|false]] [--dtype float32|float16|int8]
+ *                        [--min-lr 1e-5] [--batch 16] [--flip true|false] [--dtype float32|float16|int8]
  *                        [--variant ae|vae] [--seed 0] [--gram-size 8] [--k 4..16] [--val 0.1] [--tune] [--dry-run]
  *
  * Trains the art-style encoder on the snapshot's 64×64 covers (10 % held out by a fixed seed) on the WASM
@@ -231,11 +231,11 @@ function intArg(v: string | true | undefined, fallback: number, name: string): n
 
 const USAGE =
   'usage: npm run train:style -- --snapshot <dir> [--epochs N] [--filters a,b,c,d] [--latent 64] [--schedule constant|cosine] [--lr 0.001] [--min-lr 1e-5] ' +
-  '[--batch 16] [--flip [true|false]] [--dtype float32|float16|int8] [--variant ae|vae] [--seed 0] [--gram-size 8] [--k 4..16] [--val 0.1] [--tune] [--dry-run]\n' +
+  '[--batch 16] [--flip true|false] [--dtype float32|float16|int8] [--variant ae|vae] [--seed 0] [--gram-size 8] [--k 4..16] [--val 0.1] [--tune] [--dry-run]\n' +
   '(defaults: config.models.style)';
 
 async function main() {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseArgs(process.argv.slice(2), { snapshot: 'string', epochs: 'string', batch: 'string', dtype: 'string', filters: 'string', flip: 'string', k: 'string', latent: 'string', lr: 'string', 'min-lr': 'string', schedule: 'string', seed: 'string', tune: 'boolean', val: 'string', variant: 'string', 'dry-run': 'boolean', 'gram-size': 'string' });
   if (typeof args.snapshot !== 'string') {
     console.error(USAGE);
     process.exit(2);
@@ -266,7 +266,7 @@ async function main() {
     schedule,
     minLearningRate: numArg(args['min-lr'], 'min-lr') ?? Math.min(d.minLearningRate, learningRate),
     dtype,
-    flip: args.flip === undefined ? d.flip : args.flip === true || args.flip === 'true',
+    flip: args.flip === undefined ? d.flip : args.flip === 'true',
     tune: args.tune === true,
     variant,
     seed: intArg(args.seed, d.seed, 'seed'),

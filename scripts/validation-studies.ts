@@ -33,7 +33,7 @@ import { rng } from '../src/core/random.ts';
 import { parseCatalogJsonl, parseInteractionsCsv } from '../src/core/source.ts';
 import { parseArgs } from './lib/node-io.ts';
 
-const args = parseArgs(process.argv.slice(2));
+const args = parseArgs(process.argv.slice(2), { data: 'string', only: 'string' });
 const dir = path.resolve(typeof args.data === 'string' ? args.data : '../shared/data/movielens-100k');
 const only = new Set(typeof args.only === 'string' ? args.only.split(',') : ['recency', 'sequence', 'serendipity', 'cross']);
 const base = defaultConfig.ranker;

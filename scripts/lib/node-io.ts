@@ -1,4 +1,5 @@
 /** Node-side file access for scripts and tests: the same ReadFile the browser gets from fetch. */
+import { parseArgs as parseArgv } from 'node:util';
 import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
@@ -53,15 +54,18 @@ export async function removeWithCompressedCopies(file: string): Promise<void> {
   for (const suffix of ['', '.br', '.gz']) await rm(file + suffix, { force: true });
 }
 
-/** `--key value` and `--flag` arguments. */
-export function parseArgs(argv: string[]): Record<string, string | true> {
-  const out: Record<string, string | true> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (!a.startsWith('--')) throw new Error(`unexpected argument "${a}"`);
-    const next = argv[i + 1];
-    if (next === undefined || next.startsWith('--')) out[a.slice(2)] = true;
-    else out[a.slice(2)] = argv[++i];
+/** What a script accepts: each `--name` takes a value (`string`) or none (`boolean`). */
+export type ArgSpec = Record<string, 'string' | 'boolean'>;
+
+/**
+ * `--key value` and `--flag` arguments, checked by node:util's parseArgs against what the script accepts: an
+ * unknown option, a missing value or a stray word is a DataError naming it (the script prints it with its usage).
+ */
+export function parseArgs<S extends ArgSpec>(argv: string[], spec: S): { [K in keyof S]?: S[K] extends 'boolean' ? true : string } {
+  try {
+    const { values } = parseArgv({ args: argv, options: Object.fromEntries(Object.entries(spec).map(([k, type]) => [k, { type }])), strict: true, allowPositionals: false });
+    return values as { [K in keyof S]?: S[K] extends 'boolean' ? true : string };
+  } catch (e) {
+    throw new DataError('arguments', (e as Error).message);
   }
-  return out;
 }

@@ -29,7 +29,7 @@ export interface ModelArgs {
  * `--model <id>` with `--local-model-path <dir>` (an id under that folder), `--model <folder>` (a model
  * folder on disk: its name is the id), or `--model <hub id>` (downloaded when the hub is reachable).
  */
-export function modelArgs(args: Record<string, string | true>): ModelArgs {
+export function modelArgs(args: Record<string, string | true | undefined>): ModelArgs {
   const model = args.model;
   if (typeof model !== 'string') throw new Error('--model <id or folder> is required');
   const revision = typeof args.revision === 'string' ? args.revision : 'main';

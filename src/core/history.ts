@@ -4,6 +4,7 @@
  */
 import * as v from 'valibot';
 import { DataError } from './errors.ts';
+import { refusal } from './schema/issues.ts';
 import { HISTORY_FORMAT, HISTORY_VERSION, HistoryEntrySchema, HistoryFileSchema, type HistoryEntry } from './schema/history.ts';
 
 export { HISTORY_FORMAT, HISTORY_VERSION, type HistoryEntry };
@@ -85,15 +86,6 @@ export function exportHistory(entries: History, catalog?: string, now = new Date
   return { format: HISTORY_FORMAT, version: HISTORY_VERSION, exportedAt: now.toISOString(), ...(catalog ? { catalog } : {}), entries };
 }
 
-/** The first issue of a failed check as a DataError: the file, the entry (its id, else its position) and the field. */
-function refusal(file: string, issues: readonly v.BaseIssue<unknown>[], entry?: { index: number; id?: string }): DataError {
-  const issue = issues[0];
-  const keys = (issue.path ?? []).map((p) => String(p.key));
-  // A strict object's unknown key is named by the issue's input path; its message says it is not a history field.
-  const field = keys[keys.length - 1];
-  return new DataError(file, issue.message, { ...(entry ? { item: entry.id ?? `#${entry.index}` } : {}), ...(field !== undefined ? { field } : {}) });
-}
-
 /**
  * Validates an import file completely before anything is written, so a bad file changes nothing.
  * Errors name the entry and field.
@@ -114,7 +106,7 @@ export function parseHistoryFile(text: string, file = 'history file'): HistoryFi
     const rawId = (x as { id?: unknown }).id;
     const id = typeof rawId === 'string' && rawId ? rawId : undefined;
     const parsed = v.safeParse(HistoryEntrySchema, x);
-    if (!parsed.success) throw refusal(file, parsed.issues, { index, id });
+    if (!parsed.success) throw refusal(file, parsed.issues, { item: id ?? `#${index}` });
     const out = parsed.output;
     // What one field's type cannot say: the rules between fields and entries.
     if (seen.has(out.id)) throw new DataError(file, 'appears twice', { item: out.id, field: 'id' });
@@ -126,6 +118,21 @@ export function parseHistoryFile(text: string, file = 'history file'): HistoryFi
   });
   const { exportedAt, catalog } = head.output;
   return { format: HISTORY_FORMAT, version: HISTORY_VERSION, exportedAt, ...(catalog !== undefined ? { catalog } : {}), entries };
+}
+
+/**
+ * The entries as read back from storage, each checked like an imported one: a damaged entry (written by a bug, an
+ * extension, or a newer version) is left out and counted, so it never hides the rest of the history.
+ */
+export function storedHistory(raw: readonly unknown[]): { entries: History; damaged: number } {
+  const entries: History = [];
+  let damaged = 0;
+  for (const x of raw) {
+    const r = v.safeParse(HistoryEntrySchema, x);
+    if (r.success && lastTouched(r.output) > 0 && !(r.output.likedAt !== undefined && r.output.dislikedAt !== undefined)) entries.push(r.output);
+    else damaged++;
+  }
+  return { entries, damaged };
 }
 
 /** Merging an import: per title, the entry touched most recently wins. */

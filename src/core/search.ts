@@ -223,10 +223,18 @@ export function lexicalEncoderOf(snapshot: Pick<Snapshot, 'spaces' | 'blobs'>): 
   const file = space.encoder.files?.idf;
   const bytes = file ? snapshot.blobs.get(file) : undefined;
   if (!bytes) throw new Error(`the lexical space's IDF table (${file ?? 'encoder.files.idf'}) is missing from the snapshot`);
-  const idf = new Float32Array(bytes.byteLength / 4);
-  new Uint8Array(idf.buffer).set(bytes);
+  let idf = IDF_TABLES.get(bytes);
+  if (!idf) {
+    // Copied once per snapshot (the bytes may sit at any offset); the loader has checked its length and values.
+    idf = new Float32Array(bytes.byteLength / 4);
+    new Uint8Array(idf.buffer).set(bytes);
+    IDF_TABLES.set(bytes, idf);
+  }
   return new LexicalEncoder(space.dim, idf);
 }
+
+/** The IDF table decoded from each snapshot's file bytes. */
+const IDF_TABLES = new WeakMap<Uint8Array, Float32Array>();
 
 /** True when a query vector has nothing in common with the space (all zeros): no similarity to show. */
 export function isEmptyVector(v: Float32Array): boolean {

@@ -4,7 +4,7 @@
  * failure (quota, a bad import) rolls back and leaves what the reader had.
  */
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
-import { applyAction, mergeHistory, type Action, type HistoryEntry, type HistoryFile } from '../core/history.ts';
+import { applyAction, mergeHistory, storedHistory, type Action, type History, type HistoryEntry, type HistoryFile } from '../core/history.ts';
 
 interface ReaderSchema extends DBSchema {
   history: { key: string; value: HistoryEntry };
@@ -37,18 +37,43 @@ const migrations: Array<(db: IDBPDatabase<ReaderSchema>, tx: UpgradeTx) => void>
   },
 ];
 
+/** What the reader was doing when a store operation failed: the UI says it in their language (strings `storeError`). */
+export type StoreDoing = 'open' | 'save' | 'import' | 'clear' | 'setting' | 'vectors';
+/** Why: the browser's storage is full, a newer Toonpick's data is here, or anything else (the cause has the detail). */
+export type StoreReason = 'quota' | 'newer' | 'failed';
+
+const DOING_EN: Record<StoreDoing, string> = {
+  open: 'open your saved reading history',
+  save: 'save that',
+  import: 'import that history',
+  clear: 'clear the history',
+  setting: 'save a setting',
+  vectors: 'cache the text vectors',
+};
+
+/** A failed store operation; `reason` and `doing` let the UI word it, `message` is the English fallback (logs, tests). */
 export class StoreError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(
+    readonly reason: StoreReason,
+    readonly doing: StoreDoing,
+    options?: { cause?: unknown },
+  ) {
+    const cause = options?.cause as Error | undefined;
+    super(
+      reason === 'quota'
+        ? `Storage is full: could not ${DOING_EN[doing]}. Nothing was changed; free some space and try again.`
+        : reason === 'newer'
+          ? 'This browser holds Toonpick data from a newer version; it was left untouched. Reload to use the newer version.'
+          : `Could not ${DOING_EN[doing]} (${cause?.message ?? String(cause)}). Nothing was changed.`,
+      options,
+    );
     this.name = 'StoreError';
   }
 }
 
-function explain(e: unknown, doing: string): StoreError {
+function explain(e: unknown, doing: StoreDoing): StoreError {
   const name = (e as DOMException)?.name;
-  if (name === 'QuotaExceededError') return new StoreError(`Storage is full: could not ${doing}. Nothing was changed; free some space and try again.`, { cause: e });
-  if (name === 'VersionError') return new StoreError(`This browser holds Toonpick data from a newer version; it was left untouched. Reload to use the newer version.`, { cause: e });
-  return new StoreError(`Could not ${doing} (${(e as Error)?.message ?? e}). Nothing was changed.`, { cause: e });
+  return new StoreError(name === 'QuotaExceededError' ? 'quota' : name === 'VersionError' ? 'newer' : 'failed', doing, { cause: e });
 }
 
 /**
@@ -115,16 +140,21 @@ export class ReaderStore {
       db.addEventListener('versionchange', () => db.close());
       return new ReaderStore(db, name);
     } catch (e) {
-      throw explain(e, 'open your saved reading history');
+      throw explain(e, 'open');
     }
   }
 
+  /** The history, in key order; entries that fail the history schema are left out and counted (never deleted). */
+  async readHistory(): Promise<{ entries: History; damaged: number }> {
+    return storedHistory(await this.db.getAll('history'));
+  }
+
   async history(): Promise<HistoryEntry[]> {
-    return this.db.getAll('history');
+    return (await this.readHistory()).entries;
   }
 
   async entry(id: string): Promise<HistoryEntry | undefined> {
-    return this.db.get('history', id);
+    return storedHistory([await this.db.get('history', id)].filter((e) => e !== undefined)).entries[0];
   }
 
   /** Records one action on a title; returns the entry as stored (null when the title was forgotten). */
@@ -132,7 +162,9 @@ export class ReaderStore {
     let tx: IDBPTransaction<ReaderSchema, ['history'], 'readwrite'> | undefined;
     try {
       tx = this.db.transaction('history', 'readwrite');
-      const next = applyAction(await tx.store.get(id), id, action, now);
+      // A damaged entry is replaced by what the reader does now, as if the title were new.
+      const stored = await tx.store.get(id);
+      const next = applyAction(stored && storedHistory([stored]).entries[0], id, action, now);
       if (next) await tx.store.put(next);
       else await tx.store.delete(id);
       await tx.done;
@@ -140,7 +172,7 @@ export class ReaderStore {
       return next;
     } catch (e) {
       rollBack(tx);
-      throw explain(e, 'save that');
+      throw explain(e, 'save');
     }
   }
 
@@ -149,14 +181,14 @@ export class ReaderStore {
     let tx: IDBPTransaction<ReaderSchema, ['history'], 'readwrite'> | undefined;
     try {
       tx = this.db.transaction('history', 'readwrite');
-      const merged = mergeHistory(await tx.store.getAll(), file.entries);
+      const merged = mergeHistory(storedHistory(await tx.store.getAll()).entries, file.entries);
       for (const e of merged) await tx.store.put(e);
       await tx.done;
       this.announce();
       return { total: merged.length };
     } catch (e) {
       rollBack(tx);
-      throw explain(e, 'import that history');
+      throw explain(e, 'import');
     }
   }
 
@@ -165,7 +197,7 @@ export class ReaderStore {
       await this.db.clear('history');
       this.announce();
     } catch (e) {
-      throw explain(e, 'clear the history');
+      throw explain(e, 'clear');
     }
   }
 
@@ -177,7 +209,7 @@ export class ReaderStore {
     try {
       await this.db.put('meta', value, key);
     } catch (e) {
-      throw explain(e, 'save a setting');
+      throw explain(e, 'setting');
     }
   }
 
@@ -206,7 +238,7 @@ export class ReaderStore {
       await Promise.all([...puts, tx.done]);
     } catch (e) {
       rollBack(tx);
-      throw explain(e, 'cache the text vectors');
+      throw explain(e, 'vectors');
     }
   }
 

@@ -70,6 +70,13 @@ export const ko: Messages = {
     `작품 목록이 갱신되었습니다(${from} → ${to}개).` + (missing ? ` 내 기록의 ${missing}개 작품은 목록에서 빠졌지만 기록에는 남아 있습니다.` : ''),
   imported: (n, total) => `${n}개 작품을 가져왔습니다. 이제 기록은 ${total}개입니다.`,
   importRefused: (why) => `가져오기를 거부했습니다: ${why}`,
+  storeError: (reason, doing) =>
+    reason === 'newer'
+      ? '이 브라우저에 더 새로운 버전의 Toonpick 데이터가 있어 그대로 두었습니다. 새 버전을 쓰려면 페이지를 새로 고치세요.'
+      : `${reason === 'quota' ? '이 기기의 저장 공간이 가득 차서 ' : ''}${
+          { open: '저장된 읽기 기록을 열', save: '저장하', import: '기록을 가져오', clear: '기록을 지우', setting: '설정을 저장하', vectors: '줄거리 벡터를 보관하' }[doing]
+        }지 못했습니다. 아무것도 바뀌지 않았습니다${reason === 'quota' ? '. 공간을 확보한 뒤 다시 시도하세요' : ''}.`,
+  historyDamaged: (n) => `저장된 기록 중 ${n}개 항목을 읽을 수 없어 표시하지 않았습니다. 해당 항목은 바뀌지 않고 그대로 저장되어 있습니다.`,
   storageUsed: (used, quota) => `이 기기의 저장 공간 사용량: ${quota} MB 중 ${used} MB`,
   storagePersistent: '직접 지울 때까지 보관(영구 저장)',
   storageBestEffort: '임시 보관: 공간이 부족하면 브라우저가 지울 수 있음',

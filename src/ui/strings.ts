@@ -2,6 +2,8 @@
  * English UI text: the reference table. Every language (strings.ko.ts) has the same keys, checked by the
  * type; components read the current language through `strings` from i18n.svelte.ts.
  */
+import type { StoreDoing, StoreReason } from '../store/db.ts';
+
 export const en = {
   appName: 'Toonpick',
   tagline: 'Private webtoon picks, computed on your device',
@@ -70,6 +72,13 @@ export const en = {
     `The catalog was updated (${from} → ${to} titles).` + (missing ? ` ${missing} titles in your history are no longer listed; they stay in your history.` : ''),
   imported: (n: number, total: number) => `Imported ${n} titles; your history now has ${total}.`,
   importRefused: (why: string) => `Import refused: ${why}`,
+  storeError: (reason: StoreReason, doing: StoreDoing) =>
+    reason === 'newer'
+      ? 'This browser holds Toonpick data from a newer version; it was left untouched. Reload the page to use the newer version.'
+      : `${reason === 'quota' ? 'Storage on this device is full: could not' : 'Could not'} ${
+          { open: 'open your saved reading history', save: 'save that', import: 'import that history', clear: 'clear the history', setting: 'save that setting', vectors: 'keep the story vectors' }[doing]
+        }. Nothing was changed${reason === 'quota' ? '; free some space and try again' : ''}.`,
+  historyDamaged: (n: number) => `${n} ${n === 1 ? 'entry' : 'entries'} in your stored history could not be read and ${n === 1 ? 'is' : 'are'} not shown; ${n === 1 ? 'it stays' : 'they stay'} stored unchanged.`,
   storageUsed: (used: string, quota: string) => `Storage used on this device: ${used} MB of ${quota} MB`,
   storagePersistent: 'kept until you delete it (persistent)',
   storageBestEffort: 'best-effort: the browser may clear it when space runs low',

@@ -115,7 +115,7 @@ describe('calibration on a catalog without histories (the webtoon demo)', () => 
 describe('a snapshot whose calibration is missing or invalid', () => {
   const broken: Array<[string, (m: Record<string, any>) => void, RegExp]> = [
     ['missing', (m) => delete m.calibration, /is missing/],
-    ['not an object', (m) => (m.calibration = { serendipity: 'x' }), /not an object/],
+    ['not an object', (m) => (m.calibration = { serendipity: 'x' }), /is not a JSON object/],
     ['NaN strength', (m) => (m.calibration.serendipity.strength = 'NaN'), /strength/],
     ['negative strength', (m) => (m.calibration.serendipity.strength = -1), /strength/],
     ['no spaces', (m) => (m.calibration.serendipity.spaces = 'genre'), /spaces/],

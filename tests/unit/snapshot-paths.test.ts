@@ -60,10 +60,13 @@ describe('what a snapshot may point at', () => {
     expect((await loadSnapshot(await variant(() => {}))).items.length).toBe(969);
   });
 
-  it('treats inherited member names as unlisted files, not as entries', async () => {
+  it('refuses inherited member names as file names, wherever the manifest names a file', async () => {
     const msg = await refusal(await variant((m) => (m.spaces[0].file = 'constructor')));
-    expect(msg).toBe('manifest.json, field "spaces[0].file": must be a file listed in "files"');
-    expect(await refusal(await variant((m) => (m.items = '__proto__')))).toContain('field "items": names a file not listed');
+    expect(msg).toBe('manifest.json, field "spaces[0].file": must be a path inside the snapshot folder');
+    expect(await refusal(await variant((m) => (m.items = '__proto__')))).toBe('manifest.json, field "items": must be a path inside the snapshot folder');
+    expect(await refusal(await variant((m) => (m.spaces[0].file = 'spaces/unlisted.bin')))).toBe('manifest.json, field "spaces[0].file": names "spaces/unlisted.bin", which "files" does not list');
+    // Listed as files, such names are refused before any check could skip them.
+    expect(await refusal(await variant((m) => (m.files.constructor = m.files['items.json'])))).toContain('lists "constructor", which is not a path inside the snapshot folder');
   });
 
   it('refuses file paths that leave the snapshot folder, in the manifest and in both readers', async () => {
@@ -96,7 +99,7 @@ describe('what a snapshot may point at', () => {
     expect(await refusal(await variant(() => {}, tracker))).toMatch(/covers on other origins need the manifest's coverOrigins/);
     const opted = await loadSnapshot(await variant((m) => (m.coverOrigins = ['https://tracker.example']), tracker));
     expect(opted.items[0].cover).toBe('https://tracker.example/c.webp');
-    expect(await refusal(await variant((m) => (m.coverOrigins = ['http://cdn.example/path'])))).toContain('field "coverOrigins"');
+    expect(await refusal(await variant((m) => (m.coverOrigins = ['http://cdn.example/path'])))).toContain('field "coverOrigins[0]": must be a list of https origins');
     expect(isCoverRef('covers/1.webp', [])).toBe(true);
     expect(isSnapshotPath('covers/./1.webp')).toBe(false);
   });
@@ -106,8 +109,8 @@ describe('catalog sources, builder arguments and history files', () => {
   const line = (extra: Record<string, unknown>) => JSON.stringify({ id: '1', title: 'T', synopsis: 's', genres: ['g'], ...extra });
 
   it('refuses unsafe links and covers outside the source folder', () => {
-    expect(() => parseCatalogJsonl(line({ source_url: 'javascript:alert(1)' }))).toThrow(/item 1, field "source_url": must be an http\(s\) URL/);
-    expect(() => parseCatalogJsonl(line({ cover: '../../etc/passwd' }))).toThrow(/field "cover": must be a path inside the source folder/);
+    expect(() => parseCatalogJsonl(line({ source_url: 'javascript:alert(1)' }))).toThrow(/item 1, field "source_url": line 1: must be an http\(s\) URL/);
+    expect(() => parseCatalogJsonl(line({ cover: '../../etc/passwd' }))).toThrow(/field "cover": line 1: must be a path inside the source folder/);
     expect(parseCatalogJsonl(line({ source_url: 'https://comic.naver.com/x', cover: 'thumbnails/1.jpg' }))[0].cover).toBe('thumbnails/1.jpg');
   });
 

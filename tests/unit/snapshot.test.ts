@@ -133,8 +133,32 @@ describe('snapshot round trip', () => {
     const bad = path.join(work, 'badsrc');
     await mkdir(bad, { recursive: true });
     await writeFile(path.join(bad, 'catalog.jsonl'), '{"id":"1","title":"ok"}\n{"id":"2"}\n');
-    await expect(makeSnapshot({ source: bad, out })).rejects.toThrow(/item 2, field "title"/);
+    await expect(makeSnapshot({ source: bad, out, strict: true })).rejects.toThrow(/item 2, field "title": line 2: is missing/);
     expect(await readFile(path.join(out, 'manifest.json'), 'utf8')).toBe(before);
+  });
+
+  it('leaves bad source lines out and reports them with line numbers; --strict refuses them', async () => {
+    const src = path.join(work, 'badlines');
+    await mkdir(src, { recursive: true });
+    const good = (id: string, genres: string[]) => JSON.stringify({ id, title: `Title ${id}`, synopsis: `a story about ${id}`, genres });
+    await writeFile(
+      path.join(src, 'catalog.jsonl'),
+      [good('a', ['drama']), '{"id":"b","title":', good('c', ['action']), JSON.stringify({ id: 'd', title: 'D', rating: 'high' }), good('a', ['drama']), good('e', ['drama', 'action'])].join('\n'),
+    );
+    await writeFile(
+      path.join(src, 'interactions.csv'),
+      ['user,item,rating,timestamp', 'u1,a,5,100', 'u1,zz,5,101', 'u1,c,5,abc', 'u1,a,5,100', 'u2,c,4,102', 'u2,e,x,103', 'u2,a,1'].join('\n'),
+    );
+    const out = path.join(work, 'badlines-out');
+    const r = await makeSnapshot({ source: src, out });
+    expect(r.snapshot.items.map((t) => t.id)).toEqual(['a', 'c', 'e']);
+    expect(r.skipped.catalog.map((l) => l.line)).toEqual([2, 4, 5]);
+    expect(r.skipped.catalog[1].message).toMatch(/item d, field "rating": line 4: must be a finite number/);
+    expect(r.skipped.catalog[2].message).toMatch(/line 5 repeats id/);
+    expect(r.skipped.interactions.map((l) => l.line)).toEqual([3, 4, 5, 7, 8]);
+    expect(r.skipped.interactions.map((l) => l.message).join('\n')).toMatch(/line 3 names an item not in the catalog[^]*line 4: timestamp is not a number[^]*line 5 repeats an earlier row[^]*line 7: rating is not a number[^]*line 8 has 3 columns/);
+    expect(r.snapshot.manifest.community?.interactions).toBe(2);
+    await expect(makeSnapshot({ source: src, out: path.join(work, 'badlines-strict'), strict: true })).rejects.toThrow(/catalog\.jsonl: line 2 is not JSON/);
   });
 });
 

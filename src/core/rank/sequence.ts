@@ -45,27 +45,6 @@ export function sequenceWeightCount(spec: SequenceSpec): number {
   return sequenceWeightShapes(spec).reduce((a, [, s]) => a + sizeOf(s), 0);
 }
 
-/** Checks a spec read from a manifest; `file` names it in the error. */
-export function validateSequenceSpec(raw: unknown, file: string, field: string): SequenceSpec {
-  const r = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
-  for (const k of ['itemCount', 'maxLength', 'dim', 'heads', 'layers', 'ffDim'] as const) {
-    if (!Number.isInteger(r[k]) || (r[k] as number) < 1) throw new DataError(file, 'must be a positive integer', { field: `${field}.${k}` });
-  }
-  if (!Array.isArray(r.categories) || !r.categories.every((c) => typeof c === 'string'))
-    throw new DataError(file, 'must be an array of genre names', { field: `${field}.categories` });
-  if ((r.dim as number) % (r.heads as number) !== 0) throw new DataError(file, `dim ${r.dim} is not a multiple of heads ${r.heads}`, { field: `${field}.heads` });
-  if ((r.maxLength as number) < 2) throw new DataError(file, 'must be at least 2 (one title and the [MASK] slot)', { field: `${field}.maxLength` });
-  return {
-    itemCount: r.itemCount as number,
-    categories: r.categories as string[],
-    maxLength: r.maxLength as number,
-    dim: r.dim as number,
-    heads: r.heads as number,
-    layers: r.layers as number,
-    ffDim: r.ffDim as number,
-  };
-}
-
 const LN_EPS = 1e-6;
 
 function layerNorm(x: Float32Array, rows: number, dim: number, gamma: Float32Array, beta: Float32Array): void {

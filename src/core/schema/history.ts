@@ -3,23 +3,26 @@
  * checks with it, the TypeScript types come from it, and its issues become a DataError naming the entry and field.
  */
 import * as v from 'valibot';
+import { nonEmptyString } from './issues.ts';
 
 export const HISTORY_FORMAT = 'toonpick-history';
 export const HISTORY_VERSION = 1;
 /** The last millisecond a Date can hold: a later time could not be shown, exported or cleared. */
 const MAX_TIME = 8.64e15;
 
-const time = v.pipe(v.number('must be a time in epoch milliseconds (0 to 8.64e15)'), v.finite('must be a time in epoch milliseconds (0 to 8.64e15)'), v.minValue(0, 'must be a time in epoch milliseconds (0 to 8.64e15)'), v.maxValue(MAX_TIME, 'must be a time in epoch milliseconds (0 to 8.64e15)'));
+const TIME = 'must be a time in epoch milliseconds (0 to 8.64e15)';
+const time = v.pipe(v.number(TIME), v.finite(TIME), v.minValue(0, TIME), v.maxValue(MAX_TIME, TIME));
+const RATING = 'must be an integer from 1 to 5';
 
 /** One title's entry: what the reader did and when (epoch milliseconds), absent when not done. */
 export const HistoryEntrySchema = v.strictObject(
   {
-    id: v.pipe(v.string('must be a non-empty string'), v.nonEmpty('must be a non-empty string')),
+    id: nonEmptyString,
     readAt: v.optional(time),
     likedAt: v.optional(time),
     dislikedAt: v.optional(time),
     bookmarkedAt: v.optional(time),
-    rating: v.optional(v.pipe(v.number('must be an integer from 1 to 5'), v.integer('must be an integer from 1 to 5'), v.minValue(1, 'must be an integer from 1 to 5'), v.maxValue(5, 'must be an integer from 1 to 5'))),
+    rating: v.optional(v.pipe(v.number(RATING), v.integer(RATING), v.minValue(1, RATING), v.maxValue(5, RATING))),
     ratedAt: v.optional(time),
     /** Opened from a search result (weak interest; optional, so older exports still import). */
     searchedAt: v.optional(time),

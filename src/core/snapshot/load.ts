@@ -6,12 +6,15 @@
 import { DataError } from '../errors.ts';
 import { decodeStyleMap } from '../style/style-map.ts';
 import { COMMUNITY_MODEL, COMMUNITY_VERSION } from '../rank/community.ts';
-import { SEQUENCE_MODEL, SEQUENCE_VERSION, SequenceModel, sequenceWeightCount, validateSequenceSpec } from '../rank/sequence.ts';
+import { SEQUENCE_MODEL, SEQUENCE_VERSION, SequenceModel, sequenceWeightCount } from '../rank/sequence.ts';
 import type { Community } from '../rank/signals.ts';
-import { decodeSpaceRows, SPACE_DTYPES } from './encoding.ts';
-import { SNAPSHOT_FORMAT, SNAPSHOT_VERSIONS_READ, contentHashOf, indexItems, sha256Hex, type CommunityInfo, type FileEntry, type Manifest, type SequenceInfo, type SerendipityCalibration, type Space, type SpaceInfo, type Title } from './format.ts';
+import { decodeSpaceRows } from './encoding.ts';
+import * as v from 'valibot';
+import { contentHashOf, indexItems, sha256Hex, type CommunityInfo, type FileEntry, type Manifest, type SequenceInfo, type SerendipityCalibration, type Space, type SpaceInfo, type Title } from './format.ts';
+import { fieldOf, parseWith } from '../schema/issues.ts';
+import { ManifestSchema, SerendipityCalibrationSchema, TitleSchema } from '../schema/snapshot.ts';
 import type { Snapshot } from './snapshot.ts';
-import { isCoverOrigin, isCoverRef, isSnapshotPath, isWebUrl } from './paths.ts';
+import { isCoverRef, isSnapshotPath } from './paths.ts';
 import { LEXICAL_ENCODER } from '../text/lexical.ts';
 
 /**
@@ -48,96 +51,47 @@ function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
-function need<T>(ok: boolean, value: T, file: string, field: string, what: string, item?: string): T {
-  if (!ok) throw new DataError(file, `must be ${what}`, { field, item });
-  return value;
-}
-
+/**
+ * manifest.json: its schema (schema/snapshot.ts), then what one field cannot say — every path it names is listed in
+ * `files`, version 1 stores float32 only, space names are unique, the models are ones this app reads.
+ */
 function validateManifest(raw: unknown): Manifest {
   const f = MANIFEST;
   if (!isObject(raw)) throw new DataError(f, 'is not a JSON object');
-  if (raw.format !== SNAPSHOT_FORMAT) throw new DataError(f, `format is ${JSON.stringify(raw.format)}, expected "${SNAPSHOT_FORMAT}"`, { field: 'format' });
-  if (!SNAPSHOT_VERSIONS_READ.includes(raw.version as number))
-    throw new DataError(f, `unknown format version ${JSON.stringify(raw.version)} (this app reads versions ${SNAPSHOT_VERSIONS_READ.join(' and ')})`, { field: 'version' });
-  const str = (k: string) => need(typeof raw[k] === 'string' && (raw[k] as string).length > 0, raw[k] as string, f, k, 'a non-empty string');
-  str('name');
-  str('builtAt');
-  str('contentHash');
-  str('items');
-  need(Number.isInteger(raw.itemCount) && (raw.itemCount as number) > 0, 0, f, 'itemCount', 'a positive integer');
-  if (!isObject(raw.files)) throw new DataError(f, 'must be an object of file entries', { field: 'files' });
-  // Own entries only, in an object with no prototype: "constructor" or "__proto__" are names like any other.
-  const files: Record<string, unknown> = Object.assign(Object.create(null), raw.files);
-  raw.files = files;
-  for (const [path, e] of Object.entries(files)) {
-    if (!isSnapshotPath(path)) throw new DataError(f, `lists ${JSON.stringify(path)}, which is not a path inside the snapshot folder`, { field: 'files' });
-    if (!isObject(e) || !Number.isInteger(e.bytes) || (e.bytes as number) < 0 || typeof e.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(e.sha256))
-      throw new DataError(f, `entry for ${path} must have a non-negative integer bytes and a hex sha256`, { field: 'files' });
-  }
-  const listed = (p: unknown) => typeof p === 'string' && Object.hasOwn(files, p);
-  if (raw.coverOrigins !== undefined)
-    need(Array.isArray(raw.coverOrigins) && raw.coverOrigins.every(isCoverOrigin), 0, f, 'coverOrigins', 'a list of https origins (https://host[:port])');
-  if (!Array.isArray(raw.spaces)) throw new DataError(f, 'must be an array', { field: 'spaces' });
+  // Keys are checked before the schema, which (rightly) skips `__proto__` or `constructor`: a snapshot naming
+  // such a file is refused, not silently shortened.
+  if (isObject(raw.files)) for (const p of Object.keys(raw.files)) if (!isSnapshotPath(p)) throw new DataError(f, `lists ${JSON.stringify(p)}, which is not a path inside the snapshot folder`, { field: 'files' });
+  const m = parseWith(ManifestSchema, raw, f);
+  // Own entries only, in an object with no prototype: a lookup never finds an inherited member.
+  m.files = Object.assign(Object.create(null) as Manifest['files'], m.files);
+  const listed = (p: string, field: string) => {
+    if (!Object.hasOwn(m.files, p)) throw new DataError(f, `names ${JSON.stringify(p)}, which "files" does not list`, { field });
+  };
+  listed(m.items, 'items');
   const names = new Set<string>();
-  raw.spaces.forEach((s: unknown, i: number) => {
+  m.spaces.forEach((s, i) => {
     const field = `spaces[${i}]`;
-    if (!isObject(s)) throw new DataError(f, 'must be an object', { field });
-    need(typeof s.name === 'string' && !!s.name, 0, f, `${field}.name`, 'a non-empty string');
-    if (names.has(s.name as string)) throw new DataError(f, `repeats space "${s.name}"`, { field: `${field}.name` });
-    names.add(s.name as string);
-    need(Number.isInteger(s.dim) && (s.dim as number) > 0, 0, f, `${field}.dim`, 'a positive integer');
-    const dtypes = raw.version === 1 ? ['float32'] : SPACE_DTYPES;
-    if (!dtypes.includes(s.dtype as never)) throw new DataError(f, `unsupported dtype ${JSON.stringify(s.dtype)} (version ${raw.version} reads ${dtypes.join(', ')})`, { field: `${field}.dtype` });
-    need(listed(s.file), 0, f, `${field}.file`, 'a file listed in "files"');
-    need(isObject(s.encoder) && typeof (s.encoder as Record<string, unknown>).name === 'string', 0, f, `${field}.encoder`, 'an object with a name');
-    const enc = s.encoder as Record<string, unknown>;
-    if (enc.files !== undefined) need(isObject(enc.files) && Object.values(enc.files).every(listed), 0, f, `${field}.encoder.files`, 'an object of files listed in "files"');
-    if (enc.params !== undefined) need(isObject(enc.params), 0, f, `${field}.encoder.params`, 'an object');
-    const vocabulary = isObject(enc.params) ? enc.params.vocabulary : undefined;
-    if (vocabulary !== undefined) need(Array.isArray(vocabulary) && vocabulary.every((v) => typeof v === 'string'), 0, f, `${field}.encoder.params.vocabulary`, 'an array of strings');
+    if (names.has(s.name)) throw new DataError(f, `repeats space "${s.name}"`, { field: `${field}.name` });
+    names.add(s.name);
+    if (m.version === 1 && s.dtype !== 'float32') throw new DataError(f, `unsupported dtype ${JSON.stringify(s.dtype)} (version 1 reads float32)`, { field: `${field}.dtype` });
+    listed(s.file, `${field}.file`);
+    for (const [k, p] of Object.entries(s.encoder.files ?? {})) listed(p, `${field}.encoder.files.${k}`);
   });
-  if (!listed(raw.items)) throw new DataError(f, 'names a file not listed in "files"', { field: 'items' });
-  if (!isObject(raw.popularity) || !Array.isArray(raw.popularity.signals)) throw new DataError(f, 'must be { signals: [...] }', { field: 'popularity' });
-  if (raw.community !== undefined) validateCommunityInfo(raw.community, listed);
-  if (raw.sequence !== undefined) {
-    const q = raw.sequence;
-    if (!isObject(q)) throw new DataError(f, 'must be an object', { field: 'sequence' });
+  const model = m.community?.model;
+  if (model) {
+    if (model.name !== COMMUNITY_MODEL || model.version !== COMMUNITY_VERSION)
+      throw new DataError(f, `is ${JSON.stringify(model.name)} version ${model.version}; this app reads ${COMMUNITY_MODEL} version ${COMMUNITY_VERSION}`, { field: 'community.model' });
+    listed(model.files.index, 'community.model.files.index');
+    listed(model.files.weight, 'community.model.files.weight');
+  }
+  if (m.community?.categories) listed(m.community.categories.file, 'community.categories.file');
+  if (m.sequence) {
+    const q = m.sequence;
     if (q.name !== SEQUENCE_MODEL || q.version !== SEQUENCE_VERSION)
-      throw new DataError(f, `is ${JSON.stringify(q.name)} version ${JSON.stringify(q.version)}; this app reads ${SEQUENCE_MODEL} version ${SEQUENCE_VERSION}`, { field: 'sequence' });
-    validateSequenceSpec(q.spec, f, 'sequence.spec');
-    need(listed(q.file), 0, f, 'sequence.file', 'a file listed in "files"');
+      throw new DataError(f, `is ${JSON.stringify(q.name)} version ${q.version}; this app reads ${SEQUENCE_MODEL} version ${SEQUENCE_VERSION}`, { field: 'sequence' });
+    listed(q.file, 'sequence.file');
   }
-  return raw as unknown as Manifest;
-}
-
-function validateCommunityInfo(c: unknown, listed: (p: unknown) => boolean): void {
-  const f = MANIFEST;
-  if (!isObject(c)) throw new DataError(f, 'must be an object', { field: 'community' });
-  for (const k of ['users', 'interactions'] as const) need(Number.isInteger(c[k]) && (c[k] as number) >= 0, 0, f, `community.${k}`, 'a non-negative integer');
-  if (c.model !== undefined) {
-    const m = c.model;
-    if (!isObject(m)) throw new DataError(f, 'must be an object', { field: 'community.model' });
-    if (m.name !== COMMUNITY_MODEL || m.version !== COMMUNITY_VERSION)
-      throw new DataError(f, `is ${JSON.stringify(m.name)} version ${JSON.stringify(m.version)}; this app reads ${COMMUNITY_MODEL} version ${COMMUNITY_VERSION}`, { field: 'community.model' });
-    need(Number.isInteger(m.neighbours) && (m.neighbours as number) > 0, 0, f, 'community.model.neighbours', 'a positive integer');
-    const files = isObject(m.files) ? m.files : {};
-    need(listed(files.index), 0, f, 'community.model.files.index', 'a file listed in "files"');
-    need(listed(files.weight), 0, f, 'community.model.files.weight', 'a file listed in "files"');
-  }
-  if (c.categories !== undefined) {
-    const k = c.categories;
-    need(isObject(k) && listed(k.file) && Number.isInteger(k.dim) && (k.dim as number) > 0, 0, f, 'community.categories', 'a listed file and a positive integer dim');
-  }
-  if (c.learned !== undefined) {
-    const l = c.learned;
-    if (!isObject(l) || !isObject(l.weights)) throw new DataError(f, 'must be an object with weights', { field: 'community.learned' });
-    for (const [s, w] of Object.entries(l.weights)) need(typeof w === 'number' && Number.isFinite(w) && w >= 0, 0, f, `community.learned.weights.${s}`, 'a finite number ≥ 0');
-    for (const k of ['temperature', 'ratingWeight'] as const) need(typeof l[k] === 'number' && Number.isFinite(l[k]), 0, f, `community.learned.${k}`, 'a finite number');
-    if (!isObject(l.center)) throw new DataError(f, 'must be an object', { field: 'community.learned.center' });
-    for (const [s, v] of Object.entries(l.center)) need(typeof v === 'number' && Number.isFinite(v), 0, f, `community.learned.center.${s}`, 'a finite number');
-    need(typeof l.halfLifeShare === 'number' && (l.halfLifeShare as number) > 0, 0, f, 'community.learned.halfLifeShare', 'a positive number');
-    if (l.strength !== undefined) need(typeof l.strength === 'number' && Number.isFinite(l.strength) && l.strength >= 0, 0, f, 'community.learned.strength', 'a finite number ≥ 0');
-  }
+  return m;
 }
 
 /**
@@ -198,32 +152,21 @@ function decodeSequence(info: SequenceInfo, bytes: Uint8Array, itemCount: number
   return new SequenceModel(spec, weights, genre.data, itemCount);
 }
 
-const OPTIONAL_NUMBERS = ['rating', 'likes', 'comments', 'votes', 'year', 'interactions'] as const;
-const OPTIONAL_STRINGS = ['author', 'age'] as const;
-
+/** items.json: one TitleSchema per entry (naming the item by id, else by position), ids unique, covers allowed. */
 function validateItems(raw: unknown, manifest: Manifest): Title[] {
   const f = manifest.items;
   if (!Array.isArray(raw)) throw new DataError(f, 'must be a JSON array of items');
   if (raw.length !== manifest.itemCount) throw new DataError(f, `has ${raw.length} items, the manifest says ${manifest.itemCount}`);
   const seen = new Set<string>();
   const origins = manifest.coverOrigins ?? [];
+  const covers = `a path inside the snapshot${origins.length ? ` or an https URL on ${origins.join(', ')}` : ' (covers on other origins need the manifest\'s coverOrigins)'}`;
   return raw.map((t: unknown, i: number) => {
-    if (!isObject(t)) throw new DataError(f, 'must be an object', { item: `#${i}` });
-    if (typeof t.id !== 'string' || !t.id) throw new DataError(f, 'is missing', { item: `#${i}`, field: 'id' });
-    const id = t.id;
-    if (seen.has(id)) throw new DataError(f, 'repeats an id', { item: id, field: 'id' });
-    seen.add(id);
-    need(typeof t.title === 'string' && !!t.title, 0, f, 'title', 'a non-empty string', id);
-    need(typeof t.synopsis === 'string', 0, f, 'synopsis', 'a string', id);
-    need(Array.isArray(t.genres) && t.genres.every((g) => typeof g === 'string'), 0, f, 'genres', 'an array of strings', id);
-    need(typeof t.popularity === 'number' && t.popularity >= 0 && t.popularity <= 1, 0, f, 'popularity', 'a number in [0, 1]', id);
-    for (const k of OPTIONAL_NUMBERS) if (t[k] !== undefined) need(typeof t[k] === 'number' && Number.isFinite(t[k]), 0, f, k, 'a finite number', id);
-    for (const k of OPTIONAL_STRINGS) if (t[k] !== undefined) need(typeof t[k] === 'string', 0, f, k, 'a string', id);
-    for (const k of ['cover', 'coverSquare'] as const)
-      if (t[k] !== undefined) need(isCoverRef(t[k], origins), 0, f, k, `a path inside the snapshot${origins.length ? ` or an https URL on ${origins.join(', ')}` : ' (covers on other origins need the manifest\'s coverOrigins)'}`, id);
-    if (t.sourceUrl !== undefined) need(isWebUrl(t.sourceUrl), 0, f, 'sourceUrl', 'an http(s) URL', id);
-    if (t.completed !== undefined) need(typeof t.completed === 'boolean', 0, f, 'completed', 'true or false', id);
-    return t as unknown as Title;
+    const rawId = isObject(t) && typeof t.id === 'string' && t.id ? t.id : undefined;
+    const item = parseWith(TitleSchema, t, f, { item: rawId ?? `#${i}`, skip: 0 });
+    if (seen.has(item.id)) throw new DataError(f, 'repeats an id', { item: item.id, field: 'id' });
+    seen.add(item.id);
+    for (const k of ['cover', 'coverSquare'] as const) if (item[k] !== undefined && !isCoverRef(item[k], origins)) throw new DataError(f, `must be ${covers}`, { item: item.id, field: k });
+    return item;
   });
 }
 
@@ -291,7 +234,6 @@ export async function loadSnapshot(read: ReadFile, options: LoadOptions = {}): P
   const encoderFiles = new Set<string>();
   for (const s of manifest.spaces) {
     for (const p of Object.values(s.encoder.files ?? {})) {
-      if (!manifest.files[p]) throw new DataError(MANIFEST, `space ${s.name} needs ${p}, which "files" does not list`, { field: 'spaces' });
       encoderFiles.add(p);
     }
   }
@@ -353,26 +295,15 @@ export async function loadSnapshot(read: ReadFile, options: LoadOptions = {}): P
  * back to the config's last-resort serendipity price, and the console says so (an operator should rebuild).
  */
 function calibrationOf(manifest: Manifest): SerendipityCalibration | undefined {
-  const fallback = (why: string) => {
-    console.warn(`toonpick: ${MANIFEST}: calibration.serendipity ${why}; the Surprise slider uses the config's fallback price (rebuild the snapshot to calibrate it)`);
-    return undefined;
-  };
-  const c = (manifest as { calibration?: unknown }).calibration;
+  const c = manifest.calibration as unknown;
   // Without a genre space there is no serendipity to price: nothing is missing.
   if (c === undefined && !manifest.spaces.some((s) => s.name === 'genre')) return undefined;
-  if (c === undefined) return fallback('is missing');
-  const s = isObject(c) ? c.serendipity : undefined;
-  if (!isObject(s)) return fallback('is not an object');
-  const finite = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
-  if (!finite(s.strength) || (s.strength as number) < 0) return fallback('has no finite strength ≥ 0');
-  if (!Array.isArray(s.spaces) || !s.spaces.every((x) => typeof x === 'string')) return fallback('has no list of spaces');
-  if (s.readers !== 'pseudo' && s.readers !== 'validation') return fallback('names no kind of readers');
-  if (!Number.isInteger(s.count) || (s.count as number) < 1) return fallback('has no reader count');
-  for (const k of ['accuracy', 'similarity'] as const) {
-    const v = s[k];
-    if (!Array.isArray(v) || v.length !== 2 || !v.every(finite)) return fallback(`has no ${k} pair`);
-  }
-  return s as unknown as SerendipityCalibration;
+  const r = v.safeParse(SerendipityCalibrationSchema, isObject(c) ? c.serendipity : undefined);
+  if (r.success) return r.output;
+  delete manifest.calibration; // never written back as if it were one
+  const why = c === undefined ? 'is missing' : `${fieldOf(r.issues[0]) ?? ''} ${r.issues[0].message}`.trim();
+  console.warn(`toonpick: ${MANIFEST}: calibration.serendipity ${why}; the Surprise slider uses the config's fallback price (rebuild the snapshot to calibrate it)`);
+  return undefined;
 }
 
 /** A ReadFile over HTTP(S) relative to a base URL; a missing file is a DataError naming it. */

@@ -6,10 +6,13 @@
  * are http(s) only: a `javascript:` or `data:` link never reaches a page or the widget's host.
  */
 
-/** A path inside the snapshot folder: `/`-separated segments of safe characters, none of them `.` or `..`. */
+/** Names JavaScript objects treat specially (schema checks skip them as keys): never a snapshot file's name. */
+const RESERVED = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** A path inside the snapshot folder: `/`-separated segments of safe characters, none of them `.`, `..` or reserved. */
 export function isSnapshotPath(p: unknown): p is string {
   if (typeof p !== 'string' || p.length === 0 || p.length > 512) return false;
-  return p.split('/').every((seg) => seg.length > 0 && seg !== '.' && seg !== '..' && /^[A-Za-z0-9._~\-+=,@]+$/.test(seg));
+  return p.split('/').every((seg) => seg.length > 0 && seg !== '.' && seg !== '..' && !RESERVED.has(seg) && /^[A-Za-z0-9._~\-+=,@]+$/.test(seg));
 }
 
 /** An absolute http(s) URL (a link out). */

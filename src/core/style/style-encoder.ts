@@ -18,6 +18,11 @@ import { defaultConfig } from '../config.ts';
 import { DataError } from '../errors.ts';
 import { rng, shuffle } from '../random.ts';
 import { registerWasmTrainingKernels } from './wasm-kernels.ts';
+import { parseWith } from '../schema/issues.ts';
+import { StyleWeightsManifestSchema, WEIGHTS_DTYPES, WEIGHTS_FORMAT, type StyleEncoderConfig, type StyleWeightsManifest, type WeightsDtype } from '../schema/style.ts';
+
+// The weights manifest's shapes are its schema's (schema/style.ts).
+export { type StyleEncoderConfig, type StyleWeightsManifest, type WeightsDtype };
 
 export type StyleVariant = 'ae' | 'vae';
 /** Learning-rate schedule of a training run: fixed, or half a cosine from the start rate down to a floor. */
@@ -40,15 +45,6 @@ export interface StyleEncoderOptions {
   seed?: number;
 }
 
-export interface StyleEncoderConfig {
-  size: number;
-  latent: number;
-  variant: StyleVariant;
-  klWeight: number;
-  filters: [number, number, number, number];
-  gramSize: number;
-  seed: number;
-}
 
 export interface StyleEmbedding {
   /** N × latent, the latent means. */
@@ -101,27 +97,6 @@ export interface StyleTrainEpoch {
   learningRate: number;
 }
 
-/** How `weights.bin` stores the values: float32 (4 bytes each), float16 (2) or int8 with a scale per tensor (1). */
-export type WeightsDtype = 'float32' | 'float16' | 'int8';
-
-/**
- * The serialised form: `style/weights.json` (this manifest) + `style/weights.bin` (the values). Version 1 stores
- * float32 and has no `dtype`; version 2 names its `dtype` (float16, or int8 with `scales`).
- */
-export interface StyleWeightsManifest {
-  format: typeof WEIGHTS_FORMAT;
-  version: 1 | 2;
-  config: StyleEncoderConfig;
-  /** In storage order; each tensor's values follow the previous one's in the data. */
-  tensors: { name: string; shape: number[] }[];
-  /** Version 2: how the values are stored. */
-  dtype?: WeightsDtype;
-  /** int8 only: per tensor (in `tensors` order), value = code × scale (codes in −127…127). */
-  scales?: number[];
-  /** hash64 of the config, tensor list (and storage) and the stored data: detects a corrupt or mismatched weights.bin. */
-  hash: string;
-}
-
 /**
  * A manifest plus the data of weights.bin: float32 values (a version-1 manifest), or the file's bytes (any
  * version; a Node Buffer at any offset will do).
@@ -143,12 +118,8 @@ export interface StoredStyleWeights extends StyleWeights {
   hash: string;
 }
 
-export const WEIGHTS_FORMAT = 'toonpick-style-encoder';
-/** The newest manifest version written (float16/int8); float32 weights are still written as version 1. */
-const WEIGHTS_VERSION = 2;
 const MANIFEST_FILE = 'style/weights.json';
 const DATA_FILE = 'style/weights.bin';
-const WEIGHTS_DTYPES: readonly WeightsDtype[] = ['float32', 'float16', 'int8'];
 const BYTES: Record<WeightsDtype, number> = { float32: 4, float16: 2, int8: 1 };
 
 const KERNEL = 4;
@@ -381,6 +352,7 @@ export function encodeStyleWeights(saved: { manifest: StyleWeightsManifest; data
   }
   const storage = scales ? { dtype, scales } : { dtype };
   const hash = manifestHash(config, tensors, bytes, storage);
+  // Version 2 for float16/int8; float32 weights are still written as version 1.
   return { manifest: { format: WEIGHTS_FORMAT, version: 2, config, tensors, ...storage, hash }, data: bytes, hash };
 }
 
@@ -412,12 +384,7 @@ function sameShape(a: unknown, b: number[]): boolean {
  * finite values) and gives the config and the float32 values. Throws a DataError naming the file otherwise.
  */
 export function decodeStyleWeights(raw: { manifest: unknown; data: unknown }): { config: StyleEncoderConfig; tensors: TensorList; data: Float32Array } {
-  const m = raw.manifest as Partial<StyleWeightsManifest> | null;
-  if (!m || typeof m !== 'object') throw new DataError(MANIFEST_FILE, 'is not a JSON object');
-  if (m.format !== WEIGHTS_FORMAT) throw new DataError(MANIFEST_FILE, `format is ${JSON.stringify(m.format)}, expected "${WEIGHTS_FORMAT}"`, { field: 'format' });
-  if (m.version !== 1 && m.version !== 2)
-    throw new DataError(MANIFEST_FILE, `version ${JSON.stringify(m.version)} is not supported (expected 1 or ${WEIGHTS_VERSION})`, { field: 'version' });
-  if (!m.config || typeof m.config !== 'object') throw new DataError(MANIFEST_FILE, 'has no config', { field: 'config' });
+  const m = parseWith(StyleWeightsManifestSchema, raw.manifest, MANIFEST_FILE);
   let config: StyleEncoderConfig;
   try {
     config = resolveConfig(m.config);
@@ -425,12 +392,11 @@ export function decodeStyleWeights(raw: { manifest: unknown; data: unknown }): {
     throw new DataError(MANIFEST_FILE, (e as Error).message, { field: 'config' });
   }
   const expected = weightShapes(config);
-  if (!Array.isArray(m.tensors)) throw new DataError(MANIFEST_FILE, 'has no tensor list', { field: 'tensors' });
   if (m.tensors.length !== expected.length)
     throw new DataError(MANIFEST_FILE, `lists ${m.tensors.length} tensors, the configured model has ${expected.length}`, { field: 'tensors' });
   expected.forEach((e, i) => {
-    const t = m.tensors![i] as { name?: unknown; shape?: unknown } | null;
-    if (t?.name !== e.name) throw new DataError(MANIFEST_FILE, `tensor ${i} is ${JSON.stringify(t?.name)}, expected "${e.name}"`, { field: 'tensors' });
+    const t = m.tensors[i];
+    if (t.name !== e.name) throw new DataError(MANIFEST_FILE, `tensor ${i} is ${JSON.stringify(t.name)}, expected "${e.name}"`, { field: 'tensors' });
     if (!sameShape(t.shape, e.shape))
       throw new DataError(MANIFEST_FILE, `tensor "${e.name}" has shape ${JSON.stringify(t.shape)}, expected [${e.shape.join(',')}]`, { field: 'tensors' });
   });
@@ -439,11 +405,10 @@ export function decodeStyleWeights(raw: { manifest: unknown; data: unknown }): {
   let dtype: WeightsDtype = 'float32';
   let scales: number[] | undefined;
   if (m.version === 2) {
-    if (!WEIGHTS_DTYPES.includes(m.dtype as WeightsDtype))
-      throw new DataError(MANIFEST_FILE, `dtype is ${JSON.stringify(m.dtype)}, expected float32, float16 or int8`, { field: 'dtype' });
-    dtype = m.dtype as WeightsDtype;
+    if (m.dtype === undefined) throw new DataError(MANIFEST_FILE, 'is missing (version 2 names how the values are stored: float32, float16 or int8)', { field: 'dtype' });
+    dtype = m.dtype;
     if (dtype === 'int8') {
-      if (!Array.isArray(m.scales) || m.scales.length !== expected.length || !m.scales.every((v) => typeof v === 'number' && Number.isFinite(v) && v >= 0))
+      if (m.scales?.length !== expected.length)
         throw new DataError(MANIFEST_FILE, `int8 weights need ${expected.length} finite scales ≥ 0, one per tensor`, { field: 'scales' });
       scales = m.scales;
     } else if (m.scales !== undefined) throw new DataError(MANIFEST_FILE, `scales are only for int8 weights, not ${dtype}`, { field: 'scales' });
@@ -460,7 +425,6 @@ export function decodeStyleWeights(raw: { manifest: unknown; data: unknown }): {
   } else if (bytes.byteLength !== total * BYTES[dtype]) {
     throw new DataError(DATA_FILE, `has ${bytes.byteLength} bytes, the manifest needs ${total} ${dtype} values (${total * BYTES[dtype]} bytes)`);
   }
-  if (typeof m.hash !== 'string') throw new DataError(MANIFEST_FILE, 'has no hash', { field: 'hash' });
   const actual = manifestHash(config, expected, bytes, m.version === 2 ? (scales ? { dtype, scales } : { dtype }) : undefined);
   if (actual !== m.hash) throw new DataError(DATA_FILE, `content hash ${actual} does not match the manifest's ${m.hash} (corrupt or from another model)`);
   const data = decodeValues(bytes, dtype, total, expected, scales);

@@ -5,7 +5,7 @@
 import type { ToonpickConfig } from '../../core/config.ts';
 import { exportHistory, parseHistoryFile, type Action, type HistoryEntry } from '../../core/history.ts';
 import { clampLevel } from '../../core/rank/calibrate.ts';
-import { ReaderStore } from '../../store/db.ts';
+import { ReaderStore, StoreError } from '../../store/db.ts';
 import { requestPersistence, storageStatus, type StorageStatus } from '../../store/storage.ts';
 import { strings } from '../i18n.svelte.ts';
 import type { Catalog } from './catalog.svelte.ts';
@@ -16,6 +16,8 @@ export class Reader {
   store: ReaderStore | null = null;
   error = $state<string | null>(null);
   history = $state.raw<HistoryEntry[]>([]);
+  /** Stored entries that could not be read (shown as a count on the History page; left in storage unchanged). */
+  damaged = $state(0);
   byId = $derived(new Map(this.history.map((e) => [e.id, e])));
   /** The reader's serendipity setting, 0 = closest to taste … 1 = most surprising (kept in the store). */
   serendipity = $state(0);
@@ -43,7 +45,7 @@ export class Reader {
       document.addEventListener('visibilitychange', () => {
         if (document.visibilityState === 'visible') void this.reload();
       });
-      this.history = await this.store.history();
+      await this.readStored();
       const saved = await this.store.getMeta<unknown>('serendipity');
       if (saved !== undefined && this.urlSerendipity === undefined) this.serendipity = clampLevel(saved);
     } catch (e) {
@@ -86,7 +88,7 @@ export class Reader {
     try {
       const firstLike = action.kind === 'like' && action.on && !this.history.some((e) => e.likedAt !== undefined);
       await this.store.act(id, action);
-      this.history = await this.store.history();
+      await this.readStored();
       // The first like is the first thing worth keeping: ask the browser not to evict it.
       if (firstLike) void requestPersistence().then(() => this.refreshStorage());
     } catch (e) {
@@ -94,11 +96,17 @@ export class Reader {
     }
   }
 
+  private async readStored(): Promise<void> {
+    const { entries, damaged } = await this.store!.readHistory();
+    this.history = entries;
+    this.damaged = damaged;
+  }
+
   /** The history as stored now (not as this tab last saw it: another tab may have added to it). */
   private async reload(): Promise<void> {
     if (!this.store) return;
     try {
-      this.history = await this.store.history();
+      await this.readStored();
     } catch (e) {
       console.warn(`toonpick: could not read the history again: ${messageOf(e)}`);
     }
@@ -116,10 +124,10 @@ export class Reader {
     try {
       const parsed = parseHistoryFile(await file.text(), file.name);
       const { total } = await this.store.importHistory(parsed);
-      this.history = await this.store.history();
+      await this.readStored();
       this.notify(strings.imported(parsed.entries.length, total), 'ok');
     } catch (e) {
-      this.notify(strings.importRefused(messageOf(e)));
+      this.notify(e instanceof StoreError ? e : strings.importRefused(messageOf(e)));
     }
   }
 }

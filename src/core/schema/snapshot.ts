@@ -1,0 +1,234 @@
+/**
+ * The snapshot's JSON files (manifest.json and items.json, format versions 1 and 2; docs/snapshot.md), described
+ * once as valibot schemas. The loader checks with them, format.ts derives its types from them, and their issues
+ * become DataErrors naming file, item and field (issues.ts). What one field cannot say — a path that must be
+ * listed in `files`, a dtype version 1 does not know, a sequence model's name — is checked after, in load.ts.
+ */
+import * as v from 'valibot';
+import { SPACE_DTYPES } from '../snapshot/encoding.ts';
+import { isCoverOrigin, isSnapshotPath, isWebUrl } from '../snapshot/paths.ts';
+import { countOf, finiteNumber, nonEmptyString, objectMessage, positiveInteger, stringList } from './issues.ts';
+
+export const SNAPSHOT_FORMAT = 'toonpick-snapshot';
+/** The version every writer writes. */
+export const SNAPSHOT_VERSION = 2;
+/** The versions the loader reads: 1 stores every space as float32. */
+const SNAPSHOT_VERSIONS_READ = [1, 2] as const;
+
+const path = v.pipe(v.string('must be a path inside the snapshot folder'), v.check((p: string) => isSnapshotPath(p), 'must be a path inside the snapshot folder'));
+const nonNegative = v.pipe(finiteNumber, v.minValue(0, 'must be a finite number ≥ 0'));
+const finiteRecord = v.record(v.string(), finiteNumber, 'must be an object of numbers');
+
+export const FileEntrySchema = v.object(
+  {
+    bytes: countOf,
+    sha256: v.pipe(v.string('must be a hex SHA-256'), v.regex(/^[0-9a-f]{64}$/, 'must be a hex SHA-256')),
+  },
+  objectMessage,
+);
+
+export const EncoderInfoSchema = v.object(
+  {
+    /** What made the vectors, e.g. `genre-multihot`, `hashed-char-ngram-tfidf`, a model id. */
+    name: nonEmptyString,
+    version: finiteNumber,
+    /** Extra files the encoder needs to embed new items or queries (paths in `files`). */
+    files: v.optional(v.record(v.string(), path, 'must be an object of paths')),
+    /** Settings of the encoder; `vocabulary` names the dimensions of a genre space. */
+    params: v.optional(v.looseObject({ vocabulary: v.optional(stringList) }, objectMessage)),
+  },
+  objectMessage,
+);
+
+export const SpaceInfoSchema = v.object(
+  {
+    name: nonEmptyString,
+    dim: positiveInteger,
+    /** How the file stores the rows (encoding.ts): `float32` (the only one in version 1), `int8`, `csr-int8` or `csr-f16`. */
+    dtype: v.picklist(SPACE_DTYPES, (issue) => `unsupported dtype ${JSON.stringify(issue.input)} (this app reads ${SPACE_DTYPES.join(', ')})`),
+    file: path,
+    /** Rows are L2-normalised, so a dot product is the cosine. */
+    normalized: v.boolean('must be true or false'),
+    encoder: EncoderInfoSchema,
+  },
+  objectMessage,
+);
+
+/** What rank/calibrate.ts chose, and what it measured while choosing. */
+export const SerendipityCalibrationSchema = v.object(
+  {
+    /** The price of similarity at level 1 (SerendipityConfig.strength) for this catalog's spaces. */
+    strength: nonNegative,
+    /** `pseudo`: readers who like a few titles of one genre (no histories); `validation`: community readers. */
+    readers: v.picklist(['pseudo', 'validation'], 'must be "pseudo" or "validation"'),
+    /** How many readers it was calibrated on. */
+    count: positiveInteger,
+    /** The spaces the catalog ranked with when calibrated (another set is calibrated again on load). */
+    spaces: stringList,
+    /** Accuracy (genre precision@10 on pseudo-readers, NDCG@10 on validation) at level 0 and at the default level. */
+    accuracy: v.tuple([finiteNumber, finiteNumber], 'must be a pair of numbers'),
+    /** Mean genre similarity of the first 10 titles to the history: the reference list's and the default level's. */
+    similarity: v.tuple([finiteNumber, finiteNumber], 'must be a pair of numbers'),
+  },
+  objectMessage,
+);
+
+/**
+ * What the community data taught, stored in the snapshot (manifest `community.learned`): the fusion's global
+ * weights and the community score's recency and taste settings, chosen on a validation split of the community's
+ * own histories (never on anything held out for evaluation).
+ */
+export const LearnedRankerSchema = v.object(
+  {
+    weights: v.record(v.string(), nonNegative, 'must be an object of weights'),
+    temperature: finiteNumber,
+    /** The typical reader's attention logit per space (rank/fusion.ts). */
+    center: finiteRecord,
+    halfLifeShare: v.pipe(finiteNumber, v.gtValue(0, 'must be a positive number')),
+    ratingWeight: finiteNumber,
+    /** The serendipity price calibrated for these weights (SerendipityConfig.strength; rank/calibrate.ts). */
+    strength: v.optional(nonNegative),
+    /** What these settings reached on the validation split. */
+    validation: v.object({ users: countOf, ndcg: finiteNumber }, objectMessage),
+  },
+  objectMessage,
+);
+
+export const CommunityInfoSchema = v.object(
+  {
+    users: countOf,
+    interactions: countOf,
+    /** The item-item model (top `neighbours` weights per title; rank/community.ts). */
+    model: v.optional(
+      v.object(
+        {
+          name: nonEmptyString,
+          version: finiteNumber,
+          neighbours: positiveInteger,
+          params: v.optional(v.record(v.string(), v.unknown(), 'must be an object')),
+          /** `index`: itemCount × neighbours uint32 rows; `weight`: the same shape in float32. */
+          files: v.object({ index: path, weight: path }, objectMessage),
+        },
+        objectMessage,
+      ),
+    ),
+    /** Category × category co-usage cosine over the genre space's vocabulary (dim × dim float32). */
+    categories: v.optional(v.object({ file: path, dim: positiveInteger }, objectMessage)),
+    /** Fusion weights and settings learned on a validation split of these interactions (rank/tune.ts). */
+    learned: v.optional(LearnedRankerSchema),
+  },
+  objectMessage,
+);
+
+export const SequenceSpecSchema = v.pipe(
+  v.object(
+    {
+      /** Catalog titles the model scores; the vocabulary adds [PAD] = itemCount and [MASK] = itemCount + 1. */
+      itemCount: positiveInteger,
+      /** The genre vocabulary the category embedding was trained on (the genre space's, in its order). */
+      categories: v.array(v.string(), 'must be an array of genre names'),
+      /** Longest input, [MASK] slot included: only the latest maxLength − 1 titles are read. */
+      maxLength: v.pipe(positiveInteger, v.minValue(2, 'must be at least 2 (one title and the [MASK] slot)')),
+      dim: positiveInteger,
+      heads: positiveInteger,
+      layers: positiveInteger,
+      /** Width of the feed-forward layer of each block. */
+      ffDim: positiveInteger,
+    },
+    objectMessage,
+  ),
+  v.forward(
+    v.check((s) => s.dim % s.heads === 0, (issue) => `must divide dim (${JSON.stringify((issue.input as { dim: unknown }).dim)})`),
+    ['heads'],
+  ),
+);
+
+export const SequenceInfoSchema = v.object(
+  {
+    name: nonEmptyString,
+    version: finiteNumber,
+    spec: SequenceSpecSchema,
+    /** Every weight in the order of `sequenceWeightShapes(spec)`, float32. */
+    file: path,
+    /** How it was trained (settings, epochs, losses): informational. */
+    training: v.optional(v.record(v.string(), v.unknown(), 'must be an object')),
+  },
+  objectMessage,
+);
+
+const ORIGINS = 'must be a list of https origins (https://host[:port])';
+
+export const ManifestSchema = v.object(
+  {
+    format: v.literal(SNAPSHOT_FORMAT, (issue) => `format is ${JSON.stringify(issue.input)}, expected "${SNAPSHOT_FORMAT}"`),
+    version: v.picklist(SNAPSHOT_VERSIONS_READ, (issue) => `unknown format version ${JSON.stringify(issue.input)} (this app reads versions ${SNAPSHOT_VERSIONS_READ.join(' and ')})`),
+    /** Origins (https://host[:port]) whose absolute cover URLs the app may load; without it covers are snapshot paths only (paths.ts). */
+    coverOrigins: v.optional(v.array(v.pipe(v.string(ORIGINS), v.check((o: string) => isCoverOrigin(o), ORIGINS)), ORIGINS)),
+    name: nonEmptyString,
+    description: v.optional(v.string('must be a string')),
+    /** Where the catalog comes from, shown in the app (attribution). */
+    source: v.optional(v.string('must be a string')),
+    builtAt: nonEmptyString,
+    itemCount: positiveInteger,
+    /** SHA-256 over the sorted `path:sha256` lines of every file: one id for the whole snapshot. */
+    contentHash: nonEmptyString,
+    items: path,
+    /** Every file of the snapshot with its size and SHA-256 (keys are checked as paths before: load.ts). */
+    files: v.record(v.string(), FileEntrySchema, 'must be an object of file entries'),
+    spaces: v.array(SpaceInfoSchema, 'must be an array'),
+    covers: v.optional(v.object({ dir: v.string(), width: positiveInteger, format: v.string(), squareDir: v.string(), squareSize: positiveInteger }, objectMessage)),
+    /** Which signals made `popularity` (e.g. interactions, likes, votes, rating). */
+    popularity: v.object({ signals: stringList }, objectMessage),
+    /** Present when the source had interactions (community data for collaborative filtering). */
+    community: v.optional(CommunityInfoSchema),
+    /** The sequential next-title model (`npm run train:seq`), trained on the community's reading orders. */
+    sequence: v.optional(SequenceInfoSchema),
+    /**
+     * The serendipity price calibrated for this catalog when it has no community data (rank/calibrate.ts). Checked
+     * on its own when loaded (load.ts): a bad one only costs the calibration, and is dropped, never a refusal.
+     */
+    calibration: v.optional(v.custom<{ serendipity: SerendipityCalibration }>(() => true)),
+  },
+  objectMessage,
+);
+
+const OPTIONAL_NUMBER = v.optional(finiteNumber);
+
+/** One catalog title as the app sees it (an entry of items.json). */
+export const TitleSchema = v.object(
+  {
+    id: nonEmptyString,
+    title: nonEmptyString,
+    synopsis: v.string('must be a string'),
+    genres: stringList,
+    author: v.optional(v.string('must be a string')),
+    rating: OPTIONAL_NUMBER,
+    likes: OPTIONAL_NUMBER,
+    comments: OPTIONAL_NUMBER,
+    votes: OPTIONAL_NUMBER,
+    year: OPTIONAL_NUMBER,
+    age: v.optional(v.string('must be a string')),
+    completed: v.optional(v.boolean('must be true or false')),
+    /** The title's page on its site: http(s) only, so no `javascript:` link reaches a page or the widget's host. */
+    sourceUrl: v.optional(v.pipe(v.string('must be an http(s) URL'), v.check((u: string) => isWebUrl(u), 'must be an http(s) URL'))),
+    /** In [0, 1]: the mean percentile of the popularity signals this title has (0 when it has none). */
+    popularity: v.pipe(v.number('must be a number in [0, 1]'), v.minValue(0, 'must be a number in [0, 1]'), v.maxValue(1, 'must be a number in [0, 1]')),
+    /** Community interactions with this title, when the source had interactions. */
+    interactions: OPTIONAL_NUMBER,
+    /** Cover paths relative to the snapshot folder (or URLs on the manifest's coverOrigins: checked in load.ts). */
+    cover: v.optional(v.string('must be a string')),
+    coverSquare: v.optional(v.string('must be a string')),
+  },
+  objectMessage,
+);
+
+export type FileEntry = v.InferOutput<typeof FileEntrySchema>;
+export type EncoderInfo = v.InferOutput<typeof EncoderInfoSchema>;
+export type SpaceInfo = v.InferOutput<typeof SpaceInfoSchema>;
+export type SerendipityCalibration = v.InferOutput<typeof SerendipityCalibrationSchema>;
+export type LearnedRanker = v.InferOutput<typeof LearnedRankerSchema>;
+export type CommunityInfo = v.InferOutput<typeof CommunityInfoSchema>;
+export type SequenceSpec = v.InferOutput<typeof SequenceSpecSchema>;
+export type SequenceInfo = v.InferOutput<typeof SequenceInfoSchema>;
+export type Manifest = v.InferOutput<typeof ManifestSchema>;
+export type Title = v.InferOutput<typeof TitleSchema>;
