@@ -219,6 +219,8 @@ export interface ToonpickConfig {
   ranker: RankerConfig;
   /** How many recommendations and search results a page shows. */
   pageSize: number;
+  /** How long a removal from the history can be undone (milliseconds). */
+  undoMs: number;
   /** Which device the encoders prefer; `auto` = WebGPU when an adapter exists, else WASM. */
   device: 'auto' | 'webgpu' | 'wasm' | 'cpu';
   models: { text: TextModelConfig; style: StyleModelConfig };
@@ -294,6 +296,7 @@ export const defaultConfig: Readonly<ToonpickConfig> = deepFreeze<ToonpickConfig
     survey: { likes: 6, perGenre: 40, seed: 7, formatGenres: ['스토리', '에피소드', '옴니버스'] },
   },
   pageSize: 24,
+  undoMs: 8000,
   device: 'auto',
   models: {
     text: {

@@ -165,6 +165,24 @@ export class TitleSearch {
     return stems(w, this.cfg.prefixShare).some((s) => text.includes(s));
   }
 
+  /**
+   * The similarity fallback's floor and first key: per title that covers at least one query word, the summed
+   * idf of the words it covers (a rare word such as 회귀자 counts more than a common one such as 꿈꾸는). A query
+   * no title shares a word with (`qqqzzzxx`) gets none, however its hashed n-grams happen to collide.
+   */
+  coverage(query: string): Map<number, number> {
+    const qwords = [...new Set(words(query))];
+    const docs = [...this.scores(query).keys()];
+    // Every title covering a word shares its first bigram, so the candidates hold every title that covers it.
+    const covering = qwords.map((w) => docs.filter((doc) => this.covers(doc, w)));
+    const out = new Map<number, number>();
+    covering.forEach((list) => {
+      const idf = this.idf(list.length);
+      for (const doc of list) out.set(doc, (out.get(doc) ?? 0) + idf);
+    });
+    return out;
+  }
+
   /** Keyword matches (every query word covered), best BM25F first; ties keep catalog order. */
   keyword(query: string, k = Infinity): SearchHit[] {
     const qwords = [...new Set(words(query))];
@@ -214,6 +232,21 @@ export function similarTitles(space: Space, query: Float32Array, k: number): Arr
   if (query.length !== space.dim) throw new RangeError(`query vector has ${query.length} values, space ${space.name} has dim ${space.dim}`);
   const scores = scanSpace(space, query);
   return topK(scores, k).map((index) => ({ index, score: scores[index] }));
+}
+
+/**
+ * Free text that no title matches as keywords, answered by similarity in the lexical space above a floor: only
+ * titles covering at least one query word (TitleSearch.coverage), those covering rarer words first, then the
+ * closest. "복수를 꿈꾸는 회귀자" thus puts 광마회귀 (a 회귀자) before titles that share only 꿈꾸는.
+ */
+export function lexicalFallback(index: TitleSearch, space: Space, vector: Float32Array, query: string, k: number): Array<{ index: number; score: number }> {
+  const covered = index.coverage(query);
+  if (!covered.size) return [];
+  const scores = scanSpace(space, vector);
+  return [...covered]
+    .sort((a, b) => b[1] - a[1] || scores[b[0]] - scores[a[0]] || a[0] - b[0])
+    .slice(0, k)
+    .map(([i]) => ({ index: i, score: scores[i] }));
 }
 
 /** The lexical space's encoder, rebuilt from the snapshot's IDF table, to embed a free-text query. */

@@ -192,12 +192,50 @@ export class ReaderStore {
     }
   }
 
-  async clearHistory(): Promise<void> {
+  /**
+   * Removes these titles' entries (all entries when `ids` is omitted) in one transaction and gives back exactly
+   * what was stored, damaged entries included, so that `restore` can undo it.
+   */
+  async removeHistory(ids?: readonly string[]): Promise<unknown[]> {
+    let tx: IDBPTransaction<ReaderSchema, ['history'], 'readwrite'> | undefined;
     try {
-      await this.db.clear('history');
+      tx = this.db.transaction('history', 'readwrite');
+      const store = tx.store;
+      let removed: unknown[];
+      if (ids) {
+        removed = (await Promise.all(ids.map((id) => store.get(id)))).filter((e) => e !== undefined);
+        for (const id of ids) await store.delete(id);
+      } else {
+        removed = await store.getAll();
+        await store.clear();
+      }
+      await tx.done;
+      this.announce();
+      return removed;
+    } catch (e) {
+      rollBack(tx);
+      throw explain(e, 'clear');
+    }
+  }
+
+  async clearHistory(): Promise<void> {
+    await this.removeHistory();
+  }
+
+  /** Puts back what `removeHistory` gave, except where the title has an entry again since (that one is newer). */
+  async restoreHistory(entries: readonly unknown[]): Promise<void> {
+    let tx: IDBPTransaction<ReaderSchema, ['history'], 'readwrite'> | undefined;
+    try {
+      tx = this.db.transaction('history', 'readwrite');
+      for (const e of entries) {
+        const id = (e as { id?: unknown }).id;
+        if (typeof id === 'string' && (await tx.store.getKey(id)) === undefined) await tx.store.put(e as HistoryEntry);
+      }
+      await tx.done;
       this.announce();
     } catch (e) {
-      throw explain(e, 'clear');
+      rollBack(tx);
+      throw explain(e, 'save');
     }
   }
 

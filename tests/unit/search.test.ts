@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig, withUrlOverrides } from '../../src/core/config.ts';
 import { applyAction, exportHistory, isConsumed, parseHistoryFile } from '../../src/core/history.ts';
 import { signalWeight } from '../../src/core/ranker.ts';
-import { TitleSearch, lexicalEncoderOf, similarTitles, splitBySpans } from '../../src/core/search.ts';
+import { TitleSearch, lexicalEncoderOf, lexicalFallback, similarTitles, splitBySpans } from '../../src/core/search.ts';
 import { loadSnapshot } from '../../src/core/snapshot/load.ts';
 import type { Title } from '../../src/core/snapshot/format.ts';
 import type { Snapshot } from '../../src/core/snapshot/snapshot.ts';
@@ -81,6 +81,22 @@ describe('the similarity fallback', () => {
     // Embedding a title's synopsis as a query finds that title first.
     const t = titled('어글리후드');
     expect(snap.items[similarTitles(snap.spaces.get('lexical')!, enc.embedQuery(t.synopsis), 1)[0].index].title).toBe('어글리후드');
+  });
+
+  it('has a floor: nonsense finds nothing, and titles covering a rare query word come before those sharing a common one', () => {
+    const enc = lexicalEncoderOf(snap);
+    const lexical = snap.spaces.get('lexical')!;
+    const fallback = (q: string) => lexicalFallback(search, lexical, enc.embedQuery(q), q, 24);
+    // Hashed n-grams of these collide with some titles' (top cosine 0.10–0.16), but no title shares a word.
+    for (const q of ['qqqzzzxx', 'asdfghjkl', 'ㅋㅋㅋㅋㅋ', 'xyz123']) {
+      expect(similarTitles(lexical, enc.embedQuery(q), 1)[0].score, q).toBeGreaterThan(0.09);
+      expect(fallback(q), q).toEqual([]);
+    }
+    // 회귀자 is rare in the catalog, 꿈꾸는 common: 광마회귀 (a regression story) is among the first, and every hit shares a word.
+    const hits = fallback('복수를 꿈꾸는 회귀자');
+    expect(titlesOf(hits).slice(0, 6)).toContain('광마회귀');
+    for (const h of hits) expect(/복수|꿈꾸|회귀/.test(snap.items[h.index].title + snap.items[h.index].synopsis)).toBe(true);
+    expect(titlesOf(fallback('요리하는 고양이')).slice(0, 2)).toContain('애옹식당');
   });
 
   it('refuses a query vector of the wrong size', () => {

@@ -23,6 +23,9 @@ export class Reader {
   serendipity = $state(0);
   private readonly urlSerendipity: number | undefined;
   storage = $state.raw<StorageStatus | null>(null);
+  /** What the last removal took out, while it can still be undone (null after `config.undoMs` or an undo). */
+  undoable = $state.raw<{ entries: unknown[] } | null>(null);
+  private undoTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly config: ToonpickConfig,
@@ -109,6 +112,33 @@ export class Reader {
       await this.readStored();
     } catch (e) {
       console.warn(`toonpick: could not read the history again: ${messageOf(e)}`);
+    }
+  }
+
+  /** Removes one title from the history, or all of it (`ids` omitted); undoable for `config.undoMs`. */
+  async remove(ids?: string[]) {
+    if (!this.store) return;
+    try {
+      const entries = await this.store.removeHistory(ids);
+      await this.readStored();
+      clearTimeout(this.undoTimer);
+      this.undoable = { entries };
+      this.undoTimer = setTimeout(() => (this.undoable = null), this.config.undoMs);
+    } catch (e) {
+      this.notify(e);
+    }
+  }
+
+  async undo() {
+    const removed = this.undoable;
+    if (!this.store || !removed) return;
+    clearTimeout(this.undoTimer);
+    this.undoable = null;
+    try {
+      await this.store.restoreHistory(removed.entries);
+      await this.readStored();
+    } catch (e) {
+      this.notify(e);
     }
   }
 

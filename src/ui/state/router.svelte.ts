@@ -1,6 +1,7 @@
 /** The route, from the location hash (`#/title/<id>`, `#/search/<query>`, …), and the links that make one. */
 
-type Route = { page: 'browse' } | { page: 'for-you' } | { page: 'history' } | { page: 'style-map' } | { page: 'settings' } | { page: 'title'; id: string } | { page: 'search'; query: string };
+/** Browse, filtered: by genre (`#/?genre=…`) and by text in title or author (`#/?q=…`). */
+type Route = { page: 'browse'; genre?: string; query?: string } | { page: 'for-you' } | { page: 'history' } | { page: 'style-map' } | { page: 'settings' } | { page: 'title'; id: string } | { page: 'search'; query: string };
 
 function parseRoute(hash: string): Route {
   // A query may itself contain '/', so everything after the prefix is the query.
@@ -12,6 +13,11 @@ function parseRoute(hash: string): Route {
       return { page: 'search', query: search[1] };
     }
   }
+  const browse = /^#?\/?\?(.*)$/.exec(hash);
+  if (browse) {
+    const params = new URLSearchParams(browse[1]);
+    return { page: 'browse', ...(params.get('genre') ? { genre: params.get('genre')! } : {}), ...(params.get('q') ? { query: params.get('q')! } : {}) };
+  }
   const [, page, id] = hash.replace(/^#/, '').split('/');
   if (page === 'title' && id) return { page: 'title', id: decodeURIComponent(id) };
   if (page === 'for-you' || page === 'history' || page === 'style-map' || page === 'settings') return { page };
@@ -21,6 +27,8 @@ function parseRoute(hash: string): Route {
 export const href = {
   title: (id: string) => `#/title/${encodeURIComponent(id)}`,
   browse: '#/',
+  /** Browse filtered to one genre, or to titles whose title or author has `query`. */
+  browseBy: (filter: { genre?: string; query?: string }) => `#/?${new URLSearchParams({ ...(filter.genre ? { genre: filter.genre } : {}), ...(filter.query ? { q: filter.query } : {}) })}`,
   forYou: '#/for-you',
   history: '#/history',
   styleMap: '#/style-map',

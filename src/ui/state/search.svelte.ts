@@ -4,7 +4,7 @@
  * meaning once the text model is ready.
  */
 import type { ToonpickConfig } from '../../core/config.ts';
-import { isEmptyVector, similarTitles, TitleSearch, type SearchHit } from '../../core/search.ts';
+import { isEmptyVector, lexicalFallback, similarTitles, TitleSearch, type SearchHit } from '../../core/search.ts';
 import type { QueryInSpace, TextSpaceProgress } from '../../app/text-spaces.ts';
 import { strings } from '../i18n.svelte.ts';
 import type { Catalog } from './catalog.svelte.ts';
@@ -36,7 +36,8 @@ export class Search {
   private similar(q: string, inSpace: QueryInSpace): SearchHit[] {
     if (isEmptyVector(inSpace.vector)) return [];
     const idx = this.titleSearch();
-    return similarTitles(inSpace.space, inSpace.vector, this.config.pageSize).map((h) => ({ ...h, spans: idx.highlight(h.index, q) }));
+    const hits = inSpace.space.name === 'lexical' ? lexicalFallback(idx, inSpace.space, inSpace.vector, q, this.config.pageSize) : similarTitles(inSpace.space, inSpace.vector, this.config.pageSize);
+    return hits.map((h) => ({ ...h, spans: idx.highlight(h.index, q) }));
   }
 
   /** Searches for `q`; a later call supersedes one still waiting for the model. */
