@@ -43,6 +43,14 @@ export function formatDate(t: number): string {
   return new Intl.DateTimeFormat(current, { dateStyle: 'medium', timeStyle: 'short' }).format(t);
 }
 
+/**
+ * A genre as the reader's language names it: the catalog's genres are Korean (the demo's are Naver's), and the
+ * English table names the ones it knows; any other genre shows as the catalog has it. Filters keep the raw name.
+ */
+export function genreName(g: string): string {
+  return strings.genreNames[g] ?? g;
+}
+
 /** The one-line reason on a card: which space, and which history title it came from. */
 export function why(space: string, closest?: string): string {
   const s = strings.spaceNames[space] ?? space;
@@ -56,8 +64,8 @@ export function why(space: string, closest?: string): string {
  */
 export function reasonOf(r: Recommendation, titleOf: (row: number) => string): string {
   const s = r.why.serendipity;
-  if (s) return s.basis === 'catalog' ? strings.surpriseWhyCatalog(s.category, s.similarTo) : strings.surpriseWhy(s.category, s.similarTo);
-  if (r.why.departure) return strings.departureWhy(r.why.departure.genres);
+  if (s) return s.basis === 'catalog' ? strings.surpriseWhyCatalog(genreName(s.category), s.similarTo) : strings.surpriseWhy(genreName(s.category), s.similarTo);
+  if (r.why.departure) return strings.departureWhy(r.why.departure.genres.map(genreName));
   const what = strings.spaceList(r.why.spaces.map((n) => strings.spaceNames[n] ?? n));
-  return r.why.closest === undefined ? strings.similar(what) : strings.because(titleOf(r.why.closest), what, r.why.shared);
+  return r.why.closest === undefined ? strings.similar(what) : strings.because(titleOf(r.why.closest), what, r.why.shared.map(genreName));
 }

@@ -129,7 +129,14 @@ export class ToonpickRecs extends HTMLElement {
       const box = document.createElement('div');
       box.className = 'error';
       box.setAttribute('role', 'alert');
-      box.textContent = `${s.error}: ${(e as Error).message}`;
+      // The reader's words first; the technical reason (for the site's operator) folded away.
+      const text = document.createElement('p');
+      text.textContent = s.error;
+      const details = document.createElement('details');
+      const summary = document.createElement('summary');
+      summary.textContent = s.details;
+      details.append(summary, String((e as Error)?.message ?? e));
+      box.append(text, details);
       this.show(box);
       this.dispatchEvent(new CustomEvent('toonpick:error', { bubbles: true, composed: true, detail: { message: (e as Error).message } }));
     }

@@ -51,7 +51,10 @@ describe('the app in a real browser', () => {
     await firstCover.evaluate((img: HTMLImageElement) => img.decode());
     expect(await firstCover.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(120);
 
-    await page.getByTestId('genre-chip').filter({ hasText: '판타지' }).click();
+    // The English UI names the catalog's Korean genres in English; the filter keeps the catalog's name.
+    const fantasy = page.locator('[data-testid="genre-chip"][data-genre="판타지"]');
+    expect(await fantasy.textContent()).toBe('Fantasy');
+    await fantasy.click();
     const count = Number((await page.getByTestId('result-count').textContent())!.split(' / ')[0]);
     expect(count).toBeGreaterThan(10);
     expect(count).toBeLessThan(969);

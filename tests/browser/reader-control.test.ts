@@ -53,7 +53,7 @@ describe('the title page', () => {
     await page.goto(`${server.url}#/title/${t.id}`);
     await page.getByTestId('genre-link').first().click();
     const genre = t.genres[0];
-    await page.locator('[data-testid="genre-chip"][aria-pressed="true"]', { hasText: genre }).waitFor();
+    await page.locator(`[data-testid="genre-chip"][aria-pressed="true"][data-genre="${genre}"]`).waitFor();
     const inGenre = items.filter((x) => x.genres.includes(genre)).length;
     await page.getByTestId('result-count').filter({ hasText: `${inGenre} / ${items.length}` }).waitFor();
     expect(errors).toEqual([]);

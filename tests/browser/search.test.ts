@@ -28,8 +28,11 @@ afterAll(async () => {
   await server?.dispose();
 });
 
+/** Types into the one search box on screen: the header's, or on the search page its own (the header's is hidden there). */
 async function typeSearch(page: Page, query: string) {
-  const box = page.getByTestId('header-search');
+  const header = page.getByTestId('header-search');
+  const box = (await header.count()) ? header : page.getByTestId('search-input');
+  expect(await page.locator('input[type="search"][role="searchbox"], form[role="search"] input').count()).toBe(1);
   await box.fill(query);
   await box.press('Enter');
 }

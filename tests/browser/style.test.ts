@@ -190,7 +190,7 @@ describe('the style pages', () => {
       const page = await browser.newPage();
       await page.goto(`${server.url}#/settings`);
       await page.getByTestId('style-backend').waitFor();
-      expect(await page.getByTestId('style-backend').textContent()).toContain('wasm');
+      expect(await page.getByTestId('style-backend').getAttribute('data-backend')).toBe('wasm');
       const shipped = await page.getByTestId('style-weights').textContent();
       const json = Buffer.from(JSON.stringify(tiny.manifest));
       await page.getByTestId('style-import-json').setInputFiles({ name: 'weights.json', mimeType: 'application/json', buffer: json });
@@ -238,7 +238,7 @@ describe('the style pages', () => {
       const shipped = await page.getByTestId('style-weights').textContent();
       await page.getByTestId('style-epochs').fill('1');
       await page.getByTestId('style-train').click();
-      await page.waitForFunction(() => /1\/1 ·/.test(document.querySelector('[data-testid="style-progress-label"]')?.textContent ?? ''));
+      await page.waitForFunction(() => document.querySelector('[data-testid="style-progress-label"]')?.getAttribute('data-epoch') === '1');
       await page.getByTestId('style-cancel').click();
       await page.getByTestId('style-message').waitFor();
       expect(await page.getByTestId('style-message').getAttribute('role')).toBe('status');
@@ -251,7 +251,7 @@ describe('the style pages', () => {
       expect(await page.getByTestId('style-epochs').inputValue()).toBe(String(defaultConfig.models.style.epochs));
       await page.getByTestId('style-epochs').fill('1');
       await page.getByTestId('style-train').click();
-      await page.waitForFunction(() => /retrained/i.test(document.querySelector('[data-testid="style-weights"]')?.textContent ?? ''), undefined, { timeout: 150_000 });
+      await page.waitForFunction(() => document.querySelector('[data-testid="style-weights"]')?.getAttribute('data-source') === 'retrained', undefined, { timeout: 150_000 });
       // The style map is laid out again for the retrained weights…
       const retrainedLayout = await mapLayout(page);
       expect(retrainedLayout).toHaveLength(shippedLayout.length);
@@ -260,7 +260,7 @@ describe('the style pages', () => {
       await page.goto(`${server.url}#/settings`);
       await page.reload();
       await page.getByTestId('style-backend').waitFor();
-      await page.waitForFunction(() => /retrained/i.test(document.querySelector('[data-testid="style-weights"]')?.textContent ?? ''));
+      await page.waitForFunction(() => document.querySelector('[data-testid="style-weights"]')?.getAttribute('data-source') === 'retrained');
       expect(await mapLayout(page)).toEqual(retrainedLayout);
       await page.goto(`${server.url}#/settings`);
       await page.getByTestId('style-restore').click();
@@ -283,7 +283,7 @@ describe('the style pages', () => {
       const shipped = await page.getByTestId('style-weights').textContent();
       await page.getByTestId('style-epochs').fill('1');
       await page.getByTestId('style-train').click();
-      await page.waitForFunction(() => /1\/1 ·/.test(document.querySelector('[data-testid="style-progress-label"]')?.textContent ?? ''));
+      await page.waitForFunction(() => document.querySelector('[data-testid="style-progress-label"]')?.getAttribute('data-epoch') === '1');
       // An uncaught error inside the worker, as a crash in tfjs or an out-of-memory would raise.
       const worker = page.workers().find((w) => w.url().includes('style.worker'))!;
       await worker.evaluate(() => void setTimeout(() => { throw new Error('simulated style worker crash'); }));
@@ -298,7 +298,7 @@ describe('the style pages', () => {
       expect(await page.getByTestId('style-cancel').isDisabled()).toBe(true);
       // The next run starts a new worker, which loads the weights in use again, and trains.
       await page.getByTestId('style-train').click();
-      await page.waitForFunction(() => /1\/1 ·/.test(document.querySelector('[data-testid="style-progress-label"]')?.textContent ?? ''));
+      await page.waitForFunction(() => document.querySelector('[data-testid="style-progress-label"]')?.getAttribute('data-epoch') === '1');
       expect(started).toHaveLength(2);
       await page.getByTestId('style-cancel').click();
       await page.waitForFunction(() => document.querySelector('[data-testid="style-message"]')?.getAttribute('role') === 'status', undefined, { timeout: 120_000 });
@@ -314,11 +314,11 @@ describe('the style pages', () => {
       const backend = async (query: string) => {
         await page.goto(`${server.url}${query}#/settings`);
         await page.getByTestId('style-backend').waitFor();
-        return page.getByTestId('style-backend').textContent();
+        return page.getByTestId('style-backend').getAttribute('data-backend');
       };
-      expect(await backend('')).toContain('webgpu');
-      expect(await backend('?device=wasm')).toContain('wasm');
-      expect(await backend('?device=cpu')).toContain('cpu');
+      expect(await backend('')).toBe('webgpu');
+      expect(await backend('?device=wasm')).toBe('wasm');
+      expect(await backend('?device=cpu')).toBe('cpu');
     } finally {
       await browser.close();
     }

@@ -170,6 +170,9 @@ describe('the widget on a foreign page', () => {
     await page.goto(`${host.url}bad.html`);
     const err = page.locator('toonpick-recs [role="alert"]');
     await err.waitFor();
+    // The reader's words first, in the widget's language; the technical reason behind a toggle.
+    expect(await err.locator('p').textContent()).toBe('지금은 추천을 불러올 수 없습니다.');
+    expect(await err.locator('details').getAttribute('open')).toBeNull();
     expect(await err.textContent()).toContain('manifest.json');
     expect(await err.textContent()).toContain('HTTP 404');
     expect(await page.locator('#after').isVisible()).toBe(true);

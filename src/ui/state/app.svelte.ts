@@ -49,6 +49,8 @@ export class AppState {
     this.reader = new Reader(this.config, this.catalog, notify);
     this.models = new Models(this.config, this.catalog, this.reader, notify);
     this.search = new Search(this.config, this.catalog, this.models);
+    // A notice is about the page it was given on: moving to another page clears it.
+    addEventListener('hashchange', () => this.notices.dismiss());
   }
 
   /** The store and the snapshot load independently: a broken snapshot still leaves the history usable. */

@@ -9,7 +9,7 @@ import { ReaderStore, StoreError } from '../../store/db.ts';
 import { requestPersistence, storageStatus, type StorageStatus } from '../../store/storage.ts';
 import { strings } from '../i18n.svelte.ts';
 import type { Catalog } from './catalog.svelte.ts';
-import { messageOf, type Notify } from './notices.svelte.ts';
+import { messageOf, technical, type Notify } from './notices.svelte.ts';
 
 export class Reader {
   /** The store, once open (null before, or when it cannot open: then `error` says why). */
@@ -157,7 +157,8 @@ export class Reader {
       await this.readStored();
       this.notify(strings.imported(parsed.entries.length, total), 'ok');
     } catch (e) {
-      this.notify(e instanceof StoreError ? e : strings.importRefused(messageOf(e)));
+      if (e instanceof StoreError) this.notify(e);
+      else this.notify(strings.importRefused, 'error', technical(e));
     }
   }
 }

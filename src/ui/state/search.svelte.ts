@@ -18,6 +18,8 @@ export class Search {
   loadingModel = $state(false);
   /** Which model answered, or why none could. */
   modelNote = $state<string | null>(null);
+  /** Why the model could not answer, in the runtime's words (behind the note's details toggle). */
+  modelDetail = $state<string | null>(null);
   progress = $state.raw<TextSpaceProgress | null>(null);
   private run = 0;
   private index: TitleSearch | null = null;
@@ -45,6 +47,7 @@ export class Search {
     const mine = ++this.run;
     this.loadingModel = false;
     this.modelNote = null;
+    this.modelDetail = null;
     this.progress = null;
     if (!q.trim()) {
       this.mode = 'keyword';
@@ -71,7 +74,10 @@ export class Search {
       this.modelNote = strings.searchSts(sts.model!.modelId, sts.model!.device);
       this.hits = this.similar(q, sts);
     } catch (e) {
-      if (mine === this.run) this.modelNote = strings.searchModelFailed(messageOf(e));
+      if (mine === this.run) {
+        this.modelNote = strings.searchModelFailed;
+        this.modelDetail = messageOf(e);
+      }
     } finally {
       if (mine === this.run) {
         this.loadingModel = false;
