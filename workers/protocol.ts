@@ -173,3 +173,12 @@ export interface SnapshotWorkerApi {
    */
   load(request: SnapshotLoadRequest, onProgress?: (p: LoadProgress) => void): Promise<SnapshotMessage>;
 }
+
+// ---- sentiment worker (workers/sentiment.worker.ts): how positive a reader's note reads ----
+
+export interface SentimentWorkerApi {
+  /** Fetches and checks the model from `base` (an absolute URL of its folder); answers its bucket count. */
+  load(base: string): Promise<{ dim: number }>;
+  /** P(positive) per text. */
+  score(texts: string[]): Promise<number[]>;
+}

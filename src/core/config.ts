@@ -223,7 +223,8 @@ export interface ToonpickConfig {
   undoMs: number;
   /** Which device the encoders prefer; `auto` = WebGPU when an adapter exists, else WASM. */
   device: 'auto' | 'webgpu' | 'wasm' | 'cpu';
-  models: { text: TextModelConfig; style: StyleModelConfig };
+  /** `sentiment`: the folder (relative to the page) of the review-note sentiment model (`npm run train:sentiment`). */
+  models: { text: TextModelConfig; style: StyleModelConfig; sentiment: string };
   workers: WorkerLimits;
   search: SearchConfig;
 }
@@ -244,6 +245,8 @@ export interface WorkerLimits {
   sequence: { callMs: number };
   /** Loading the snapshot: given up when no byte arrives and no file finishes for this long. */
   snapshot: { stallMs: number };
+  /** Reading a note: loading the sentiment model and scoring, given up after this long. */
+  sentiment: { callMs: number };
 }
 
 /** Freezes an object and everything in it: the defaults are shared by every module and must never drift. */
@@ -337,11 +340,13 @@ export const defaultConfig: Readonly<ToonpickConfig> = deepFreeze<ToonpickConfig
       dtype: 'int8',
       seed: 0,
     },
+    sentiment: 'models/sentiment/',
   },
   workers: {
     style: { stallMs: 120_000, callMs: 600_000 },
     sequence: { callMs: 30_000 },
     snapshot: { stallMs: 120_000 },
+    sentiment: { callMs: 30_000 },
   },
   search: {
     fieldWeights: { title: 3, author: 2, genres: 1.5, synopsis: 1 },

@@ -5,7 +5,7 @@
 import * as v from 'valibot';
 import { DataError } from './errors.ts';
 import { refusal } from './schema/issues.ts';
-import { HISTORY_FORMAT, HISTORY_VERSION, HistoryEntrySchema, HistoryFileSchema, type HistoryEntry } from './schema/history.ts';
+import { HISTORY_FORMAT, HISTORY_VERSION, HistoryEntrySchema, HistoryFileSchema, NOTE_MAX, type HistoryEntry } from './schema/history.ts';
 
 export { HISTORY_FORMAT, HISTORY_VERSION, type HistoryEntry };
 
@@ -17,7 +17,9 @@ export type Action =
   | { kind: 'dislike'; on: boolean }
   | { kind: 'bookmark'; on: boolean }
   | { kind: 'rate'; value: number | null }
-  | { kind: 'searched' };
+  | { kind: 'searched' }
+  /** A note (empty text removes it) and how positive it reads, when the sentiment model could tell. */
+  | { kind: 'note'; text: string; sentiment?: number };
 
 /** Applies one reader action; returns the new entry (null when nothing is left to remember). */
 export function applyAction(prev: HistoryEntry | undefined, id: string, action: Action, now: number): HistoryEntry | null {
@@ -48,6 +50,20 @@ export function applyAction(prev: HistoryEntry | undefined, id: string, action: 
     case 'searched':
       e.searchedAt = now;
       break;
+    case 'note': {
+      const text = action.text.trim().slice(0, NOTE_MAX);
+      delete e.noteSentiment;
+      if (!text) {
+        delete e.note;
+        delete e.noteAt;
+      } else {
+        e.note = text;
+        e.noteAt = now;
+        e.readAt ??= now;
+        if (action.sentiment !== undefined && Number.isFinite(action.sentiment)) e.noteSentiment = Math.min(1, Math.max(0, action.sentiment));
+      }
+      break;
+    }
     case 'rate':
       if (action.value === null) {
         delete e.rating;
@@ -66,7 +82,15 @@ export function applyAction(prev: HistoryEntry | undefined, id: string, action: 
 
 /** The most recent moment the reader touched this title. */
 export function lastTouched(e: HistoryEntry): number {
-  return Math.max(e.readAt ?? 0, e.likedAt ?? 0, e.dislikedAt ?? 0, e.ratedAt ?? 0, e.bookmarkedAt ?? 0, e.searchedAt ?? 0);
+  return Math.max(e.readAt ?? 0, e.likedAt ?? 0, e.dislikedAt ?? 0, e.ratedAt ?? 0, e.bookmarkedAt ?? 0, e.searchedAt ?? 0, e.noteAt ?? 0);
+}
+
+/**
+ * The rating an entry stands for: the reader's own, else their note's sentiment read as one (0 → 1 star,
+ * 1 → 5 stars), so a note counts in the ranking like a rating would.
+ */
+export function ratingOf(e: HistoryEntry): number | undefined {
+  return e.rating ?? (e.noteSentiment !== undefined ? 1 + 4 * e.noteSentiment : undefined);
 }
 
 /** A title the reader has already seen: never recommended again. */
@@ -112,6 +136,7 @@ export function parseHistoryFile(text: string, file = 'history file'): HistoryFi
     if (seen.has(out.id)) throw new DataError(file, 'appears twice', { item: out.id, field: 'id' });
     seen.add(out.id);
     if (out.rating !== undefined && out.ratedAt === undefined) throw new DataError(file, 'is required with a rating', { item: out.id, field: 'ratedAt' });
+    if ((out.note !== undefined || out.noteSentiment !== undefined) && out.noteAt === undefined) throw new DataError(file, 'is required with a note', { item: out.id, field: 'noteAt' });
     if (out.likedAt !== undefined && out.dislikedAt !== undefined) throw new DataError(file, 'a title cannot be both liked and disliked', { item: out.id, field: 'dislikedAt' });
     if (lastTouched(out) === 0) throw new DataError(file, 'records no action', { item: out.id });
     return out;

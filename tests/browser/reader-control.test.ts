@@ -61,6 +61,40 @@ describe('the title page', () => {
   });
 });
 
+describe('review notes', () => {
+  it('reads a note’s mood in the sentiment worker, loaded only when the first note is saved, and keeps it', async () => {
+    const ctx = await browser.newContext({ locale: 'ko-KR' });
+    const models: string[] = [];
+    ctx.on('request', (r) => { if (r.url().includes('/models/sentiment/')) models.push(new URL(r.url()).pathname); });
+    const page = await ctx.newPage();
+    const errors = trackErrors(page);
+    const [a, b] = [items[30], items[31]];
+    await page.goto(`${server.url}#/title/${a.id}`);
+    await page.getByTestId('note-input').waitFor();
+    expect(models).toEqual([]);
+    await page.getByTestId('note-input').fill('그림체 최고! 매주 기다려져요');
+    await page.getByTestId('note-save').click();
+    const mood = page.getByTestId('note-mood');
+    await mood.filter({ hasText: '긍정적 메모로 읽힙니다' }).waitFor();
+    expect(Number(await mood.getAttribute('data-sentiment'))).toBeGreaterThan(0.7);
+    expect(models.sort()).toEqual(['/models/sentiment/sentiment.i8', '/models/sentiment/sentiment.json']);
+    await page.goto(`${server.url}#/title/${b.id}`);
+    await page.getByTestId('note-input').fill('스토리 늘어지고 시간 낭비였음 최악');
+    await page.getByTestId('note-save').click();
+    await page.getByTestId('note-mood').filter({ hasText: '부정적 메모로 읽힙니다' }).waitFor();
+    expect(models).toHaveLength(2); // one model load for the page's notes
+
+    await page.goto(`${server.url}#/history`);
+    await page.reload();
+    await page.locator(`[data-testid="history-entry"][data-id="${a.id}"]`, { hasText: '메모, 긍정' }).waitFor();
+    await page.locator(`[data-testid="history-entry"][data-id="${b.id}"]`, { hasText: '메모, 부정' }).waitFor();
+    await page.goto(`${server.url}#/title/${a.id}`);
+    expect(await page.getByTestId('note-input').inputValue()).toBe('그림체 최고! 매주 기다려져요');
+    expect(errors).toEqual([]);
+    await ctx.close();
+  });
+});
+
 describe('browse', () => {
   it('sorts by popularity, rating and title, and keeps only completed titles when asked', async () => {
     const ctx = await browser.newContext({ locale: 'en-US' });

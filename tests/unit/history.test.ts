@@ -55,3 +55,26 @@ describe('history export and import', () => {
     expect(merged.map((e) => e.id).sort()).toEqual(['1', '2', '3']);
   });
 });
+
+describe('review notes', () => {
+  it('a note is kept with its time and mood, counts like a rating, and an empty note removes it', async () => {
+    const { applyAction, ratingOf, parseHistoryFile, exportHistory } = await import('../../src/core/history.ts');
+    const { readingsFromHistory } = await import('../../src/core/rank/reader.ts');
+    const { defaultConfig } = await import('../../src/core/config.ts');
+    const e = applyAction(undefined, 't1', { kind: 'note', text: '  그림은 최고  ', sentiment: 0.9 }, 1000)!;
+    expect(e).toMatchObject({ id: 't1', note: '그림은 최고', noteAt: 1000, noteSentiment: 0.9, readAt: 1000 });
+    expect(ratingOf(e)).toBeCloseTo(4.6);
+    const bad = applyAction(undefined, 't2', { kind: 'note', text: '별로', sentiment: 0.1 }, 2000)!;
+    const readings = readingsFromHistory([e, bad], new Map([['t1', 0], ['t2', 1]]), defaultConfig.ranker);
+    expect(readings.map((r) => r.taste)).toEqual([expect.closeTo(0.8, 5), expect.closeTo(-0.8, 5)]);
+    // An explicit rating wins over the note's mood.
+    expect(ratingOf(applyAction(e, 't1', { kind: 'rate', value: 2 }, 3000)!)).toBe(2);
+    // Round trip through an export; a note without its time is refused.
+    expect(parseHistoryFile(JSON.stringify(exportHistory([e]))).entries[0]).toEqual(e);
+    const noTime = { ...e, noteAt: undefined };
+    expect(() => parseHistoryFile(JSON.stringify(exportHistory([noTime])))).toThrow(/field "noteAt": is required with a note/);
+    expect(() => parseHistoryFile(JSON.stringify(exportHistory([{ ...e, note: 'x'.repeat(501) }])))).toThrow(/field "note": must be a string of at most 500/);
+    // Clearing the text forgets the note (and, with nothing else done, leaves the read mark).
+    expect(applyAction(e, 't1', { kind: 'note', text: ' ' }, 4000)).toEqual({ id: 't1', readAt: 1000 });
+  });
+});

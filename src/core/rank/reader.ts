@@ -3,7 +3,7 @@
  * taste. The app's HistoryEntry list and the offline evaluation's rated events both become this one shape, so
  * both run the same ranking code.
  */
-import { isConsumed, lastTouched, type HistoryEntry } from '../history.ts';
+import { isConsumed, lastTouched, ratingOf, type HistoryEntry } from '../history.ts';
 import type { RankerConfig } from '../config.ts';
 
 export interface Reading {
@@ -42,19 +42,21 @@ function markPreferred(readings: Reading[], ratings: Array<number | undefined>):
 export function readingsFromHistory(history: readonly HistoryEntry[], indexOf: ReadonlyMap<string, number>, cfg: RankerConfig): Reading[] {
   const known = history.filter((e) => indexOf.has(e.id)).sort((a, b) => lastTouched(a) - lastTouched(b) || (a.id < b.id ? -1 : 1));
   const readings = known.map((e): Reading => {
-    const fromRating = e.rating !== undefined ? (e.rating - 3) / 2 : undefined;
+    const rating = ratingOf(e);
+    const fromRating = rating !== undefined ? (rating - 3) / 2 : undefined;
     const disliked = e.dislikedAt !== undefined;
     const liked = e.likedAt !== undefined;
     const taste = liked ? 1 : disliked ? -1 : (fromRating ?? 0);
     return { index: indexOf.get(e.id)!, taste, disliked, consumed: isConsumed(e), preferred: !disliked && (liked || e.readAt !== undefined), signal: signalWeight(e, cfg.signal) };
   });
-  markPreferred(readings, known.map((e) => (e.likedAt !== undefined || e.dislikedAt !== undefined ? undefined : e.rating)));
+  markPreferred(readings, known.map((e) => (e.likedAt !== undefined || e.dislikedAt !== undefined ? undefined : ratingOf(e))));
   return readings;
 }
 
 /** A history entry's signed strength in a content profile (liked 1, disliked −1, read 0.25…, a rating (r − 3)/2). */
 export function signalWeight(e: HistoryEntry, s: RankerConfig['signal']): number {
-  const fromRating = e.rating !== undefined ? (e.rating - 3) / 2 : undefined;
+  const rating = ratingOf(e);
+  const fromRating = rating !== undefined ? (rating - 3) / 2 : undefined;
   if (e.likedAt !== undefined) return Math.max(s.liked, fromRating ?? -Infinity);
   if (e.dislikedAt !== undefined) return Math.min(s.disliked, fromRating ?? Infinity);
   if (fromRating !== undefined) return fromRating;

@@ -13,6 +13,8 @@ const MAX_TIME = 8.64e15;
 const TIME = 'must be a time in epoch milliseconds (0 to 8.64e15)';
 const time = v.pipe(v.number(TIME), v.finite(TIME), v.minValue(0, TIME), v.maxValue(MAX_TIME, TIME));
 const RATING = 'must be an integer from 1 to 5';
+/** The longest note a reader can keep on a title (characters). */
+export const NOTE_MAX = 500;
 
 /** One title's entry: what the reader did and when (epoch milliseconds), absent when not done. */
 export const HistoryEntrySchema = v.strictObject(
@@ -26,6 +28,10 @@ export const HistoryEntrySchema = v.strictObject(
     ratedAt: v.optional(time),
     /** Opened from a search result (weak interest; optional, so older exports still import). */
     searchedAt: v.optional(time),
+    /** The reader's short note on the title, when written, and how positive it reads (0…1, text/sentiment.ts). */
+    note: v.optional(v.pipe(v.string('must be a string of at most 500 characters'), v.maxLength(NOTE_MAX, 'must be a string of at most 500 characters'))),
+    noteAt: v.optional(time),
+    noteSentiment: v.optional(v.pipe(v.number('must be a number from 0 to 1'), v.minValue(0, 'must be a number from 0 to 1'), v.maxValue(1, 'must be a number from 0 to 1'))),
   },
   // Said of an unknown key, and of a missing `id`.
   (issue) => (issue.input === undefined ? 'is missing' : 'is not a history field'),

@@ -6,6 +6,7 @@ import type { ToonpickConfig } from '../../core/config.ts';
 import { exportHistory, parseHistoryFile, type Action, type HistoryEntry } from '../../core/history.ts';
 import { clampLevel } from '../../core/rank/calibrate.ts';
 import { ReaderStore, StoreError } from '../../store/db.ts';
+import { SentimentClient } from '../../app/sentiment-client.ts';
 import { requestPersistence, storageStatus, type StorageStatus } from '../../store/storage.ts';
 import { strings } from '../i18n.svelte.ts';
 import type { Catalog } from './catalog.svelte.ts';
@@ -26,6 +27,7 @@ export class Reader {
   /** What the last removal took out, while it can still be undone (null after `config.undoMs` or an undo). */
   undoable = $state.raw<{ entries: unknown[] } | null>(null);
   private undoTimer: ReturnType<typeof setTimeout> | undefined;
+  private sentiment: SentimentClient | undefined;
 
   constructor(
     private readonly config: ToonpickConfig,
@@ -113,6 +115,24 @@ export class Reader {
     } catch (e) {
       console.warn(`toonpick: could not read the history again: ${messageOf(e)}`);
     }
+  }
+
+  /**
+   * Saves the reader's note on a title with how positive it reads (the sentiment worker, started on the first
+   * note). A note whose mood cannot be read now is still saved, and the reader is told; it then counts as read.
+   */
+  async saveNote(id: string, text: string) {
+    if (!this.store) return;
+    let sentiment: number | undefined;
+    if (text.trim()) {
+      try {
+        this.sentiment ??= new SentimentClient(new URL(this.config.models.sentiment, location.href).href, this.config.workers.sentiment.callMs);
+        [sentiment] = await this.sentiment.score([text]);
+      } catch (e) {
+        this.notify(strings.noteMoodUnavailable, 'error', technical(e));
+      }
+    }
+    await this.act(id, { kind: 'note', text, ...(sentiment !== undefined ? { sentiment } : {}) });
   }
 
   /** Removes one title from the history, or all of it (`ids` omitted); undoable for `config.undoMs`. */
