@@ -113,6 +113,38 @@ describe('layout at phone and desktop widths', () => {
     }
   }
 
+  it('phone (390×844): a one-row header, search from an icon, the language in Settings, notices that stay on their page', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'ko-KR' });
+    const page = await ctx.newPage();
+    await page.goto(`${server.url}#/`);
+    await page.getByTestId('card').first().waitFor();
+    const header = await page.locator('header').boundingBox();
+    expect(header!.height).toBeLessThanOrEqual(56); // was 178 px (21 % of the screen)
+    expect(await page.getByTestId('header-search').isVisible()).toBe(false);
+    expect(await page.getByTestId('language').isVisible()).toBe(false);
+    await page.getByTestId('search-toggle').click();
+    await page.getByTestId('header-search').fill('좀비');
+    await page.getByTestId('header-search').press('Enter');
+    await page.getByTestId('search-result').first().waitFor();
+    // One search box on the search page.
+    expect(await page.locator('input[type="search"]:visible').count()).toBe(1);
+    // The language, from Settings.
+    await page.goto(`${server.url}#/settings`);
+    await page.getByTestId('settings-language').selectOption('en');
+    await page.getByRole('heading', { name: 'Settings' }).waitFor();
+    // A notice belongs to the page it was given on.
+    await page.goto(`${server.url}#/history`);
+    await page.getByTestId('import').setInputFiles({ name: 'junk.json', mimeType: 'application/json', buffer: Buffer.from('not json') });
+    await page.getByTestId('notice').filter({ hasText: 'Import refused' }).waitFor();
+    await page.screenshot({ path: path.join(shots, 'phone-header-notice.png') });
+    await page.evaluate(() => { location.hash = '#/'; });
+    await page.getByTestId('card').first().waitFor();
+    expect(await page.getByTestId('notice').count()).toBe(0);
+    const facts = await layoutFacts(page);
+    expect(facts.overflow).toBeLessThanOrEqual(0);
+    await ctx.close();
+  });
+
   it('can be used with the keyboard alone, with a visible focus ring', async () => {
     const ctx = await browser.newContext({ viewport: VIEWPORTS.desktop });
     const page = await ctx.newPage();
