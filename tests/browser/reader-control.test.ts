@@ -95,6 +95,29 @@ describe('review notes', () => {
   });
 });
 
+describe('the style map', () => {
+  it('has a legend of its style groups and shows where the reader’s taste lies', async () => {
+    const ctx = await browser.newContext({ locale: 'en-US' });
+    const page = await ctx.newPage();
+    await page.goto(`${server.url}#/`);
+    await page.getByTestId('card').first().waitFor();
+    const liked = items.slice(50, 54).map((t) => t.id);
+    for (const id of liked) await like(page, id);
+    await page.goto(`${server.url}#/style-map`);
+    await page.getByTestId('style-point').first().waitFor();
+    const groups = await page.locator('[data-testid="style-legend"] li').count();
+    expect(groups).toBeGreaterThan(1);
+    // Every group in the legend names its size, and the sizes add up to the titles placed in a group.
+    const sizes = await page.locator('[data-testid="style-legend"] li').evaluateAll((els) => els.map((e) => Number(/· (\d+) titles/.exec(e.textContent ?? '')?.[1])));
+    expect(sizes.every((n) => n > 0)).toBe(true);
+    const mine = await page.locator('[data-testid="style-point"][data-mine]').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')).sort());
+    expect(mine).toEqual([...liked].sort());
+    const taste = await page.getByTestId('style-taste').textContent();
+    expect(taste).toMatch(/^Where your taste lies: style group \d+ holds [1-4] of the 4 titles you read/);
+    await ctx.close();
+  });
+});
+
 describe('browse', () => {
   it('sorts by popularity, rating and title, and keeps only completed titles when asked', async () => {
     const ctx = await browser.newContext({ locale: 'en-US' });
