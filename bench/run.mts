@@ -9,12 +9,14 @@ import { rankingBench } from './ranking.ts';
 import { styleBench } from './style.ts';
 import { scaleBench } from './scale.ts';
 import { browserScaleBench } from './browser-scale.ts';
+import { styleMapBench } from './style-map.ts';
 
 const BENCHES: Record<string, (args: Record<string, string | true | undefined>) => Promise<BenchRow[]>> = {
   ranking: rankingBench,
   style: styleBench,
   scale: scaleBench,
   browser: browserScaleBench,
+  stylemap: styleMapBench,
 };
 
 const args = parseArgs(process.argv.slice(2), { only: 'string', titles: 'string' });

@@ -7,7 +7,7 @@
  * failed build never leaves a half-written snapshot where a good one was.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { DataError } from '../src/core/errors.ts';
@@ -27,6 +27,43 @@ export const SQUARE_SIZE = 64;
  */
 export function coverFileName(id: string): string {
   return `${encodeURIComponent(id).replace(/[_!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`).replace(/%/g, '_')}.webp`;
+}
+
+/** The widest image WebP can hold: a catalog whose sprite would be wider gets none (the map loads covers one by one). */
+const WEBP_MAX_SIDE = 16383;
+
+/**
+ * Writes `<squareDir>/sprite.webp`: every title's square cover in item order, ⌈√n⌉ per row (a title without a
+ * cover leaves its cell blank). The style map draws all covers from it with one request.
+ */
+export async function writeSprite(dir: string, items: ReadonlyArray<{ coverSquare?: string }>, size = SQUARE_SIZE): Promise<{ file: string; columns: number; size: number } | undefined> {
+  const columns = Math.ceil(Math.sqrt(items.length));
+  const rows = Math.ceil(items.length / columns);
+  if (columns * size > WEBP_MAX_SIDE || rows * size > WEBP_MAX_SIDE || !items.some((t) => t.coverSquare)) return undefined;
+  const tiles = items.flatMap((t, i) => (t.coverSquare && !/^https?:/.test(t.coverSquare) ? [{ input: path.join(dir, t.coverSquare), left: (i % columns) * size, top: Math.floor(i / columns) * size }] : []));
+  const file = 'covers64/sprite.webp';
+  const bytes = await sharp({ create: { width: columns * size, height: rows * size, channels: 3, background: { r: 255, g: 255, b: 255 } } })
+    .composite(tiles)
+    .webp({ quality: 80 })
+    .toBuffer();
+  await writeFile(path.join(dir, file), bytes);
+  return { file, columns, size };
+}
+
+/**
+ * `--sprite <dir>`: adds the cover sprite to an existing snapshot (built before sprites existed) and notes it in
+ * its manifest, which stays otherwise byte-for-byte the same fields.
+ */
+export async function addSpriteInPlace(dir: string): Promise<{ file: string; columns: number; size: number } | undefined> {
+  const snapshot = await loadSnapshot(fsReader(dir));
+  if (!snapshot.manifest.covers) return undefined;
+  const sprite = await writeSprite(dir, snapshot.items, snapshot.manifest.covers.squareSize);
+  if (!sprite) return undefined;
+  const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8'));
+  manifest.covers.sprite = sprite;
+  await writeWithCompressedCopies(path.join(dir, 'manifest.json'), new TextEncoder().encode(JSON.stringify(manifest, null, 2) + '\n'));
+  await loadSnapshot(fsReader(dir));
+  return sprite;
 }
 
 /** Re-encodes each cover: a uniform-width copy keeping the aspect, and a square copy for the encoders. */
@@ -79,6 +116,7 @@ export async function makeSnapshot(opts: { source: string; out: string; name?: s
   await mkdir(tmp, { recursive: true });
   try {
     const { covers, missing } = await encodeCovers(opts.source, items, tmp);
+    const sprite = covers.size ? await writeSprite(tmp, items.map((it) => ({ coverSquare: covers.get(it.id)?.coverSquare }))) : undefined;
     const snap = buildSnapshot({
       name: opts.name ?? path.basename(path.resolve(opts.source)),
       description: opts.description,
@@ -86,7 +124,7 @@ export async function makeSnapshot(opts: { source: string; out: string; name?: s
       items,
       interactions,
       covers,
-      coverInfo: covers.size ? { dir: 'covers', width: COVER_WIDTH, format: 'webp', squareDir: 'covers64', squareSize: SQUARE_SIZE } : undefined,
+      coverInfo: covers.size ? { dir: 'covers', width: COVER_WIDTH, format: 'webp', squareDir: 'covers64', squareSize: SQUARE_SIZE, ...(sprite ? { sprite } : {}) } : undefined,
       lexicalDim: opts.lexicalDim,
     });
     for (const [p, bytes] of await serializeSnapshot(snap)) await writeWithCompressedCopies(path.join(tmp, p), bytes);
@@ -122,7 +160,12 @@ export function lexicalDimArg(v: string | true | undefined): number | undefined 
 }
 
 async function main() {
-  const args = parseArgs(process.argv.slice(2), { source: 'string', out: 'string', name: 'string', description: 'string', attribution: 'string', 'lexical-dim': 'string', calibrate: 'string', strict: 'boolean' });
+  const args = parseArgs(process.argv.slice(2), { source: 'string', out: 'string', name: 'string', description: 'string', attribution: 'string', 'lexical-dim': 'string', calibrate: 'string', strict: 'boolean', sprite: 'string' });
+  if (typeof args.sprite === 'string') {
+    const s = await addSpriteInPlace(args.sprite);
+    console.log(s ? `wrote ${path.join(args.sprite, s.file)}: ${s.columns} covers a row at ${s.size} px` : `${args.sprite}: no square covers to put in a sprite (or too many for one WebP)`);
+    return;
+  }
   if (typeof args.calibrate === 'string') {
     const s = await calibrateInPlace(args.calibrate);
     const c = s.manifest.calibration?.serendipity;
@@ -130,7 +173,7 @@ async function main() {
     return;
   }
   if (typeof args.source !== 'string' || typeof args.out !== 'string') {
-    console.error('usage: npm run snapshot -- --source <dir> --out <dir> [--name "…"] [--description "…"] [--attribution "…"] [--lexical-dim N] [--strict]\n       npm run snapshot -- --calibrate <snapshot dir>');
+    console.error('usage: npm run snapshot -- --source <dir> --out <dir> [--name "…"] [--description "…"] [--attribution "…"] [--lexical-dim N] [--strict]\n       npm run snapshot -- --calibrate <snapshot dir>\n       npm run snapshot -- --sprite <snapshot dir>');
     process.exit(2);
   }
   const r = await makeSnapshot({

@@ -98,6 +98,9 @@ describe('review notes', () => {
 describe('the style map', () => {
   it('has a legend of its style groups and shows where the reader’s taste lies', async () => {
     const ctx = await browser.newContext({ locale: 'en-US' });
+    const squares: string[] = [];
+    // The page's own requests (the service worker's fetch on its behalf is the same download).
+    ctx.on('request', (r) => { if (r.url().includes('/covers64/') && !r.serviceWorker()) squares.push(new URL(r.url()).pathname); });
     const page = await ctx.newPage();
     await page.goto(`${server.url}#/`);
     await page.getByTestId('card').first().waitFor();
@@ -112,6 +115,10 @@ describe('the style map', () => {
     expect(sizes.every((n) => n > 0)).toBe(true);
     const mine = await page.locator('[data-testid="style-point"][data-mine]').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')).sort());
     expect(mine).toEqual([...liked].sort());
+    // Every cover drawn from the one sprite: a single request for the map's 969 covers.
+    expect(await page.getByTestId('sprite-cell').count()).toBe(await page.getByTestId('style-point').count());
+    await page.waitForFunction(() => performance.getEntriesByType('resource').some((e) => e.name.endsWith('/covers64/sprite.webp')));
+    expect(squares).toEqual(['/snapshot/covers64/sprite.webp']);
     const taste = await page.getByTestId('style-taste').textContent();
     expect(taste).toMatch(/^Where your taste lies: style group \d+ holds [1-4] of the 4 titles you read/);
     await ctx.close();

@@ -109,6 +109,18 @@ describe('snapshot round trip', () => {
     expect(full.width).toBe(120);
     expect(Math.abs(full.height! / full.width! - orig.height! / orig.width!)).toBeLessThan(0.02);
     expect([sq.width, sq.height]).toEqual([64, 64]);
+    // Every square cover in one sprite, in item order: ⌈√n⌉ per row.
+    const sprite = loaded.manifest.covers!.sprite!;
+    const n = loaded.items.length;
+    expect(sprite).toEqual({ file: 'covers64/sprite.webp', columns: Math.ceil(Math.sqrt(n)), size: 64 });
+    const sheet = await sharp(path.join(good, sprite.file)).metadata();
+    expect([sheet.width, sheet.height]).toEqual([sprite.columns * 64, Math.ceil(n / sprite.columns) * 64]);
+    // Cell 0 holds the first title's square cover (mean colour within lossy re-encoding).
+    const mean = async (img: import('sharp').Sharp) => (await img.stats()).channels.slice(0, 3).map((c) => c.mean);
+    // (stats() reads its input, not the pipeline: the cell is cut out first.)
+    const cell = await mean(sharp(await sharp(path.join(good, sprite.file)).extract({ left: 0, top: 0, width: 64, height: 64 }).png().toBuffer()));
+    const own = await mean(sharp(path.join(good, t.coverSquare!)));
+    cell.forEach((v, i) => expect(Math.abs(v - own[i])).toBeLessThan(6));
   });
 
   it('the demo snapshot in public/ loads, is the whole webtoon catalog and stays under 15 MB', async () => {

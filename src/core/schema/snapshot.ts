@@ -176,7 +176,20 @@ export const ManifestSchema = v.object(
     /** Every file of the snapshot with its size and SHA-256 (keys are checked as paths before: load.ts). */
     files: v.record(v.string(), FileEntrySchema, 'must be an object of file entries'),
     spaces: v.array(SpaceInfoSchema, 'must be an array'),
-    covers: v.optional(v.object({ dir: v.string(), width: positiveInteger, format: v.string(), squareDir: v.string(), squareSize: positiveInteger }, objectMessage)),
+    covers: v.optional(
+      v.object(
+        {
+          dir: v.string(),
+          width: positiveInteger,
+          format: v.string(),
+          squareDir: v.string(),
+          squareSize: positiveInteger,
+          /** Every square cover in one image, in item order, `columns` per row (the style map draws from it: one request). */
+          sprite: v.optional(v.object({ file: path, columns: positiveInteger, size: positiveInteger }, objectMessage)),
+        },
+        objectMessage,
+      ),
+    ),
     /** Which signals made `popularity` (e.g. interactions, likes, votes, rating). */
     popularity: v.object({ signals: stringList }, objectMessage),
     /** Present when the source had interactions (community data for collaborative filtering). */

@@ -48,6 +48,11 @@ export class Catalog {
     }
   }
 
+  /** A file of the snapshot (a path the manifest gives, e.g. the cover sprite) as a URL. */
+  fileUrl(p: string): string {
+    return new URL(p, this.snapshotBase).href;
+  }
+
   coverUrl(t: Title, square = false): string | undefined {
     const p = square ? t.coverSquare : t.cover;
     return p ? new URL(p, this.snapshotBase).href : undefined;
