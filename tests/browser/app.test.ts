@@ -185,6 +185,8 @@ describe('the app in a real browser', () => {
     await b.goto(`${server.url}#/history`);
     await b.getByRole('heading', { name: 'My history' }).waitFor();
     expect(await b.getByTestId('history-entry').count()).toBe(0);
+    // The tab the reader uses is the one in front (a background tab's timers are throttled, as in a real browser).
+    await a.bringToFront();
     await likeTitles(a, ZOMBIES.slice(0, 2));
     // Tab b did nothing: it hears the change and shows it without a reload.
     await b.locator(`[data-testid="history-entry"][data-id="${idOf(ZOMBIES[1])}"]`).waitFor();
