@@ -3,6 +3,7 @@ import { readFile, writeFile, cp } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launch, serveDist, trackErrors } from './harness.ts';
+import { storedHistory } from './helpers/raw-history.ts';
 
 let browser: Browser;
 let server: Awaited<ReturnType<typeof serveDist>>;
@@ -239,18 +240,7 @@ describe('the app in a real browser', () => {
     expect(text).toContain('history on this device was not changed');
     expect(await page.getByTestId('card').count()).toBe(0);
     // The history is intact, read straight from IndexedDB.
-    const stored = await page.evaluate(
-      () =>
-        new Promise<string[]>((resolve, reject) => {
-          const req = indexedDB.open('toonpick');
-          req.onsuccess = () => {
-            const all = req.result.transaction('history').objectStore('history').getAllKeys();
-            all.onsuccess = () => resolve((all.result as string[]).sort());
-            all.onerror = () => reject(all.error);
-          };
-          req.onerror = () => reject(req.error);
-        }),
-    );
+    const stored = (await storedHistory(page)).map((e) => (e as { id: string }).id).sort();
     expect(stored).toEqual(ZOMBIES.slice(0, 2).map(idOf).sort());
 
     // A manifest that is an HTML page (a misconfigured server) is named too.

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launch, serveDist, trackErrors } from './harness.ts';
+import { putRawHistory } from './helpers/raw-history.ts';
 
 let browser: Browser;
 let server: Awaited<ReturnType<typeof serveDist>>;
@@ -204,21 +205,7 @@ describe('the reader’s control of their data', () => {
     const page = await ctx.newPage();
     await page.goto(`${server.url}#/`);
     await page.getByTestId('card').first().waitFor();
-    await page.evaluate(
-      () =>
-        new Promise<void>((resolve, reject) => {
-          const req = indexedDB.open('toonpick');
-          req.onsuccess = () => {
-            const tx = req.result.transaction('history', 'readwrite');
-            tx.objectStore('history').put({ id: 'retired-title', likedAt: 1700000000000, readAt: 1700000000000 });
-            tx.oncomplete = () => {
-              req.result.close();
-              resolve();
-            };
-            tx.onerror = () => reject(tx.error);
-          };
-        }),
-    );
+    await putRawHistory(page, [{ id: 'retired-title', likedAt: 1700000000000, readAt: 1700000000000 }]);
     await page.goto(`${server.url}#/history`);
     await page.reload();
     await page.locator('[data-testid="history-entry"][data-id="retired-title"]', { hasText: 'no longer in the catalog' }).waitFor();

@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { contentHashOf } from '../../src/core/snapshot/format.ts';
 import { launch, serveDist, trackErrors } from './harness.ts';
+import { putRawHistory, storedHistory } from './helpers/raw-history.ts';
 
 let browser: Browser;
 let server: Awaited<ReturnType<typeof serveDist>>;
@@ -45,25 +46,6 @@ async function hostile(name: string, edit: (manifest: Json, items: Json[]) => vo
   manifest.contentHash = await contentHashOf(manifest.files);
   await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
   return `./${name}/`;
-}
-
-/** The history exactly as IndexedDB holds it. */
-async function storedHistory(page: Page): Promise<unknown[]> {
-  return page.evaluate(
-    () =>
-      new Promise<unknown[]>((resolve, reject) => {
-        const req = indexedDB.open('toonpick');
-        req.onsuccess = () => {
-          const all = req.result.transaction('history').objectStore('history').getAll();
-          all.onsuccess = () => {
-            req.result.close();
-            resolve(all.result);
-          };
-          all.onerror = () => reject(all.error);
-        };
-        req.onerror = () => reject(req.error);
-      }),
-  );
 }
 
 async function like(page: Page, id: string) {
@@ -218,22 +200,7 @@ describe('storage failures and damage, told in the reader’s language', () => {
     await like(page, items[1].id);
     await like(page, items[2].id);
     // What a bug, an extension or a newer version could leave behind: fields of the wrong type, no id.
-    await page.evaluate(
-      () =>
-        new Promise<void>((resolve, reject) => {
-          const req = indexedDB.open('toonpick');
-          req.onsuccess = () => {
-            const tx = req.result.transaction('history', 'readwrite');
-            tx.objectStore('history').put({ id: 'ghost', likedAt: 'yesterday', rating: 11 });
-            tx.objectStore('history').put({ id: 'far', readAt: 9e15 });
-            tx.oncomplete = () => {
-              req.result.close();
-              resolve();
-            };
-            tx.onerror = () => reject(tx.error);
-          };
-        }),
-    );
+    await putRawHistory(page, [{ id: 'ghost', likedAt: 'yesterday', rating: 11 }, { id: 'far', readAt: 9e15 }]);
     await page.goto(`${server.url}#/history`);
     await page.reload();
     await page.getByTestId('history-damaged').filter({ hasText: '2 entries in your stored history could not be read' }).waitFor();
