@@ -1,54 +1,24 @@
 /**
  * npm run snapshot -- --source <dir> --out <dir> [--name "…"] [--description "…"] [--attribution "…"] [--lexical-dim 1024]
+ * npm run snapshot -- --update <snapshot dir> --source <dir> [--out <dir>]   (update-snapshot.ts)
  * npm run snapshot -- --calibrate <dir>
  *
  * Reads the catalog source layout (catalog.jsonl, covers, optional interactions.csv) and writes a snapshot
  * (docs/snapshot.md). The new snapshot is written next to --out and swapped in only when complete, so a
  * failed build never leaves a half-written snapshot where a good one was.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import sharp from 'sharp';
 import { DataError } from '../src/core/errors.ts';
-import { parseCatalogJsonl, parseInteractionsCsv, type SkippedLine, type SourceItem } from '../src/core/source.ts';
-import { buildSnapshot, serializeSnapshot } from '../src/core/snapshot/build.ts';
+import { SOURCES_FILE, buildSnapshot } from '../src/core/snapshot/build.ts';
 import { loadSnapshot } from '../src/core/snapshot/load.ts';
 import type { Snapshot } from '../src/core/snapshot/snapshot.ts';
-import { folderBytes, fsReader, parseArgs, writeWithCompressedCopies } from './lib/node-io.ts';
-import { writeSnapshotInPlace } from './lib/text-model.ts';
+import { folderBytes, fsReader, parseArgs, removeWithCompressedCopies, writeWithCompressedCopies } from './lib/node-io.ts';
+import { COVER_WIDTH, SQUARE_SIZE, encodeCovers, readSource, sourcesFile, writeAndSwap, writeSprite } from './lib/snapshot-files.ts';
+import { modelArgs, writeSnapshotInPlace } from './lib/text-model.ts';
+import { UPDATE_ARGS, updateSnapshot } from './update-snapshot.ts';
 
-export const COVER_WIDTH = 120;
-export const SQUARE_SIZE = 64;
-
-/**
- * A cover's file name from its title's id: an id is not trusted to be a safe path, and two ids never share a
- * name (`_` is escaped before `%` becomes `_`, so the mapping is one-to-one; numeric ids keep their own name).
- */
-export function coverFileName(id: string): string {
-  return `${encodeURIComponent(id).replace(/[_!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`).replace(/%/g, '_')}.webp`;
-}
-
-/** The widest image WebP can hold: a catalog whose sprite would be wider gets none (the map loads covers one by one). */
-const WEBP_MAX_SIDE = 16383;
-
-/**
- * Writes `<squareDir>/sprite.webp`: every title's square cover in item order, ⌈√n⌉ per row (a title without a
- * cover leaves its cell blank). The style map draws all covers from it with one request.
- */
-export async function writeSprite(dir: string, items: ReadonlyArray<{ coverSquare?: string }>, size = SQUARE_SIZE): Promise<{ file: string; columns: number; size: number } | undefined> {
-  const columns = Math.ceil(Math.sqrt(items.length));
-  const rows = Math.ceil(items.length / columns);
-  if (columns * size > WEBP_MAX_SIDE || rows * size > WEBP_MAX_SIDE || !items.some((t) => t.coverSquare)) return undefined;
-  const tiles = items.flatMap((t, i) => (t.coverSquare && !/^https?:/.test(t.coverSquare) ? [{ input: path.join(dir, t.coverSquare), left: (i % columns) * size, top: Math.floor(i / columns) * size }] : []));
-  const file = 'covers64/sprite.webp';
-  const bytes = await sharp({ create: { width: columns * size, height: rows * size, channels: 3, background: { r: 255, g: 255, b: 255 } } })
-    .composite(tiles)
-    .webp({ quality: 80 })
-    .toBuffer();
-  await writeFile(path.join(dir, file), bytes);
-  return { file, columns, size };
-}
+export { coverFileName } from './lib/snapshot-files.ts';
 
 /**
  * `--sprite <dir>`: adds the cover sprite to an existing snapshot (built before sprites existed) and notes it in
@@ -60,37 +30,12 @@ export async function addSpriteInPlace(dir: string): Promise<{ file: string; col
   const sprite = await writeSprite(dir, snapshot.items, snapshot.manifest.covers.squareSize);
   if (!sprite) return undefined;
   const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8'));
+  const before = manifest.covers.sprite?.file;
   manifest.covers.sprite = sprite;
   await writeWithCompressedCopies(path.join(dir, 'manifest.json'), new TextEncoder().encode(JSON.stringify(manifest, null, 2) + '\n'));
   await loadSnapshot(fsReader(dir));
+  if (before && before !== sprite.file) await removeWithCompressedCopies(path.join(dir, before));
   return sprite;
-}
-
-/** Re-encodes each cover: a uniform-width copy keeping the aspect, and a square copy for the encoders. */
-async function encodeCovers(source: string, items: SourceItem[], outDir: string) {
-  const covers = new Map<string, { cover: string; coverSquare: string }>();
-  await mkdir(path.join(outDir, 'covers'), { recursive: true });
-  await mkdir(path.join(outDir, 'covers64'), { recursive: true });
-  let missing = 0;
-  for (const it of items) {
-    if (!it.cover) continue;
-    const file = path.join(source, it.cover);
-    if (!existsSync(file)) {
-      missing++;
-      continue;
-    }
-    const name = coverFileName(it.id);
-    let img: Buffer;
-    try {
-      img = await readFile(file);
-      await sharp(img).resize({ width: COVER_WIDTH }).webp({ quality: 78 }).toFile(path.join(outDir, 'covers', name));
-      await sharp(img).resize(SQUARE_SIZE, SQUARE_SIZE, { fit: 'cover' }).removeAlpha().webp({ quality: 90 }).toFile(path.join(outDir, 'covers64', name));
-    } catch (e) {
-      throw new DataError(it.cover, `cover image could not be decoded (${(e as Error).message})`, { item: it.id, field: 'cover' });
-    }
-    covers.set(it.id, { cover: `covers/${name}`, coverSquare: `covers64/${name}` });
-  }
-  return { covers, missing };
 }
 
 /**
@@ -100,22 +45,13 @@ async function encodeCovers(source: string, items: SourceItem[], outDir: string)
  */
 export async function makeSnapshot(opts: { source: string; out: string; name?: string; description?: string; attribution?: string; lexicalDim?: number; strict?: boolean }) {
   const t0 = performance.now();
-  const catalogFile = path.join(opts.source, 'catalog.jsonl');
-  if (!existsSync(catalogFile)) throw new DataError(catalogFile, 'not found (expected the catalog source layout: catalog.jsonl, covers, optional interactions.csv)');
-  const skipped: { catalog: SkippedLine[]; interactions: SkippedLine[] } = { catalog: [], interactions: [] };
-  const strict = opts.strict ?? false;
-  const items = parseCatalogJsonl(await readFile(catalogFile, 'utf8'), catalogFile, { strict, skipped: skipped.catalog });
-  const interactionsFile = path.join(opts.source, 'interactions.csv');
-  const interactions = existsSync(interactionsFile)
-    ? parseInteractionsCsv(await readFile(interactionsFile, 'utf8'), interactionsFile, new Set(items.map((i) => i.id)), { strict, skipped: skipped.interactions })
-    : undefined;
-
+  const { items, interactions, skipped } = await readSource(opts.source, opts.strict ?? false);
   const out = path.resolve(opts.out);
   const tmp = `${out}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
   try {
-    const { covers, missing } = await encodeCovers(opts.source, items, tmp);
+    const { covers, hashes, missing } = await encodeCovers(opts.source, items, tmp);
     const sprite = covers.size ? await writeSprite(tmp, items.map((it) => ({ coverSquare: covers.get(it.id)?.coverSquare }))) : undefined;
     const snap = buildSnapshot({
       name: opts.name ?? path.basename(path.resolve(opts.source)),
@@ -127,13 +63,8 @@ export async function makeSnapshot(opts: { source: string; out: string; name?: s
       coverInfo: covers.size ? { dir: 'covers', width: COVER_WIDTH, format: 'webp', squareDir: 'covers64', squareSize: SQUARE_SIZE, ...(sprite ? { sprite } : {}) } : undefined,
       lexicalDim: opts.lexicalDim,
     });
-    for (const [p, bytes] of await serializeSnapshot(snap)) await writeWithCompressedCopies(path.join(tmp, p), bytes);
-    // Read back with the app's own loader before it replaces anything: the builder never ships what the app refuses.
-    await loadSnapshot(fsReader(tmp));
-    const old = `${out}.old-${process.pid}`;
-    if (existsSync(out)) await rename(out, old);
-    await rename(tmp, out);
-    await rm(old, { recursive: true, force: true });
+    snap.blobs.set(SOURCES_FILE, sourcesFile(items, hashes));
+    await writeAndSwap(snap, tmp, out);
     return { snapshot: snap, missingCovers: missing, skipped, bytes: await folderBytes(out), seconds: (performance.now() - t0) / 1000 };
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
@@ -159,8 +90,38 @@ export function lexicalDimArg(v: string | true | undefined): number | undefined 
   return n;
 }
 
+function printSkipped(skipped: Record<string, Array<{ message: string }>>) {
+  for (const [file, lines] of Object.entries(skipped)) {
+    if (!lines.length) continue;
+    console.log(`skipped ${lines.length} bad line${lines.length === 1 ? '' : 's'} of ${file} (--strict refuses them):`);
+    for (const l of lines.slice(0, 5)) console.log(`  ${l.message}`);
+    if (lines.length > 5) console.log(`  … and ${lines.length - 5} more`);
+  }
+}
+
 async function main() {
-  const args = parseArgs(process.argv.slice(2), { source: 'string', out: 'string', name: 'string', description: 'string', attribution: 'string', 'lexical-dim': 'string', calibrate: 'string', strict: 'boolean', sprite: 'string' });
+  const args = parseArgs(process.argv.slice(2), { source: 'string', out: 'string', name: 'string', description: 'string', attribution: 'string', 'lexical-dim': 'string', calibrate: 'string', strict: 'boolean', sprite: 'string', ...UPDATE_ARGS });
+  const text = (k: 'name' | 'description' | 'attribution') => (typeof args[k] === 'string' ? args[k] : undefined);
+  if (typeof args.update === 'string') {
+    if (typeof args.source !== 'string') throw new DataError('--update', 'needs --source <catalog source folder> (the new catalog.jsonl, covers, optional interactions.csv)');
+    const r = await updateSnapshot({
+      snapshot: args.update,
+      source: args.source,
+      out: typeof args.out === 'string' ? args.out : undefined,
+      strict: args.strict === true,
+      model: typeof args.model === 'string' ? modelArgs(args) : undefined,
+      name: text('name'),
+      description: text('description'),
+      attribution: text('attribution'),
+    });
+    printSkipped(r.skipped);
+    console.log(`updated "${r.snapshot.manifest.name}": ${r.added.length} added, ${r.changed.length} changed, ${r.removed.length} removed, ${r.kept} kept as they were (${r.snapshot.manifest.itemCount} titles)`);
+    console.log(`encoded: ${Object.entries(r.encoded).map(([k, n]) => `${k} ${n}`).join(', ') || 'nothing'}`);
+    for (const d of r.dropped) console.log(`dropped ${d}`);
+    console.log(r.delta ? `delta ${r.delta.file}: ${(r.delta.bytes / 1024).toFixed(1)} KiB rebuilds ${r.delta.files} changed files of ${(r.delta.rebuilds / 1024).toFixed(1)} KiB for readers who have the previous version` : 'no delta (no changed file the previous version had)');
+    console.log(`wrote ${args.out ?? args.update} (version ${r.snapshot.manifest.contentHash.slice(0, 12)}, from ${r.snapshot.manifest.changes?.from.slice(0, 12)}) in ${r.seconds.toFixed(1)} s`);
+    return;
+  }
   if (typeof args.sprite === 'string') {
     const s = await addSpriteInPlace(args.sprite);
     console.log(s ? `wrote ${path.join(args.sprite, s.file)}: ${s.columns} covers a row at ${s.size} px` : `${args.sprite}: no square covers to put in a sprite (or too many for one WebP)`);
@@ -173,24 +134,23 @@ async function main() {
     return;
   }
   if (typeof args.source !== 'string' || typeof args.out !== 'string') {
-    console.error('usage: npm run snapshot -- --source <dir> --out <dir> [--name "…"] [--description "…"] [--attribution "…"] [--lexical-dim N] [--strict]\n       npm run snapshot -- --calibrate <snapshot dir>\n       npm run snapshot -- --sprite <snapshot dir>');
+    console.error(
+      'usage: npm run snapshot -- --source <dir> --out <dir> [--name "…"] [--description "…"] [--attribution "…"] [--lexical-dim N] [--strict]\n' +
+        '       npm run snapshot -- --update <snapshot dir> --source <dir> [--out <dir>] [--strict] [--model <id> --local-model-path <dir>]\n' +
+        '       npm run snapshot -- --calibrate <snapshot dir>\n       npm run snapshot -- --sprite <snapshot dir>',
+    );
     process.exit(2);
   }
   const r = await makeSnapshot({
     source: args.source,
     out: args.out,
-    name: typeof args.name === 'string' ? args.name : undefined,
-    description: typeof args.description === 'string' ? args.description : undefined,
-    attribution: typeof args.attribution === 'string' ? args.attribution : undefined,
+    name: text('name'),
+    description: text('description'),
+    attribution: text('attribution'),
     lexicalDim: lexicalDimArg(args['lexical-dim']),
     strict: args.strict === true,
   });
-  for (const [file, lines] of Object.entries(r.skipped)) {
-    if (!lines.length) continue;
-    console.log(`skipped ${lines.length} bad line${lines.length === 1 ? '' : 's'} of ${file} (--strict refuses them):`);
-    for (const l of lines.slice(0, 5)) console.log(`  ${l.message}`);
-    if (lines.length > 5) console.log(`  … and ${lines.length - 5} more`);
-  }
+  printSkipped(r.skipped);
   const m = r.snapshot.manifest;
   console.log(`snapshot "${m.name}": ${m.itemCount} items, spaces ${m.spaces.map((s) => `${s.name}(${s.dim})`).join(', ')}`);
   if (m.community) console.log(`community: ${m.community.users} users, ${m.community.interactions} interactions`);

@@ -8,7 +8,7 @@ import { readFile, rename, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { defaultConfig, type AdapterTrainingConfig } from '../../src/core/config.ts';
 import { rng } from '../../src/core/random.ts';
-import { serializeSnapshot } from '../../src/core/snapshot/build.ts';
+import { SOURCES_FILE, serializeSnapshot } from '../../src/core/snapshot/build.ts';
 import type { Snapshot } from '../../src/core/snapshot/snapshot.ts';
 import { augmentViews } from '../../src/core/text/augment.ts';
 import { parseStsTsv, type StsPair } from '../../src/core/text/sts.ts';
@@ -134,6 +134,8 @@ export const trainingBackend = (): Promise<string> => chooseTfjsBackend('wasm');
 export async function writeSnapshotInPlace(dir: string, snapshot: Snapshot, remove: string[] = []): Promise<void> {
   // Files the old manifest listed and the new one does not (a space stored in another layout now) go too.
   const before = Object.keys(snapshot.manifest.files);
+  // The titles' source hashes are read by the next update, never by the app's loader: carried over as they are.
+  if (Object.hasOwn(snapshot.manifest.files, SOURCES_FILE) && !snapshot.blobs.has(SOURCES_FILE)) snapshot.blobs.set(SOURCES_FILE, new Uint8Array(await readFile(path.join(dir, SOURCES_FILE))));
   const files = await serializeSnapshot(snapshot);
   const manifest = files.get('manifest.json')!;
   files.delete('manifest.json');

@@ -116,7 +116,7 @@ describe('catalog sources, builder arguments and history files', () => {
 
   it('gives two different ids two different cover files, each a safe file name', () => {
     const ids = ['a_b', 'a%b', 'a_25b', "a'b", 'a!b', '한글', '..', 'x/y', '1234'];
-    const names = ids.map(coverFileName);
+    const names = ids.map((id) => coverFileName(id));
     expect(new Set(names).size).toBe(ids.length);
     for (const n of names) expect(isSnapshotPath(`covers/${n}`)).toBe(true);
     expect(coverFileName('703630')).toBe('703630.webp'); // numeric ids keep their names

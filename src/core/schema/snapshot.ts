@@ -156,6 +156,42 @@ export const SequenceInfoSchema = v.object(
   objectMessage,
 );
 
+const sha256 = v.pipe(v.string('must be a hex SHA-256'), v.regex(/^[0-9a-f]{64}$/, 'must be a hex SHA-256'));
+
+/**
+ * What the last `npm run snapshot -- --update` changed, against the version it updated (`from`): titles added,
+ * titles whose content (title, author, synopsis, genres or cover) changed, titles removed (with their names, so the
+ * catalog page can still say which). Counts, ratings and links are refreshed on every update and are not changes.
+ */
+export const ChangesSchema = v.object(
+  {
+    /** The previous version's contentHash. */
+    from: sha256,
+    fromBuiltAt: nonEmptyString,
+    added: stringList,
+    changed: stringList,
+    removed: v.array(v.object({ id: nonEmptyString, title: v.string('must be a string') }, objectMessage), 'must be an array of {id, title}'),
+    /**
+     * The update delta (snapshot/delta.ts): `patches` maps each file it rebuilds to the SHA-256 of the previous
+     * version's file it starts from, so a reader's device knows before downloading it whether it holds them.
+     */
+    delta: v.optional(v.object({ file: path, patches: v.record(v.string(), sha256, 'must be an object of SHA-256s') }, objectMessage)),
+  },
+  objectMessage,
+);
+
+/** The header of a delta file (snapshot/delta.ts): where each patched file's ops lie. */
+export const DeltaHeaderSchema = v.object(
+  {
+    from: sha256,
+    files: v.array(
+      v.object({ path, source: sha256, target: sha256, bytes: countOf, at: countOf, length: countOf }, objectMessage),
+      'must be an array of patches',
+    ),
+  },
+  objectMessage,
+);
+
 const ORIGINS = 'must be a list of https origins (https://host[:port])';
 
 export const ManifestSchema = v.object(
@@ -201,6 +237,8 @@ export const ManifestSchema = v.object(
      * on its own when loaded (load.ts): a bad one only costs the calibration, and is dropped, never a refusal.
      */
     calibration: v.optional(v.custom<{ serendipity: SerendipityCalibration }>(() => true)),
+    /** What the last update changed (`npm run snapshot -- --update`); absent on a snapshot built from scratch. */
+    changes: v.optional(ChangesSchema),
   },
   objectMessage,
 );
@@ -245,3 +283,5 @@ export type SequenceSpec = v.InferOutput<typeof SequenceSpecSchema>;
 export type SequenceInfo = v.InferOutput<typeof SequenceInfoSchema>;
 export type Manifest = v.InferOutput<typeof ManifestSchema>;
 export type Title = v.InferOutput<typeof TitleSchema>;
+export type Changes = v.InferOutput<typeof ChangesSchema>;
+export type DeltaHeader = v.InferOutput<typeof DeltaHeaderSchema>;

@@ -25,10 +25,33 @@ export interface BuildInput {
   /** Cover paths (relative to the snapshot folder) per item id, made by the caller. */
   covers?: Map<string, { cover: string; coverSquare: string }>;
   coverInfo?: Manifest['covers'];
+  /** Origins of absolute cover URLs the app may load (kept by an update). */
+  coverOrigins?: string[];
   lexicalDim?: number;
   builtAt?: Date;
   /** Settings of the community model and its validation tuning (default: the app's config). */
   ranker?: RankerConfig;
+  /**
+   * Spaces already encoded for these items, in this order (an update: snapshot/update.ts), with the encoders' files
+   * they need: used instead of fitting the genre and lexical spaces afresh.
+   */
+  spaces?: Space[];
+  blobs?: ReadonlyMap<string, Uint8Array>;
+}
+
+/**
+ * Each title's content hash (`{"<id>": "<hex>"}`), written by the builder and read by the next update
+ * (`npm run snapshot -- --update`) to find the titles it must encode again; the app never downloads it.
+ */
+export const SOURCES_FILE = 'sources.json';
+
+/**
+ * What a title's vectors are made of, as one string: its text fields here, and the cover's own hash added by the
+ * builder. Counts, ratings, year, age, completion and links are not in it: they change every week and are refreshed
+ * without encoding anything again.
+ */
+export function contentKey(it: Pick<SourceItem, 'title' | 'author' | 'synopsis' | 'genres'>, coverSha256: string | undefined): string {
+  return JSON.stringify([it.title, it.author ?? null, it.synopsis, it.genres, coverSha256 ?? null]);
 }
 
 const COMMUNITY_FILES = {
@@ -154,12 +177,17 @@ export function buildSnapshot(input: BuildInput): Snapshot {
   // The rows as the snapshot will store them (encoding.ts): the community model is tuned on what readers get.
   const asStored = (sp: Space): Space => ({ ...sp, data: storeSpace(sp.data, items.length, sp.dim).rowsRead });
   // A catalog whose titles name no genre has no genre space (a 0-dimensional one would break what reads it).
-  const genreBuilt = genreSpace(items);
-  const genre = genreBuilt.dim > 0 ? asStored(genreBuilt) : undefined;
-  const lexBuilt = lexicalSpace(items, input.lexicalDim);
-  const lex = { ...lexBuilt, space: asStored(lexBuilt.space) };
-  const blobs = new Map<string, Uint8Array>([['spaces/lexical.idf.f32', bytesOf(lex.idf)]]);
-  const built = genre ? [genre, lex.space] : [lex.space];
+  let built: Space[];
+  const blobs = new Map<string, Uint8Array>(input.blobs ?? []);
+  if (input.spaces) built = input.spaces.map(asStored);
+  else {
+    const genreBuilt = genreSpace(items);
+    const genre = genreBuilt.dim > 0 ? asStored(genreBuilt) : undefined;
+    const lexBuilt = lexicalSpace(items, input.lexicalDim);
+    const lex = { ...lexBuilt, space: asStored(lexBuilt.space) };
+    blobs.set('spaces/lexical.idf.f32', bytesOf(lex.idf));
+    built = genre ? [genre, lex.space] : [lex.space];
+  }
   const spaces = new Map(built.map((s) => [s.name, s]));
   const indexOf = indexItems(items);
   let communityModel: Community | undefined;
@@ -183,6 +211,7 @@ export function buildSnapshot(input: BuildInput): Snapshot {
     files: {},
     // The layout and file name of each space are chosen when it is written (serializeSnapshot).
     spaces: built.map((s) => ({ name: s.name, dim: s.dim, dtype: 'float32' as const, file: `spaces/${s.name}.f32`, normalized: s.normalized, encoder: s.encoder })),
+    ...(input.coverOrigins ? { coverOrigins: input.coverOrigins } : {}),
     ...(input.coverInfo ? { covers: input.coverInfo } : {}),
     popularity: { signals: pop.signals },
     ...(community ? { community } : {}),
@@ -216,6 +245,12 @@ export async function serializeSnapshot(s: Snapshot, cfg: RankerConfig = default
     if (calibration) s.manifest.calibration = { serendipity: calibration };
     if (calibration) s.calibration = calibration;
     else delete s.calibration;
+  }
+  // A delta rebuilds the files of the update that wrote it; once anything rewrites them, it rebuilds nothing.
+  const delta = s.manifest.changes?.delta;
+  if (delta && !s.blobs.has(delta.file)) {
+    const { delta: _stale, ...changes } = s.manifest.changes!;
+    s.manifest = { ...s.manifest, changes };
   }
   const out = new Map<string, Uint8Array>();
   out.set(s.manifest.items, new TextEncoder().encode(JSON.stringify(s.items)));

@@ -9,7 +9,7 @@ import type { EncoderInfo, FileEntry, Title } from '../schema/snapshot.ts';
 
 // The JSON files' shapes are their schemas' (schema/snapshot.ts): one description, the types derived from it.
 export { SNAPSHOT_FORMAT, SNAPSHOT_VERSION } from '../schema/snapshot.ts';
-export type { CommunityInfo, EncoderInfo, FileEntry, LearnedRanker, Manifest, SequenceInfo, SequenceSpec, SerendipityCalibration, SpaceInfo, Title } from '../schema/snapshot.ts';
+export type { Changes, CommunityInfo, EncoderInfo, FileEntry, LearnedRanker, Manifest, SequenceInfo, SequenceSpec, SerendipityCalibration, SpaceInfo, Title } from '../schema/snapshot.ts';
 
 export interface Space {
   name: string;

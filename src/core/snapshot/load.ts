@@ -9,6 +9,7 @@ import { COMMUNITY_MODEL, COMMUNITY_VERSION } from '../rank/community.ts';
 import { SEQUENCE_MODEL, SEQUENCE_VERSION, SequenceModel, sequenceWeightCount } from '../rank/sequence.ts';
 import type { Community } from '../rank/signals.ts';
 import { decodeSpaceRows } from './encoding.ts';
+import { decodeDelta, patchBytes } from './delta.ts';
 import * as v from 'valibot';
 import { contentHashOf, indexItems, sha256Hex, type CommunityInfo, type FileEntry, type Manifest, type SequenceInfo, type SerendipityCalibration, type Space, type SpaceInfo, type Title } from './format.ts';
 import { fieldOf, parseWith } from '../schema/issues.ts';
@@ -91,6 +92,7 @@ function validateManifest(raw: unknown): Manifest {
       throw new DataError(f, `is ${JSON.stringify(q.name)} version ${q.version}; this app reads ${SEQUENCE_MODEL} version ${SEQUENCE_VERSION}`, { field: 'sequence' });
     listed(q.file, 'sequence.file');
   }
+  if (m.changes?.delta) listed(m.changes.delta.file, 'changes.delta.file');
   return m;
 }
 
@@ -253,20 +255,23 @@ export async function loadSnapshot(read: ReadFile, options: LoadOptions = {}): P
   report();
   // All requests at once: the network, not the order of files, sets the pace. The first failure wins.
   const cache = options.cache;
+  const fromCache = async (entry: FileEntry) => {
+    const hit = await cache?.get(entry).catch(() => undefined);
+    return hit && hit.byteLength === entry.bytes && (await sha256Hex(hit)) === entry.sha256 ? hit : undefined;
+  };
+  const patched = cache ? deltaPatcher(manifest, read, cache) : undefined;
   const files = new Map(
     await Promise.all(
       wanted.map(async (p) => {
         const entry = manifest.files[p];
-        const cached = await cache?.get(entry).catch(() => undefined);
-        let bytes = cached && cached.byteLength === entry.bytes && (await sha256Hex(cached)) === entry.sha256 ? cached : undefined;
-        if (!bytes) {
-          bytes = await readChecked(read, p, entry, (n) => {
-            received.set(p, n);
-            report();
-          });
-          // A cache: a full disk only costs this download again next time.
-          await cache?.put(entry, bytes).catch(() => undefined);
-        }
+        const cached = await fromCache(entry);
+        let bytes = cached ?? (await patched?.(p, entry));
+        bytes ??= await readChecked(read, p, entry, (n) => {
+          received.set(p, n);
+          report();
+        });
+        // A cache: a full disk only costs this download again next time.
+        if (!cached) await cache?.put(entry, bytes).catch(() => undefined);
         received.set(p, bytes.byteLength);
         report();
         return [p, bytes] as const;
@@ -288,6 +293,40 @@ export async function loadSnapshot(read: ReadFile, options: LoadOptions = {}): P
   const sequence = manifest.sequence && decodeSequence(manifest.sequence, blobs.get(manifest.sequence.file)!, items.length, genre);
   const calibration = community?.learned?.strength === undefined ? calibrationOf(manifest) : undefined;
   return { manifest, items, spaces, blobs, indexOf: indexItems(items), ...(community ? { community } : {}), ...(sequence ? { sequence } : {}), ...(calibration ? { calibration } : {}) };
+}
+
+/**
+ * Rebuilds a changed file from the update delta (delta.ts) when the device holds the previous version of it: the
+ * delta is downloaded once, on the first file that needs it, and only when some file can use it. Whatever goes
+ * wrong (no delta, a damaged one, a result whose SHA-256 differs) returns undefined: the file is then downloaded.
+ */
+function deltaPatcher(manifest: Manifest, read: ReadFile, cache: FileCache): ((path: string, entry: FileEntry) => Promise<Uint8Array | undefined>) | undefined {
+  const delta = manifest.changes?.delta;
+  if (!delta) return undefined;
+  let loaded: Promise<ReturnType<typeof decodeDelta> | undefined> | undefined;
+  return async (path, entry) => {
+    const source = Object.hasOwn(delta.patches, path) ? delta.patches[path] : undefined;
+    if (!source) return undefined;
+    const old = await cache.get({ sha256: source, bytes: 0 }).catch(() => undefined);
+    if (!old || (await sha256Hex(old)) !== source) return undefined;
+    loaded ??= readChecked(read, delta.file, manifest.files[delta.file])
+      .then((bytes) => decodeDelta(bytes, delta.file))
+      .catch((e) => {
+        console.warn(`toonpick: ${(e as Error).message}; downloading the changed files whole`);
+        return undefined;
+      });
+    const d = await loaded;
+    const f = d?.header.files.find((e) => e.path === path && e.source === source && e.target === entry.sha256);
+    const ops = f && d?.ops(path);
+    if (!f || !ops) return undefined;
+    try {
+      const bytes = patchBytes(old, ops, entry.bytes, path);
+      return (await sha256Hex(bytes)) === entry.sha256 ? bytes : undefined;
+    } catch (e) {
+      console.warn(`toonpick: ${(e as Error).message}; downloading it whole`);
+      return undefined;
+    }
+  };
 }
 
 /**
