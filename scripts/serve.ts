@@ -7,7 +7,7 @@
  * - compression: a `.br` or `.gz` file beside the requested one (the snapshot builder writes them) is sent when the
  *   request's Accept-Encoding allows it; other compressible files are compressed once and kept in memory;
  * - validators: every answer has a strong ETag (a hash of the file), and `If-None-Match` answers 304;
- * - caching: content-addressed files (Vite's `assets/*-<hash>.*`) are cached for a year, immutable; everything
+ * - caching: content-addressed files (Vite's `assets/*-<hash>.*`, versioned covers, sprites and update deltas) are cached for a year, immutable; everything
  *   else is `no-cache` (revalidated with the ETag each time, so an unchanged file costs a 304).
  */
 import { createHash } from 'node:crypto';
@@ -35,7 +35,8 @@ const TYPES: Record<string, string> = {
 /** Worth compressing: text, JSON, wasm and the snapshot's binary spaces (not images, already compressed). */
 const COMPRESSIBLE = /\.(html|js|mjs|css|json|webmanifest|wasm|svg|txt|f32|i8|csr|csr16|u32|bin)$/i;
 /** Vite's content-addressed build output: the name changes whenever the bytes do. */
-const IMMUTABLE = /(^|\/)assets\/[^/]+-[\w-]{8,}\.[a-z0-9]+$/i;
+/** Named by their content: Vite's assets, a snapshot's versioned covers and sprite (`…~<hash>.webp`), update deltas. */
+const IMMUTABLE = /(^|\/)assets\/[^/]+-[\w-]{8,}\.[a-z0-9]+$|(^|\/)covers(64)?\/[^/]+~[0-9a-f]{8}\.webp$|(^|\/)covers64\/_sprite-[0-9a-f]{12}\.webp$|(^|\/)delta\/[0-9a-f]{16}-[0-9a-f]{12}\.bin$/i;
 
 type Encoding = 'br' | 'gzip';
 

@@ -335,8 +335,9 @@ async function addDelta(files: Map<string, Uint8Array>, before: Manifest, dir: s
     if (ops.byteLength < bytes.byteLength * DELTA_WORTH) patches.push({ path: p, source: was.sha256, target, bytes: bytes.byteLength, ops });
   }
   if (!patches.length) return undefined;
-  const file = `delta/${before.contentHash.slice(0, 16)}.bin`;
   const delta = encodeDelta(before.contentHash, patches);
+  // Named by the version it starts from and by its own bytes: content-addressed, so a host may cache it for good.
+  const file = `delta/${before.contentHash.slice(0, 16)}-${sha256Of(delta).slice(0, 12)}.bin`;
   files.set(file, delta);
   const manifest = JSON.parse(new TextDecoder().decode(files.get('manifest.json')!)) as Manifest;
   manifest.files[file] = { bytes: delta.byteLength, sha256: sha256Of(delta) };

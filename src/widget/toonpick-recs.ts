@@ -8,7 +8,10 @@
  * every host.
  *
  * JS API: `el.addToHistory(id, kind?)`, `el.refresh()`; events `toonpick:ready` and `toonpick:select`
- * (detail: { id, title }), both bubbling and composed.
+ * (detail: { id, title }), both bubbling and composed. `toonpick:ready`'s detail says `{ count, personal, version }`,
+ * and `updated: { from, added, changed, removed }` (counts) the first time it shows a catalog version other than
+ * the one it showed last on this site: the operator published an update (its changed files came from the update's
+ * delta where the previous version was cached).
  */
 import { defaultConfig } from '../core/config.ts';
 import type { Action } from '../core/history.ts';
@@ -32,6 +35,14 @@ function styleSheet(): CSSStyleSheet {
 
 type Kind = 'read' | 'like' | 'dislike' | 'bookmark';
 
+/** `toonpick:ready`'s `updated`: the version shown last on this site, and (when the update says) what changed. */
+interface CatalogUpdate {
+  from: string;
+  added?: number;
+  changed?: number;
+  removed?: number;
+}
+
 export class ToonpickRecs extends HTMLElement {
   static observedAttributes = ['catalog', 'count', 'lang', 'theme'];
 
@@ -42,6 +53,8 @@ export class ToonpickRecs extends HTMLElement {
   private loading: { url: string; snapshot: Promise<Snapshot> } | null = null;
   private store: Promise<ReaderStore> | null = null;
   private renderToken = 0;
+  /** The comparison of this load's version with the last one shown on this site: once per load, shared by every refresh. */
+  private versionNote: { snapshot: Snapshot; updated: Promise<CatalogUpdate | undefined> } | null = null;
 
   constructor() {
     super();
@@ -106,6 +119,26 @@ export class ToonpickRecs extends HTMLElement {
     return snapshot;
   }
 
+  /**
+   * Whether this catalog version differs from the one this widget last showed on this site, and if so what the
+   * update changed (when it was made from that version: otherwise only the version ids). Bookkeeping only: a store
+   * that cannot write costs the next visit the same news again.
+   */
+  private noteVersion(store: ReaderStore, snapshot: Snapshot): Promise<CatalogUpdate | undefined> {
+    if (this.versionNote?.snapshot !== snapshot) this.versionNote = { snapshot, updated: this.compareVersion(store, snapshot) };
+    return this.versionNote.updated;
+  }
+
+  private async compareVersion(store: ReaderStore, snapshot: Snapshot): Promise<CatalogUpdate | undefined> {
+    const m = snapshot.manifest;
+    const key = `snapshot:${this.snapshotUrl}`;
+    const seen = await store.getMeta<{ contentHash?: string }>(key).catch(() => undefined);
+    await store.setMeta(key, { contentHash: m.contentHash }).catch(() => undefined);
+    if (!seen?.contentHash || seen.contentHash === m.contentHash) return undefined;
+    const c = m.changes?.from === seen.contentHash ? m.changes : undefined;
+    return { from: seen.contentHash, ...(c ? { added: c.added.length, changed: c.changed.length, removed: c.removed.length } : {}) };
+  }
+
   /** Loads what is missing and redraws; a newer call supersedes an older one still in flight. */
   async refresh(): Promise<void> {
     const token = ++this.renderToken;
@@ -114,6 +147,7 @@ export class ToonpickRecs extends HTMLElement {
     try {
       const [snapshot, store] = await Promise.all([this.ensureSnapshot(), this.openStore()]);
       const history = await store.history();
+      const updated = await this.noteVersion(store, snapshot);
       if (token !== this.renderToken) return;
       const recs = recommend(snapshot, history, defaultConfig.ranker, this.count);
       const picks = recs
@@ -123,7 +157,7 @@ export class ToonpickRecs extends HTMLElement {
           }))
         : popular(snapshot, history, this.count).map((i) => ({ title: snapshot.items[i], why: undefined }));
       this.show(this.list(recs ? s.personal : s.popular, picks, snapshot));
-      this.dispatchEvent(new CustomEvent('toonpick:ready', { bubbles: true, composed: true, detail: { count: picks.length, personal: !!recs } }));
+      this.dispatchEvent(new CustomEvent('toonpick:ready', { bubbles: true, composed: true, detail: { count: picks.length, personal: !!recs, version: snapshot.manifest.contentHash, ...(updated ? { updated } : {}) } }));
     } catch (e) {
       if (token !== this.renderToken) return;
       const box = document.createElement('div');

@@ -51,6 +51,7 @@ const PAGES: Array<[string, string, (page: Page) => Promise<unknown>]> = [
   ['search', `#/search/${encodeURIComponent('좀비')}`, (p) => p.getByTestId('search-result').first().waitFor()],
   ['style map', '#/style-map', (p) => p.locator('main h1').first().waitFor()],
   ['settings', '#/settings', (p) => p.locator('main h1').first().waitFor()],
+  ['catalog', '#/catalog', (p) => p.getByTestId('catalog-row').first().waitFor()],
 ];
 
 describe('accessibility (axe-core, WCAG 2.1 A/AA)', () => {

@@ -104,7 +104,7 @@ describe('a snapshot updated twice', () => {
     s1 = await loadSnapshot(fsReader(v1));
 
     // Week 2: two titles gone, one synopsis and one cover edited, three titles new, every like count moved.
-    const week2 = first().filter((l) => l.id !== all[3].id && l.id !== all[7].id).map((l) => ({ ...l, likes: (l.likes ?? 0) + 11 }));
+    const week2: Line[] = first().filter((l) => l.id !== all[3].id && l.id !== all[7].id).map((l) => ({ ...l, likes: (l.likes ?? 0) + 11 }));
     week2[0] = { ...week2[0], synopsis: `${week2[0].synopsis} 시즌 2 연재 시작.` };
     week2[1] = { ...week2[1], cover: all[40].cover };
     week2.push(...all.slice(30, 33));

@@ -69,10 +69,7 @@ export function diffBytes(old: Uint8Array, next: Uint8Array): Uint8Array {
       break;
     }
     if (matched) continue;
-    if (p + BLOCK >= next.length) {
-      p++;
-      break;
-    }
+    if (p + BLOCK >= next.length) break; // the last window: what is left goes as a literal
     // Roll the window one byte: drop next[p], take next[p + BLOCK].
     const drop = next[p];
     const take = next[p + BLOCK];

@@ -60,5 +60,12 @@ export class AppState {
     await this.reader.noteCatalogChange();
     void this.models.applyRetrainedStyle();
     void this.models.sts.start();
+    this.catalog.watchForUpdates();
+  }
+
+  /** The reader asked for the catalog's new version: load it, and say what changed (the history stays as it is). */
+  async loadNewCatalog(): Promise<void> {
+    await this.catalog.load();
+    await this.reader.noteCatalogChange();
   }
 }

@@ -15,6 +15,8 @@ export class Catalog {
   snapshot = $state.raw<Snapshot | null>(null);
   progress = $state.raw<LoadProgress | null>(null);
   error = $state<string | null>(null);
+  /** The operator published another version while this page was open (checked when the tab comes back). */
+  newVersion = $state(false);
   private joined: Snapshot | null = null;
 
   /** `deviceSpaces`: spaces this device made for the ranker; each replaces the snapshot's of that name, or joins it. */
@@ -39,6 +41,7 @@ export class Catalog {
   }
 
   async load(): Promise<void> {
+    this.newVersion = false;
     try {
       this.snapshot = await loadSnapshotOffThread(this.snapshotBase, { onProgress: (p) => (this.progress = p), stallMs: this.config.workers.snapshot.stallMs });
     } catch (e) {
@@ -46,6 +49,30 @@ export class Catalog {
     } finally {
       this.progress = null;
     }
+  }
+
+  /**
+   * Looks for a new version of the snapshot whenever the tab becomes visible again: one small request for
+   * manifest.json (revalidated, never from a stale cache). Loading it is the reader's choice (`load()` again:
+   * unchanged files come from the device, changed ones from the update's delta when it applies).
+   */
+  watchForUpdates(): void {
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'visible') void this.checkForUpdate();
+    });
+  }
+
+  async checkForUpdate(): Promise<boolean> {
+    const current = this.snapshot?.manifest.contentHash;
+    if (!current || this.progress) return false;
+    try {
+      const res = await fetch(new URL('manifest.json', this.snapshotBase), { cache: 'no-cache' });
+      const hash = res.ok ? ((await res.json()) as { contentHash?: unknown }).contentHash : undefined;
+      this.newVersion = typeof hash === 'string' && hash !== this.snapshot?.manifest.contentHash;
+    } catch {
+      // Offline or a broken file: the version open now stays, and the next visit checks again.
+    }
+    return this.newVersion;
   }
 
   /** A file of the snapshot (a path the manifest gives, e.g. the cover sprite) as a URL. */
@@ -56,6 +83,11 @@ export class Catalog {
   coverUrl(t: Title, square = false): string | undefined {
     const p = square ? t.coverSquare : t.cover;
     return p ? new URL(p, this.snapshotBase).href : undefined;
+  }
+
+  /** The name of a title the last update removed (the history keeps it, marked "no longer in the catalog"). */
+  removedTitle(id: string): string | undefined {
+    return this.snapshot?.manifest.changes?.removed.find((r) => r.id === id)?.title;
   }
 
   titleOf(id: string): Title | undefined {

@@ -8,8 +8,14 @@ import { strings } from '../i18n.svelte.ts';
 
 type NoticeKind = 'ok' | 'error';
 
+/** A link the notice offers (e.g. "See what changed" → the catalog page). */
+export interface NoticeAction {
+  href: string;
+  label: string;
+}
+
 /** What a module that can tell the reader something is handed: `notify(e)` for an error, `notify(text, 'ok')` for news. */
-export type Notify = (what: unknown, kind?: NoticeKind, detail?: string) => void;
+export type Notify = (what: unknown, kind?: NoticeKind, detail?: string, action?: NoticeAction) => void;
 
 /**
  * The message of anything a `catch` receives (an Error, a DOMException, or a thrown string). A store failure is
@@ -34,11 +40,11 @@ export function explain(e: unknown): { text: string; detail?: string } {
 
 export class Notices {
   /** What the bar shows; null when there is nothing (or the reader dismissed it). */
-  current = $state<{ kind: NoticeKind; text: string; detail?: string } | null>(null);
+  current = $state<{ kind: NoticeKind; text: string; detail?: string; action?: NoticeAction } | null>(null);
 
   /** A string is shown as it is (with `detail` behind a toggle); anything thrown is explained (explain()). */
-  readonly notify: Notify = (what, kind = 'error', detail) => {
-    this.current = typeof what === 'string' ? { kind, text: what, ...(detail ? { detail } : {}) } : { kind, ...explain(what) };
+  readonly notify: Notify = (what, kind = 'error', detail, action) => {
+    this.current = typeof what === 'string' ? { kind, text: what, ...(detail ? { detail } : {}), ...(action ? { action } : {}) } : { kind, ...explain(what) };
   };
 
   dismiss() {

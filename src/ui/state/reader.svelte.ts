@@ -10,6 +10,7 @@ import { SentimentClient } from '../../app/sentiment-client.ts';
 import { requestPersistence, storageStatus, type StorageStatus } from '../../store/storage.ts';
 import { strings } from '../i18n.svelte.ts';
 import type { Catalog } from './catalog.svelte.ts';
+import { href } from './router.svelte.ts';
 import { messageOf, technical, type Notify } from './notices.svelte.ts';
 
 export class Reader {
@@ -70,7 +71,10 @@ export class Reader {
       const seen = await this.store.getMeta<{ contentHash: string; itemCount: number }>('snapshot');
       if (seen && seen.contentHash !== m.contentHash) {
         const missing = this.history.filter((e) => !snapshot.indexOf.has(e.id)).length;
-        this.notify(strings.catalogUpdated(seen.itemCount, m.itemCount, missing), 'ok');
+        // The update's own list of changes, when it was made from the version this reader had (else only counts).
+        const c = m.changes?.from === seen.contentHash ? m.changes : undefined;
+        const text = strings.catalogUpdated(seen.itemCount, m.itemCount, missing) + (c ? ` ${strings.catalogChanges(c.added.length, c.changed.length, c.removed.length)}` : '');
+        this.notify(text, 'ok', undefined, { href: href.catalog, label: strings.seeChanges });
       }
       await this.store.setMeta('snapshot', { contentHash: m.contentHash, itemCount: m.itemCount, name: m.name });
     } catch (e) {

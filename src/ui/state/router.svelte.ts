@@ -1,7 +1,7 @@
 /** The route, from the location hash (`#/title/<id>`, `#/search/<query>`, …), and the links that make one. */
 
 /** Browse, filtered: by genre (`#/?genre=…`) and by text in title or author (`#/?q=…`). */
-type Route = { page: 'browse'; genre?: string; query?: string } | { page: 'for-you' } | { page: 'history' } | { page: 'style-map' } | { page: 'settings' } | { page: 'title'; id: string } | { page: 'search'; query: string };
+type Route = { page: 'browse'; genre?: string; query?: string } | { page: 'for-you' } | { page: 'history' } | { page: 'style-map' } | { page: 'settings' } | { page: 'catalog' } | { page: 'title'; id: string } | { page: 'search'; query: string };
 
 function parseRoute(hash: string): Route {
   // A query may itself contain '/', so everything after the prefix is the query.
@@ -20,7 +20,7 @@ function parseRoute(hash: string): Route {
   }
   const [, page, id] = hash.replace(/^#/, '').split('/');
   if (page === 'title' && id) return { page: 'title', id: decodeURIComponent(id) };
-  if (page === 'for-you' || page === 'history' || page === 'style-map' || page === 'settings') return { page };
+  if (page === 'for-you' || page === 'history' || page === 'style-map' || page === 'settings' || page === 'catalog') return { page };
   return { page: 'browse' };
 }
 
@@ -33,6 +33,8 @@ export const href = {
   history: '#/history',
   styleMap: '#/style-map',
   settings: '#/settings',
+  /** Every title of the snapshot, and what its last update changed. */
+  catalog: '#/catalog',
   search: (query: string) => `#/search/${encodeURIComponent(query)}`,
 };
 
