@@ -120,6 +120,10 @@ describe('catalog sources, builder arguments and history files', () => {
     expect(new Set(names).size).toBe(ids.length);
     for (const n of names) expect(isSnapshotPath(`covers/${n}`)).toBe(true);
     expect(coverFileName('703630')).toBe('703630.webp'); // numeric ids keep their names
+    // A version (the source image's hash) is part of the name: a new picture never reuses a cached URL.
+    expect(coverFileName('703630', '0a1b2c3d')).toBe('703630~0a1b2c3d.webp');
+    expect(coverFileName('a~b')).not.toBe(coverFileName('a', 'b'));
+    expect(isSnapshotPath(`covers/${coverFileName('a~b', '0a1b2c3d')}`)).toBe(true);
   });
 
   it('validates --lexical-dim', () => {

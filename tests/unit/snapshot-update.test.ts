@@ -13,7 +13,7 @@ import { updateSnapshot } from '../../scripts/update-snapshot.ts';
 import { embedText } from '../../scripts/embed-text.ts';
 import { FIXTURE_MODEL } from '../../scripts/lib/text-model.ts';
 import { fsReader } from '../../scripts/lib/node-io.ts';
-import { loadSnapshot } from '../../src/core/snapshot/load.ts';
+import { loadSnapshot, type FileCache, type ReadFile } from '../../src/core/snapshot/load.ts';
 import { decodeDelta, diffBytes, patchBytes } from '../../src/core/snapshot/delta.ts';
 import { sha256Hex, type Manifest } from '../../src/core/snapshot/format.ts';
 import type { Snapshot } from '../../src/core/snapshot/snapshot.ts';
@@ -176,6 +176,72 @@ describe('a snapshot updated twice', () => {
       const { delta, rebuilds } = await expectDeltaRebuilds(before, after);
       expect(delta).toBeLessThan(rebuilds / 4);
     }
+  });
+});
+
+/** The loader's file cache as the app's (by SHA-256), in memory, and a reader that records what it downloads. */
+function memoryCache(): FileCache & { files: Map<string, Uint8Array> } {
+  const files = new Map<string, Uint8Array>();
+  return {
+    files,
+    get: async (e) => files.get(e.sha256),
+    put: async (e, b) => void files.set(e.sha256, b),
+    retain: async () => undefined,
+  };
+}
+function recording(read: ReadFile): ReadFile & { paths: string[] } {
+  const paths: string[] = [];
+  return Object.assign((p: string) => (paths.push(p), read(p)), { paths });
+}
+
+describe('loading an update on a device that holds the previous version', () => {
+  let before: string, after: string;
+  beforeAll(async () => {
+    before = path.join(work, 'load-v1');
+    after = path.join(work, 'load-v2');
+    await writeSource(path.join(work, 'load-src1'), all.slice(50, 80));
+    await makeSnapshot({ source: path.join(work, 'load-src1'), out: before });
+    await writeSource(path.join(work, 'load-src2'), [...all.slice(51, 80), all[80]]);
+    await updateSnapshot({ snapshot: before, source: path.join(work, 'load-src2'), out: after });
+  }, 120_000);
+
+  it('downloads only the manifest and the delta, and gets the same snapshot as a full download', async () => {
+    const cache = memoryCache();
+    await loadSnapshot(fsReader(before), { cache });
+    const read = recording(fsReader(after));
+    const patched = await loadSnapshot(read, { cache });
+    const m = patched.manifest;
+    expect(read.paths).toEqual(['manifest.json', m.changes!.delta!.file]);
+    const full = await loadSnapshot(fsReader(after));
+    expect(patched.items).toEqual(full.items);
+    for (const [name, sp] of full.spaces) expect(denseRows(patched.spaces.get(name)!)).toEqual(denseRows(sp));
+  });
+
+  it('downloads the changed files whole when the delta is damaged or the old files are gone, and loads all the same', async () => {
+    const broken = path.join(work, 'load-v2-broken');
+    await cp(after, broken, { recursive: true });
+    const m = await manifestOf(broken);
+    const bytes = new Uint8Array(await readFile(path.join(broken, m.changes!.delta!.file)));
+    bytes[bytes.length - 1] ^= 0xff;
+    await writeFile(path.join(broken, m.changes!.delta!.file), bytes);
+    const cache = memoryCache();
+    await loadSnapshot(fsReader(before), { cache });
+    const read = recording(fsReader(broken));
+    const warn = console.warn;
+    const warnings: string[] = [];
+    console.warn = (w: string) => void warnings.push(w);
+    try {
+      const s = await loadSnapshot(read, { cache });
+      expect(s.items.map((t) => t.id)).toEqual([...all.slice(51, 80), all[80]].map((l) => l.id));
+    } finally {
+      console.warn = warn;
+    }
+    expect(warnings.join()).toMatch(/does not match its SHA-256 in the manifest.*downloading the changed files whole/);
+    expect(read.paths).toContain('items.json');
+    // No previous version on the device: no delta download at all.
+    const fresh = recording(fsReader(after));
+    await loadSnapshot(fresh, { cache: memoryCache() });
+    expect(fresh.paths).not.toContain(m.changes!.delta!.file);
   });
 });
 
