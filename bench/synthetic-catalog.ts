@@ -5,9 +5,11 @@
  * catalog without covers that a platform's amateur league looks like). Deterministic for a seed, so that anyone can
  * rebuild the 10k and 100k cases of `npm run bench -- --only scale`:
  *
- *   npx tsx bench/synthetic-catalog.ts --titles 100000 --out /tmp/toonpick-100k [--seed 7]
+ *   npx tsx bench/synthetic-catalog.ts --titles 100000 --out /tmp/toonpick-100k [--seed 7] [--interactions-per-title 10]
  *   npm run snapshot -- --source /tmp/toonpick-100k --out /tmp/toonpick-100k/snapshot
  */
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseCatalogJsonl, type SourceItem } from '../src/core/source.ts';
@@ -44,19 +46,70 @@ async function syntheticCatalog(titles: number, seed = 7): Promise<SourceItem[]>
   });
 }
 
-export async function writeSyntheticSource(titles: number, out: string, seed = 7): Promise<string> {
+/**
+ * Writes `perTitle × titles` reading events as interactions.csv (`user,item,rating,timestamp`), streamed in
+ * chunks: readers with a long-tailed history length (median ~12, some in the hundreds), a favourite genre each,
+ * choosing titles by power-law popularity, 70 % of the time within their genre. Ratings 1–5, leaning to their
+ * genre; timestamps in reading order. Distinct titles per reader.
+ */
+async function writeInteractions(items: SourceItem[], perTitle: number, file: string, seed: number): Promise<number> {
+  const random = rng(seed + 1);
+  const n = items.length;
+  const genres = [...new Set(items.flatMap((t) => t.genres))];
+  const byGenre = new Map(genres.map((g) => [g, [] as number[]]));
+  items.forEach((t, i) => t.genres.forEach((g) => byGenre.get(g)!.push(i)));
+  // Popularity rank order: the title a power-law draw lands on (row order is the catalog's, already shuffled).
+  const popular = (list: readonly number[]) => list[Math.floor(list.length * random() ** 2.5)];
+  const total = perTitle * n;
+  const out = createWriteStream(file);
+  const write = (chunk: string) => (out.write(chunk) ? Promise.resolve() : once(out, 'drain').then(() => undefined));
+  await write('user,item,rating,timestamp\n');
+  let written = 0;
+  let user = 0;
+  let chunk = '';
+  while (written < total) {
+    const length = Math.min(total - written, Math.max(2, Math.round(4 * Math.exp(2.2 * random() * random() * 2.2))));
+    const favourite = byGenre.get(genres[Math.floor(genres.length * random() ** 2)])!;
+    const seen = new Set<number>();
+    let t = 1_600_000_000 + Math.floor(random() * 3e7);
+    for (let k = 0; k < length && seen.size < n; k++) {
+      const inGenre = random() < 0.7;
+      let i = inGenre ? popular(favourite) : Math.floor(n * random() ** 2.5);
+      while (seen.has(i)) i = Math.floor(n * random());
+      seen.add(i);
+      t += 60 + Math.floor(random() * 86_400);
+      const rating = Math.min(5, Math.max(1, Math.round((inGenre ? 3.8 : 3) + random() * 2 - 1)));
+      chunk += `u${user},${items[i].id},${rating},${t}\n`;
+      written++;
+    }
+    user++;
+    if (chunk.length > 1 << 20) {
+      await write(chunk);
+      chunk = '';
+    }
+  }
+  await write(chunk);
+  out.end();
+  await once(out, 'finish');
+  return user;
+}
+
+/** A synthetic source folder: catalog.jsonl, and interactions.csv when `perTitle` events per title are asked for. */
+export async function writeSyntheticSource(titles: number, out: string, seed = 7, perTitle = 0): Promise<string> {
   const items = await syntheticCatalog(titles, seed);
   await mkdir(out, { recursive: true });
   await writeFile(path.join(out, 'catalog.jsonl'), items.map((t) => JSON.stringify(t)).join('\n') + '\n');
+  if (perTitle > 0) await writeInteractions(items, perTitle, path.join(out, 'interactions.csv'), seed);
   return out;
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename ?? '')) {
-  const args = parseArgs(process.argv.slice(2), { out: 'string', seed: 'string', titles: 'string' });
+  const args = parseArgs(process.argv.slice(2), { out: 'string', seed: 'string', titles: 'string', 'interactions-per-title': 'string' });
   if (typeof args.titles !== 'string' || typeof args.out !== 'string') {
-    console.error('usage: npx tsx bench/synthetic-catalog.ts --titles N --out <dir> [--seed 7]');
+    console.error('usage: npx tsx bench/synthetic-catalog.ts --titles N --out <dir> [--seed 7] [--interactions-per-title R]');
     process.exit(2);
   }
-  const out = await writeSyntheticSource(Number(args.titles), args.out, typeof args.seed === 'string' ? Number(args.seed) : 7);
+  const per = typeof args['interactions-per-title'] === 'string' ? Number(args['interactions-per-title']) : 0;
+  const out = await writeSyntheticSource(Number(args.titles), args.out, typeof args.seed === 'string' ? Number(args.seed) : 7, per);
   console.log(`wrote ${path.join(out, 'catalog.jsonl')}: ${args.titles} titles`);
 }

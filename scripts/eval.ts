@@ -1,6 +1,8 @@
 /**
  * Offline evaluation CLI (shared/design/evaluation.md):
- *   npm run eval -- --data <dir> [--k 10] [--json out.json] [--methods a,b,...] [--lambda 250] [--seed 42]
+ *   npm run eval -- --data <dir> [--k 10] [--json out.json] [--methods a,b,...] [--lambda 250] [--seed 42] [--candidates K]
+ * (--candidates: the sparse community model's candidates per column, for `ease-sparse`, and forcing `toonpick*` onto
+ * the sparse model whatever the catalog's size.)
  * Reads a folder in the catalog source layout (catalog.jsonl + interactions.csv), splits it per user in time,
  * and prints one row per method at K and at K = 20 (the protocol's two cut-offs); --json writes the K report.
  * Progress goes to stderr so stdout stays the table.
@@ -14,7 +16,7 @@ import { evaluate, type EvalReport } from '../src/core/eval/harness.ts';
 import { createMethod, REFERENCE_METHODS } from '../src/core/eval/methods/index.ts';
 import { parseArgs } from './lib/node-io.ts';
 
-const USAGE = 'usage: npm run eval -- --data <dir> [--k 10] [--json out.json] [--methods a,b,...] [--lambda 250] [--seed 42]';
+const USAGE = 'usage: npm run eval -- --data <dir> [--k 10] [--json out.json] [--methods a,b,...] [--lambda 250] [--seed 42] [--candidates K]';
 
 function readText(dir: string, file: string): string {
   try {
@@ -65,7 +67,7 @@ function formatTable(report: EvalReport): string {
 }
 
 async function main(argv: string[]): Promise<void> {
-  const args = parseArgs(argv, { data: 'string', help: 'boolean', json: 'string', methods: 'string', seed: 'string', k: 'string', lambda: 'string' });
+  const args = parseArgs(argv, { data: 'string', help: 'boolean', json: 'string', methods: 'string', seed: 'string', k: 'string', lambda: 'string', candidates: 'string' });
   if (args.help) {
     console.log(USAGE);
     return;
@@ -76,7 +78,8 @@ async function main(argv: string[]): Promise<void> {
   const seed = args.seed === undefined ? 42 : Number(args.seed);
   if (!Number.isInteger(seed)) throw new Error('--seed needs an integer');
   const names = typeof args.methods === 'string' ? args.methods.split(',').map((s) => s.trim()).filter(Boolean) : [...REFERENCE_METHODS];
-  const methods = names.map((n) => createMethod(n, { seed, lambda, log: (m) => process.stderr.write(`  ${m}\n`) }));
+  const candidates = args.candidates === undefined ? undefined : numberArg(args, 'candidates', 128, true);
+  const methods = names.map((n) => createMethod(n, { seed, lambda, ...(candidates ? { candidates } : {}), log: (m) => process.stderr.write(`  ${m}\n`) }));
 
   const started = performance.now();
   const split = loadSplit(path.resolve(args.data));

@@ -43,6 +43,13 @@ export interface CommunityConfig {
   /** Weights kept per title (largest magnitude first): the snapshot stores itemCount × neighbours pairs. */
   neighbours: number;
   /**
+   * Up to this many titles, exact EASE (dense: titles² memory, titles³ time); above it, each EASE column regresses
+   * on its `candidates` most co-occurring titles (rank/sparse-ease.ts: time and memory grow with the interactions).
+   */
+  denseUpTo: number;
+  /** Titles each sparse EASE column regresses on. */
+  candidates: number;
+  /**
    * A history title's weight in the community score halves every halfLifeShare × (the reader's history length)
    * newer titles: the latest third or so of what a reader read speaks for their taste now.
    */
@@ -272,7 +279,7 @@ export const defaultConfig: Readonly<ToonpickConfig> = deepFreeze<ToonpickConfig
     // NDCG@10 with the fixed half-life of f1714c5: 200 neighbours 0.2260 (100: 0.2255, 400: 0.2267, at twice the
     // size); sequence learning rate 0.005 (0.01: 0.2218) and 30 epochs (15: 0.2211); the network's size again with
     // `npm run study`. halfLifeShare and ratingWeight are re-chosen by every fit.
-    community: { lambda: 250, neighbours: 200, halfLifeShare: 0.3, ratingWeight: 0.5 },
+    community: { lambda: 250, neighbours: 200, denseUpTo: 2000, candidates: 128, halfLifeShare: 0.3, ratingWeight: 0.5 },
     sequence: {
       maxLength: 200,
       dim: 32,

@@ -18,7 +18,7 @@ import { temporalSplit, type TrainData } from '../split.ts';
 import { ndcg } from '../math/metrics.ts';
 import { topK } from '../math/top-k.ts';
 import type { Interaction } from '../source.ts';
-import { categorySimilarity, communityScores, fitCommunityModel } from './community.ts';
+import { categorySimilarity, communityScores, fitCommunity } from './community.ts';
 import { attentionLogits, fuse, readerWeights } from './fusion.ts';
 import { readingsFromEvents, type Reading } from './reader.ts';
 import { calibrationReader, solvePrice } from './calibrate.ts';
@@ -184,7 +184,7 @@ export function communityOf(train: TrainData, content: Catalog, cfg: RankerConfi
   const genre = content.spaces.get('genre');
   const readers = train.users.map((u) => u.seen);
   return {
-    model: fitCommunityModel(readers, train.items.length, cfg.community),
+    model: fitCommunity(readers, train.items.length, cfg.community),
     categorySimilarity: genre ? categorySimilarity(readers, itemCategories(genre), genre.dim) : new Float32Array(0),
   };
 }

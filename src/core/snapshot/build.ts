@@ -74,7 +74,7 @@ export function communityEntry(community: Community, counts: { users: number; in
       name: COMMUNITY_MODEL,
       version: COMMUNITY_VERSION,
       neighbours: m.neighbours,
-      params: { lambda: cfg.community.lambda },
+      params: { lambda: cfg.community.lambda, ...(m.itemCount > cfg.community.denseUpTo ? { candidates: cfg.community.candidates } : {}) },
       files: { index: COMMUNITY_FILES.index, weight: COMMUNITY_FILES.weight },
     },
     ...(hasCategories ? { categories: { file: COMMUNITY_FILES.categories, dim: Math.round(Math.sqrt(community.categorySimilarity.length)) } } : {}),

@@ -6,6 +6,9 @@
 import type { TrainData, TrainUser } from '../../split.ts';
 import { gram, invertSpd, sumRows } from '../../math/linalg.ts';
 import type { EvalMethod, MethodOptions } from './types.ts';
+import { defaultConfig } from '../../config.ts';
+import { communityScores, type CommunityModel } from '../../rank/community.ts';
+import { fitSparseEase } from '../../rank/sparse-ease.ts';
 
 export function easeWeights(data: TrainData, lambda: number): Float64Array {
   const n = data.matrix.items;
@@ -34,6 +37,30 @@ export function easeMethod(options: MethodOptions = {}): EvalMethod {
     },
     score(user: TrainUser, out: Float64Array) {
       sumRows(weights, n, user.seen, out);
+    },
+  };
+}
+
+/**
+ * `ease-sparse`: the snapshot builder's community model above `denseUpTo` titles (rank/sparse-ease.ts): each EASE
+ * column regressed on its `candidates` most co-occurring titles, the `neighbours` largest weights kept per row;
+ * score = Σ over the user's titles of their kept weights. Compared with `ease` where dense EASE still runs.
+ */
+export function sparseEaseMethod(options: MethodOptions = {}): EvalMethod {
+  const lambda = options.lambda ?? 250;
+  const cfg = defaultConfig.ranker.community;
+  let model: CommunityModel | undefined;
+  let scores = new Float32Array(0);
+  return {
+    name: 'ease-sparse',
+    fit(data: TrainData) {
+      model = fitSparseEase(data.matrix.userItems, data.matrix.items, { lambda, neighbours: cfg.neighbours, candidates: options.candidates ?? cfg.candidates });
+      scores = new Float32Array(data.matrix.items);
+    },
+    score(user: TrainUser, out: Float64Array) {
+      if (!model) throw new Error('ease-sparse: score() before fit()');
+      const s = communityScores(model, Array.from(user.seen, (index) => ({ index, weight: 1 })), scores);
+      for (let j = 0; j < out.length; j++) out[j] = s[j];
     },
   };
 }

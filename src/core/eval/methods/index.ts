@@ -2,7 +2,7 @@
  * Methods by name, for the CLI and tests. A new method (the project's ranker, an ablation) plugs in by
  * adding one entry here, or by passing its EvalMethod object straight to `evaluate`.
  */
-import { easeMethod } from './ease.ts';
+import { easeMethod, sparseEaseMethod } from './ease.ts';
 import { itemKnnMethod } from './itemknn.ts';
 import { popularMethod } from './popular.ts';
 import { randomMethod } from './random.ts';
@@ -16,6 +16,7 @@ export const METHODS: Readonly<Record<string, MethodFactory>> = {
   popular: popularMethod,
   itemknn: itemKnnMethod,
   ease: easeMethod,
+  'ease-sparse': sparseEaseMethod,
   ...Object.fromEntries(TOONPICK_VARIANTS.map((v): [string, MethodFactory] => [v.name, (o) => toonpickMethod(v, o)])),
 };
 

@@ -60,7 +60,7 @@ export function contentCatalog(data: TrainData): Catalog {
 function fitShared(data: TrainData, cfg: RankerConfig, seed: number, log?: (m: string) => void): Promise<SharedFit> {
   let bySeed = shared.get(data);
   if (!bySeed) shared.set(data, (bySeed = new Map()));
-  const key = String(seed);
+  const key = `${seed}:${cfg.community.denseUpTo}:${cfg.community.candidates}`;
   let fit = bySeed.get(key);
   if (!fit) {
     fit = (async () => {
@@ -91,7 +91,9 @@ export const TOONPICK_VARIANTS: readonly ToonpickVariant[] = [
   { name: 'toonpick-no-fusion', attention: false },
 ];
 
-export function toonpickMethod(variant: ToonpickVariant, options: MethodOptions = {}, cfg: RankerConfig = defaultConfig.ranker): EvalMethod {
+export function toonpickMethod(variant: ToonpickVariant, options: MethodOptions = {}, base: RankerConfig = defaultConfig.ranker): EvalMethod {
+  // `candidates` forces the sparse community model (what a catalog above denseUpTo titles gets) at any size.
+  const cfg: RankerConfig = options.candidates ? { ...base, community: { ...base.community, denseUpTo: 0, candidates: options.candidates } } : base;
   const seed = options.seed ?? cfg.sequence.seed;
   let fit: SharedFit | undefined;
   let settings: ReturnType<typeof learnedFor> | undefined;

@@ -24,6 +24,8 @@ export interface MethodOptions {
   seed?: number;
   /** EASE L2 regularisation λ (default 250). */
   lambda?: number;
+  /** Sparse EASE's candidates per column (`ease-sparse`, and `toonpick*` forced to the sparse community model). */
+  candidates?: number;
   /** Where a method reports what its fit did (e.g. what its validation tuning chose); silent when absent. */
   log?: (message: string) => void;
 }
