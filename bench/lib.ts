@@ -8,6 +8,8 @@ export interface BenchRow {
   /** value / baseline value of the same bench in the same run (lower is faster unless the unit says otherwise). */
   ratio?: number;
   baseline?: string;
+  /** A figure that is neither a baseline nor a ratio (a peak, a growth exponent). */
+  info?: true;
 }
 
 export async function median(fn: () => unknown | Promise<unknown>, { warmup = 3, runs = 15 } = {}): Promise<number> {
@@ -24,10 +26,11 @@ export async function median(fn: () => unknown | Promise<unknown>, { warmup = 3,
 
 export function printRows(rows: BenchRow[]) {
   const w = (s: string, n: number) => s.padEnd(n);
-  console.log(`${w('bench', 22)}${w('case', 44)}${w('median', 14)}ratio`);
+  const caseWidth = Math.max(44, ...rows.map((r) => r.case.length + 2));
+  console.log(`${w('bench', 22)}${w('case', caseWidth)}${w('median', 14)}ratio`);
   for (const r of rows) {
     const v = `${r.value < 10 ? r.value.toFixed(3) : r.value.toFixed(1)} ${r.unit}`;
-    const ratio = r.ratio === undefined ? '(baseline)' : `${r.ratio.toFixed(3)}× ${r.baseline ?? ''}`;
-    console.log(`${w(r.bench, 22)}${w(r.case, 44)}${w(v, 14)}${ratio}`);
+    const ratio = r.ratio === undefined ? (r.info ? '' : '(baseline)') : `${r.ratio.toFixed(3)}× ${r.baseline ?? ''}`;
+    console.log(`${w(r.bench, 22)}${w(r.case, caseWidth)}${w(v, 14)}${ratio}`);
   }
 }

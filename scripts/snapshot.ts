@@ -43,9 +43,9 @@ export async function addSpriteInPlace(dir: string): Promise<{ file: string; col
  * Bad lines of catalog.jsonl and interactions.csv are left out and reported in `skipped` (line numbers and why);
  * with `strict` the first one refuses the build.
  */
-export async function makeSnapshot(opts: { source: string; out: string; name?: string; description?: string; attribution?: string; lexicalDim?: number; strict?: boolean }) {
+export async function makeSnapshot(opts: { source: string; out: string; name?: string; description?: string; attribution?: string; lexicalDim?: number; strict?: boolean; ratingRange?: readonly [number, number] }) {
   const t0 = performance.now();
-  const { items, interactions, skipped } = await readSource(opts.source, opts.strict ?? false);
+  const { items, interactions, skipped } = await readSource(opts.source, opts.strict ?? false, opts.ratingRange);
   const out = path.resolve(opts.out);
   const tmp = `${out}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
@@ -82,6 +82,15 @@ export async function calibrateInPlace(dir: string): Promise<Snapshot> {
   return snapshot;
 }
 
+/** `--rating-range min,max`: the ratings interactions.csv may hold; a row outside is a bad line. */
+export function ratingRangeArg(v: string | true | undefined): [number, number] | undefined {
+  if (v === undefined) return undefined;
+  const m = typeof v === 'string' ? /^\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*$/.exec(v) : null;
+  const range = m ? ([Number(m[1]), Number(m[2])] as [number, number]) : undefined;
+  if (!range || !range.every(Number.isFinite) || range[0] > range[1]) throw new DataError('--rating-range', `must be "min,max" (e.g. 1,5), got ${JSON.stringify(v)}`);
+  return range;
+}
+
 /** `--lexical-dim`: a whole number of hashed n-gram buckets the snapshot can store (uint16 columns). */
 export function lexicalDimArg(v: string | true | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -100,7 +109,7 @@ function printSkipped(skipped: Record<string, Array<{ message: string }>>) {
 }
 
 async function main() {
-  const args = parseArgs(process.argv.slice(2), { source: 'string', out: 'string', name: 'string', description: 'string', attribution: 'string', 'lexical-dim': 'string', calibrate: 'string', strict: 'boolean', sprite: 'string', ...UPDATE_ARGS });
+  const args = parseArgs(process.argv.slice(2), { source: 'string', out: 'string', name: 'string', description: 'string', attribution: 'string', 'lexical-dim': 'string', calibrate: 'string', strict: 'boolean', sprite: 'string', 'rating-range': 'string', ...UPDATE_ARGS });
   const text = (k: 'name' | 'description' | 'attribution') => (typeof args[k] === 'string' ? args[k] : undefined);
   if (typeof args.update === 'string') {
     if (typeof args.source !== 'string') throw new DataError('--update', 'needs --source <catalog source folder> (the new catalog.jsonl, covers, optional interactions.csv)');
@@ -109,6 +118,7 @@ async function main() {
       source: args.source,
       out: typeof args.out === 'string' ? args.out : undefined,
       strict: args.strict === true,
+      ratingRange: ratingRangeArg(args['rating-range']),
       model: typeof args.model === 'string' ? modelArgs(args) : undefined,
       name: text('name'),
       description: text('description'),
@@ -135,7 +145,7 @@ async function main() {
   }
   if (typeof args.source !== 'string' || typeof args.out !== 'string') {
     console.error(
-      'usage: npm run snapshot -- --source <dir> --out <dir> [--name "…"] [--description "…"] [--attribution "…"] [--lexical-dim N] [--strict]\n' +
+      'usage: npm run snapshot -- --source <dir> --out <dir> [--name "…"] [--description "…"] [--attribution "…"] [--lexical-dim N] [--strict] [--rating-range 1,5]\n' +
         '       npm run snapshot -- --update <snapshot dir> --source <dir> [--out <dir>] [--strict] [--model <id> --local-model-path <dir>]\n' +
         '       npm run snapshot -- --calibrate <snapshot dir>\n       npm run snapshot -- --sprite <snapshot dir>',
     );
@@ -149,6 +159,7 @@ async function main() {
     attribution: text('attribution'),
     lexicalDim: lexicalDimArg(args['lexical-dim']),
     strict: args.strict === true,
+    ratingRange: ratingRangeArg(args['rating-range']),
   });
   printSkipped(r.skipped);
   const m = r.snapshot.manifest;

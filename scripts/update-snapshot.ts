@@ -46,6 +46,8 @@ export interface UpdateOptions {
   /** Where the new version goes (default: replaces `snapshot`). */
   out?: string;
   strict?: boolean;
+  /** Ratings interactions.csv may hold (`--rating-range`). */
+  ratingRange?: readonly [number, number];
   /** The sentence model of the snapshot's `sts` space, to encode new synopses (needed only when it has one). */
   model?: ModelArgs;
   name?: string;
@@ -77,7 +79,7 @@ export async function updateSnapshot(o: UpdateOptions): Promise<UpdateReport> {
   const out = path.resolve(o.out ?? o.snapshot);
   // Dense rows in memory: the update copies rows, and every space is written again from them.
   const old = await loadSnapshot(fsReader(dir), { denseLimitBytes: Number.POSITIVE_INFINITY });
-  const { items, interactions, skipped } = await readSource(o.source, o.strict ?? false);
+  const { items, interactions, skipped } = await readSource(o.source, o.strict ?? false, o.ratingRange);
   if (old.manifest.community?.model && !interactions)
     throw new DataError(path.join(o.source, 'interactions.csv'), 'not found: the snapshot has a community model, which an update fits again from the interactions');
 

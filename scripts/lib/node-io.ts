@@ -39,7 +39,8 @@ export async function writeWithCompressedCopies(file: string, bytes: Uint8Array)
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, bytes);
   const copies: Array<[string, Uint8Array]> = bytes.byteLength < 1024 ? [] : [
-    ['.br', brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.byteLength } })],
+    // Quality 11 gains ~8 % over 9 at ~17× the time: worth it for small files, not for a 100k-title catalog's spaces.
+    ['.br', brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: bytes.byteLength <= 2 ** 21 ? 11 : 9, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.byteLength } })],
     ['.gz', gzipSync(bytes, { level: 9 })],
   ];
   for (const suffix of ['.br', '.gz']) {

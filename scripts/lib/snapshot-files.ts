@@ -4,12 +4,13 @@
  * swaps a finished snapshot in only after the app's own loader has read it back.
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { DataError } from '../../src/core/errors.ts';
-import { parseCatalogJsonl, parseInteractionsCsv, type Interaction, type SkippedLine, type SourceItem } from '../../src/core/source.ts';
+import { InteractionsParser, parseCatalogJsonl, type Interaction, type SkippedLine, type SourceItem } from '../../src/core/source.ts';
 import { contentKey, serializeSnapshot } from '../../src/core/snapshot/build.ts';
 import { loadSnapshot } from '../../src/core/snapshot/load.ts';
 import type { Snapshot } from '../../src/core/snapshot/snapshot.ts';
@@ -119,14 +120,18 @@ export async function writeAndSwap(snap: Snapshot, tmp: string, out: string, ext
  * The catalog source layout (catalog.jsonl, optional interactions.csv), parsed. Bad lines are left out and listed
  * in `skipped` (line numbers and why); with `strict` the first one refuses.
  */
-export async function readSource(source: string, strict: boolean): Promise<{ items: SourceItem[]; interactions?: Interaction[]; skipped: { catalog: SkippedLine[]; interactions: SkippedLine[] } }> {
+export async function readSource(source: string, strict: boolean, ratingRange?: readonly [number, number]): Promise<{ items: SourceItem[]; interactions?: Interaction[]; skipped: { catalog: SkippedLine[]; interactions: SkippedLine[] } }> {
   const catalogFile = path.join(source, 'catalog.jsonl');
   if (!existsSync(catalogFile)) throw new DataError(catalogFile, 'not found (expected the catalog source layout: catalog.jsonl, covers, optional interactions.csv)');
   const skipped: { catalog: SkippedLine[]; interactions: SkippedLine[] } = { catalog: [], interactions: [] };
   const items = parseCatalogJsonl(await readFile(catalogFile, 'utf8'), catalogFile, { strict, skipped: skipped.catalog });
   const interactionsFile = path.join(source, 'interactions.csv');
-  const interactions = existsSync(interactionsFile)
-    ? parseInteractionsCsv(await readFile(interactionsFile, 'utf8'), interactionsFile, new Set(items.map((i) => i.id)), { strict, skipped: skipped.interactions })
-    : undefined;
+  let interactions: Interaction[] | undefined;
+  if (existsSync(interactionsFile)) {
+    // Line by line: a platform's event log is never held in memory as one string.
+    const parser = new InteractionsParser(interactionsFile, { knownItems: new Set(items.map((i) => i.id)), ...(ratingRange ? { ratingRange } : {}) }, { strict, skipped: skipped.interactions });
+    for await (const line of createInterface({ input: createReadStream(interactionsFile, 'utf8'), crlfDelay: Infinity })) parser.line(line);
+    interactions = parser.finish();
+  }
   return { items, ...(interactions ? { interactions } : {}), skipped };
 }

@@ -131,6 +131,16 @@ export interface TuneConfig {
   ratingWeights: number[];
   /** The cut-off validation NDCG is measured at. */
   k: number;
+  /**
+   * At most this many validation readers (evenly spaced in id order when there are more): tuning scores each one
+   * against every title in every space, so a platform's million readers would cost hours for no better choice.
+   */
+  maxReaders: number;
+  /**
+   * And no more readers than this many bytes of their per-title scores hold (readers × titles × (spaces + 1) × 4 B;
+   * never fewer than 100): at 100k titles a reader's scores take ~1.6 MB.
+   */
+  memoryBytes: number;
 }
 
 export interface TextModelConfig {
@@ -301,7 +311,7 @@ export const defaultConfig: Readonly<ToonpickConfig> = deepFreeze<ToonpickConfig
     // validation carves of MovieLens, its implicit variant and both halves (npm run study): floor 0.90 is the only
     // one tried at which all four reach ≥ 30 % below EASE's genre similarity at ≥ 90 % NDCG; bonus 0.2 over 0 and
     // 0.5. strength is the last resort for a snapshot without calibration: the demo's calibrated price, rounded.
-    tune: { halfLifeShares: [0.1, 0.2, 0.3, 0.5], ratingWeights: [0, 0.5, 1], k: 10 },
+    tune: { halfLifeShares: [0.1, 0.2, 0.3, 0.5], ratingWeights: [0, 0.5, 1], k: 10, maxReaders: 1000, memoryBytes: 256 * 2 ** 20 },
     serendipity: { level: 0.5, strength: 0.24, reduction: 0.32, accuracyFloor: 0.9, bonus: 0.2, basis: 10, from: 2, similar: 3, pool: 30, shortlist: 300 },
     survey: { likes: 6, perGenre: 40, seed: 7, formatGenres: ['스토리', '에피소드', '옴니버스'] },
   },

@@ -71,38 +71,76 @@ export function parseCatalogJsonl(text: string, file = 'catalog.jsonl', options:
   return items;
 }
 
+/** What a row of interactions.csv must satisfy besides its shape: titles the catalog has, a declared rating range. */
+export interface InteractionRules {
+  knownItems?: Set<string>;
+  /** Ratings outside [min, max] are bad lines (e.g. `--rating-range 1,5`). */
+  ratingRange?: readonly [number, number];
+}
+
+const HEADER = ['user', 'item', 'rating', 'timestamp'];
+
 /**
- * Parses `user,item,rating,timestamp`. A row naming an item not in `knownItems` (when given), a rating or
- * timestamp that is not a number, or a repeat of the same user, item and time is a bad line.
+ * interactions.csv one line at a time (`user,item,rating,timestamp`), so that a caller can stream a file of any
+ * size through it: the header first, then each row. A row naming an item not in `knownItems`, a rating or
+ * timestamp that is not a number, a rating outside the declared range, or a repeat of the same user, item and
+ * time is a bad line (refused, or left out and recorded: ParseOptions).
  */
-export function parseInteractionsCsv(text: string, file = 'interactions.csv', knownItems?: Set<string>, options: ParseOptions = {}): Interaction[] {
-  const lines = text.split(/\r?\n/);
-  const header = lines[0]?.trim().split(',').map((h) => h.trim());
-  const want = ['user', 'item', 'rating', 'timestamp'];
-  if (!header || want.some((h, i) => header[i] !== h)) throw new DataError(file, `header must be "${want.join(',')}"`);
-  const out: Interaction[] = [];
-  const seen = new Set<string>();
-  for (let n = 1; n < lines.length; n++) {
-    const line = lines[n].trim();
-    if (!line) continue;
+export class InteractionsParser {
+  readonly rows: Interaction[] = [];
+  private readonly seen = new Set<string>();
+  private n = 0;
+
+  constructor(
+    private readonly file = 'interactions.csv',
+    private readonly rules: InteractionRules = {},
+    private readonly options: ParseOptions = {},
+  ) {}
+
+  /** The next line of the file (the first is the header). */
+  line(raw: string): void {
+    const n = ++this.n;
+    const line = raw.trim();
+    const file = this.file;
+    if (n === 1) {
+      const header = line.split(',').map((h) => h.trim());
+      if (HEADER.some((h, i) => header[i] !== h)) throw new DataError(file, `header must be "${HEADER.join(',')}"`);
+      return;
+    }
+    if (!line) return;
     try {
       const cells = line.split(',');
-      if (cells.length !== 4) throw new DataError(file, `line ${n + 1} has ${cells.length} columns, expected 4`);
+      if (cells.length !== 4) throw new DataError(file, `line ${n} has ${cells.length} columns, expected 4`);
       const [user, item] = cells;
       const rating = Number(cells[2]);
       const timestamp = Number(cells[3]);
-      if (!user || !item) throw new DataError(file, `line ${n + 1} has an empty user or item`);
-      if (cells[2].trim() === '' || !Number.isFinite(rating)) throw new DataError(file, `line ${n + 1}: rating is not a number`, { item, field: 'rating' });
-      if (cells[3].trim() === '' || !Number.isFinite(timestamp)) throw new DataError(file, `line ${n + 1}: timestamp is not a number`, { item, field: 'timestamp' });
-      if (knownItems && !knownItems.has(item)) throw new DataError(file, `line ${n + 1} names an item not in the catalog`, { item, field: 'item' });
+      if (!user || !item) throw new DataError(file, `line ${n} has an empty user or item`);
+      if (cells[2].trim() === '' || !Number.isFinite(rating)) throw new DataError(file, `line ${n}: rating is not a number`, { item, field: 'rating' });
+      const range = this.rules.ratingRange;
+      if (range && (rating < range[0] || rating > range[1])) throw new DataError(file, `line ${n}: rating ${rating} is outside the declared range ${range[0]}–${range[1]}`, { item, field: 'rating' });
+      if (cells[3].trim() === '' || !Number.isFinite(timestamp)) throw new DataError(file, `line ${n}: timestamp is not a number`, { item, field: 'timestamp' });
+      if (this.rules.knownItems && !this.rules.knownItems.has(item)) throw new DataError(file, `line ${n} names an item not in the catalog`, { item, field: 'item' });
       const key = `${user}\u0000${item}\u0000${timestamp}`;
-      if (seen.has(key)) throw new DataError(file, `line ${n + 1} repeats an earlier row (same user, item and time)`, { item });
-      seen.add(key);
-      out.push({ user, item, rating, timestamp });
+      if (this.seen.has(key)) throw new DataError(file, `line ${n} repeats an earlier row (same user, item and time)`, { item });
+      this.seen.add(key);
+      this.rows.push({ user, item, rating, timestamp });
     } catch (e) {
       if (!(e instanceof DataError)) throw e;
-      badLine(file, n + 1, e, options);
+      badLine(file, n, e, this.options);
     }
   }
-  return out;
+
+  /** The rows, once every line was given; a file without even a header is refused. */
+  finish(): Interaction[] {
+    if (this.n === 0) throw new DataError(this.file, `header must be "${HEADER.join(',')}"`);
+    this.seen.clear();
+    return this.rows;
+  }
+}
+
+/** interactions.csv from its whole text (tests, the eval); the builder streams it through InteractionsParser. */
+export function parseInteractionsCsv(text: string, file = 'interactions.csv', knownItems?: Set<string>, options: ParseOptions = {}, ratingRange?: readonly [number, number]): Interaction[] {
+  const parser = new InteractionsParser(file, { ...(knownItems ? { knownItems } : {}), ...(ratingRange ? { ratingRange } : {}) }, options);
+  for (const line of text.split(/\r?\n/)) parser.line(line);
+  return parser.finish();
 }

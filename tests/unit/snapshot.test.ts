@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtemp, readFile, writeFile, rm, cp, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { makeSnapshot } from '../../scripts/snapshot.ts';
+import { makeSnapshot, ratingRangeArg } from '../../scripts/snapshot.ts';
 import { fsReader } from '../../scripts/lib/node-io.ts';
 import { loadSnapshot } from '../../src/core/snapshot/load.ts';
 import { contentHashOf, sha256Hex, type Manifest } from '../../src/core/snapshot/format.ts';
@@ -171,6 +171,12 @@ describe('snapshot round trip', () => {
     expect(r.skipped.interactions.map((l) => l.message).join('\n')).toMatch(/line 3 names an item not in the catalog[^]*line 4: timestamp is not a number[^]*line 5 repeats an earlier row[^]*line 7: rating is not a number[^]*line 8 has 3 columns/);
     expect(r.snapshot.manifest.community?.interactions).toBe(2);
     await expect(makeSnapshot({ source: src, out: path.join(work, 'badlines-strict'), strict: true })).rejects.toThrow(/catalog\.jsonl: line 2 is not JSON/);
+    // A declared rating range (--rating-range 1,4) makes u1's 5 a bad line too.
+    const ranged = await makeSnapshot({ source: src, out, ratingRange: [1, 4] });
+    expect(ranged.skipped.interactions.map((l) => l.line)).toEqual([2, 3, 4, 5, 7, 8]);
+    expect(ranged.skipped.interactions[0].message).toMatch(/line 2: rating 5 is outside the declared range 1–4/);
+    expect(ratingRangeArg('1,5')).toEqual([1, 5]);
+    expect(() => ratingRangeArg('5,1')).toThrow(/--rating-range: must be "min,max"/);
   });
 });
 

@@ -10,7 +10,6 @@
  */
 import type { BinaryMatrix } from '../split.ts';
 import { gram, invertSpd } from '../math/linalg.ts';
-import { fitSparseEase } from './sparse-ease.ts';
 
 export const COMMUNITY_MODEL = 'ease-topn';
 export const COMMUNITY_VERSION = 1;
@@ -66,14 +65,6 @@ export function fitCommunityModel(readers: readonly Int32Array[], itemCount: num
     }
   }
   return { itemCount: n, neighbours: N, index, weight };
-}
-
-/**
- * The community model for a catalog of this size: exact EASE up to `denseUpTo` titles, above it EASE restricted to
- * each title's `candidates` most co-occurring titles (sparse-ease.ts), whose cost grows with the interactions.
- */
-export function fitCommunity(readers: readonly Int32Array[], itemCount: number, opts: { lambda: number; neighbours: number; denseUpTo: number; candidates: number }): CommunityModel {
-  return itemCount <= opts.denseUpTo ? fitCommunityModel(readers, itemCount, opts) : fitSparseEase(readers, itemCount, opts);
 }
 
 /** out[j] = Σ_rows weight·B[row][j]: the reader's community score for every title. */

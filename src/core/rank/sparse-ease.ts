@@ -11,7 +11,7 @@
  * Cost, for n titles, readers u with |u| titles and K candidates: co-occurrence Σᵤ|u|² adds, candidate Gram blocks
  * n·K·M look-ups (M = 2K co-occurring titles kept per title), solves n·K³/6 multiply-adds; memory n·M pairs.
  */
-import type { CommunityModel } from './community.ts';
+import { fitCommunityModel, type CommunityModel } from './community.ts';
 
 export interface SparseEaseOptions {
   lambda: number;
@@ -166,4 +166,12 @@ export function fitSparseEase(readers: readonly Int32Array[], itemCount: number,
     }
   }
   return { itemCount: n, neighbours: N, index, weight };
+}
+
+/**
+ * The community model for a catalog of this size: exact EASE up to `denseUpTo` titles (community.ts), above it
+ * EASE restricted to each title's `candidates` most co-occurring titles, whose cost grows with the interactions.
+ */
+export function fitCommunity(readers: readonly Int32Array[], itemCount: number, opts: SparseEaseOptions & { denseUpTo: number }): CommunityModel {
+  return itemCount <= opts.denseUpTo ? fitCommunityModel(readers, itemCount, opts) : fitSparseEase(readers, itemCount, opts);
 }

@@ -18,7 +18,8 @@ import { temporalSplit, type TrainData } from '../split.ts';
 import { ndcg } from '../math/metrics.ts';
 import { topK } from '../math/top-k.ts';
 import type { Interaction } from '../source.ts';
-import { categorySimilarity, communityScores, fitCommunity } from './community.ts';
+import { categorySimilarity, communityScores } from './community.ts';
+import { fitCommunity } from './sparse-ease.ts';
 import { attentionLogits, fuse, readerWeights } from './fusion.ts';
 import { readingsFromEvents, type Reading } from './reader.ts';
 import { calibrationReader, solvePrice } from './calibrate.ts';
@@ -195,7 +196,12 @@ export function communityOf(train: TrainData, content: Catalog, cfg: RankerConfi
  */
 export function validationSet(inner: Catalog, carve: ReturnType<typeof carveValidation>, cfg: RankerConfig): ValidationSet {
   const n = carve.train.items.length;
-  const valReaders = carve.evaluated.map((e) => ({ readings: readingsFromEvents(e.user.history, carve.train.implicit, cfg), targets: new Set(e.test), history: [...e.user.seen] }));
+  const all = carve.evaluated;
+  const perReader = n * (availableSpaces(inner).length + 1) * 4;
+  const most = Math.min(cfg.tune.maxReaders, Math.max(100, Math.floor(cfg.tune.memoryBytes / perReader)));
+  const step = all.length / most;
+  const chosen = step > 1 ? Array.from({ length: most }, (_, i) => all[Math.floor(i * step)]) : all;
+  const valReaders = chosen.map((e) => ({ readings: readingsFromEvents(e.user.history, carve.train.implicit, cfg), targets: new Set(e.test), history: [...e.user.seen] }));
   // Community settings: the (half-life, taste weight) whose community score alone ranks the targets best.
   let cf = { halfLifeShare: cfg.community.halfLifeShare, ratingWeight: cfg.community.ratingWeight, ndcg: -1 };
   if (inner.community) {
