@@ -1,5 +1,6 @@
 /**
  * npm run snapshot -- --source <dir> --out <dir> [--name "…"] [--description "…"] [--attribution "…"] [--lexical-dim 1024]
+ *                      [--strict] [--rating-range 1,5] [--engine duckdb|js] [--cooccurrence <parquet>]
  * npm run snapshot -- --update <snapshot dir> --source <dir> [--out <dir>]   (update-snapshot.ts)
  * npm run snapshot -- --calibrate <dir>
  *
@@ -10,6 +11,10 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { DataError } from '../src/core/errors.ts';
+import { defaultConfig } from '../src/core/config.ts';
+import { cooccurrenceKeep, type Cooccurrence } from '../src/core/rank/sparse-ease.ts';
+import type { SkippedLine } from '../src/core/source.ts';
+import { cooccurrenceWithDuckDb, readCooccurrenceTable } from './lib/cooccurrence.ts';
 import { SOURCES_FILE, buildSnapshot } from '../src/core/snapshot/build.ts';
 import { loadSnapshot } from '../src/core/snapshot/load.ts';
 import type { Snapshot } from '../src/core/snapshot/snapshot.ts';
@@ -43,9 +48,23 @@ export async function addSpriteInPlace(dir: string): Promise<{ file: string; col
  * Bad lines of catalog.jsonl and interactions.csv are left out and reported in `skipped` (line numbers and why);
  * with `strict` the first one refuses the build.
  */
-export async function makeSnapshot(opts: { source: string; out: string; name?: string; description?: string; attribution?: string; lexicalDim?: number; strict?: boolean; ratingRange?: readonly [number, number] }) {
+export async function makeSnapshot(opts: {
+  source: string;
+  out: string;
+  name?: string;
+  description?: string;
+  attribution?: string;
+  lexicalDim?: number;
+  strict?: boolean;
+  ratingRange?: readonly [number, number];
+  /** Who counts co-occurrences for a catalog above `denseUpTo` titles: DuckDB running scripts/sql (default), or this process. */
+  engine?: 'duckdb' | 'js';
+  /** A co-occurrence table (Parquet) computed elsewhere with scripts/sql/cooccurrence.sql, used instead. */
+  cooccurrence?: string;
+}) {
   const t0 = performance.now();
   const { items, interactions, skipped } = await readSource(opts.source, opts.strict ?? false, opts.ratingRange);
+  const cooccurrence = interactions ? await communityCooccurrence(opts, items.map((it) => it.id), skipped) : undefined;
   const out = path.resolve(opts.out);
   const tmp = `${out}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
@@ -62,6 +81,7 @@ export async function makeSnapshot(opts: { source: string; out: string; name?: s
       covers,
       coverInfo: covers.size ? { dir: 'covers', width: COVER_WIDTH, format: 'webp', squareDir: 'covers64', squareSize: SQUARE_SIZE, ...(sprite ? { sprite } : {}) } : undefined,
       lexicalDim: opts.lexicalDim,
+      ...(cooccurrence ? { cooccurrence } : {}),
     });
     snap.blobs.set(SOURCES_FILE, sourcesFile(items, hashes));
     await writeAndSwap(snap, tmp, out);
@@ -73,6 +93,20 @@ export async function makeSnapshot(opts: { source: string; out: string; name?: s
 }
 
 /**
+ * The co-occurrence lists of the final community fit, counted outside this process: only for a catalog above
+ * `denseUpTo` titles (below it the model is exact EASE, which needs none). `--cooccurrence` reads a table; the
+ * default engine runs scripts/sql/cooccurrence.sql with DuckDB over interactions.csv, out of core.
+ */
+async function communityCooccurrence(opts: { source: string; strict?: boolean; ratingRange?: readonly [number, number]; engine?: 'duckdb' | 'js'; cooccurrence?: string }, itemIds: string[], skipped: Record<string, SkippedLine[]>): Promise<Cooccurrence | undefined> {
+  const cfg = defaultConfig.ranker.community;
+  if (itemIds.length <= cfg.denseUpTo) return undefined;
+  const keep = cooccurrenceKeep(itemIds.length, cfg.candidates);
+  if (opts.cooccurrence) return readCooccurrenceTable(opts.cooccurrence, itemIds, keep, { strict: opts.strict ?? false, skipped: (skipped.cooccurrence = []) });
+  if ((opts.engine ?? 'duckdb') === 'js') return undefined;
+  return cooccurrenceWithDuckDb({ interactions: path.join(opts.source, 'interactions.csv'), itemIds, keep, ...(opts.ratingRange ? { ratingRange: opts.ratingRange } : {}) });
+}
+
+/**
  * `--calibrate <dir>`: calibrates the serendipity price of an existing snapshot for the spaces it has now (a
  * snapshot built before calibration existed, or changed by hand) and re-signs it in place.
  */
@@ -80,6 +114,12 @@ export async function calibrateInPlace(dir: string): Promise<Snapshot> {
   const snapshot = await loadSnapshot(fsReader(dir));
   await writeSnapshotInPlace(dir, snapshot);
   return snapshot;
+}
+
+/** `--engine duckdb|js`: who counts co-occurrences for a large catalog. */
+function engineArg(v: string | true | undefined): 'duckdb' | 'js' | undefined {
+  if (v === undefined || v === 'duckdb' || v === 'js') return v;
+  throw new DataError('--engine', `must be duckdb or js, got ${JSON.stringify(v)}`);
 }
 
 /** `--rating-range min,max`: the ratings interactions.csv may hold; a row outside is a bad line. */
@@ -109,7 +149,7 @@ function printSkipped(skipped: Record<string, Array<{ message: string }>>) {
 }
 
 async function main() {
-  const args = parseArgs(process.argv.slice(2), { source: 'string', out: 'string', name: 'string', description: 'string', attribution: 'string', 'lexical-dim': 'string', calibrate: 'string', strict: 'boolean', sprite: 'string', 'rating-range': 'string', ...UPDATE_ARGS });
+  const args = parseArgs(process.argv.slice(2), { source: 'string', out: 'string', name: 'string', description: 'string', attribution: 'string', 'lexical-dim': 'string', calibrate: 'string', strict: 'boolean', sprite: 'string', 'rating-range': 'string', engine: 'string', cooccurrence: 'string', ...UPDATE_ARGS });
   const text = (k: 'name' | 'description' | 'attribution') => (typeof args[k] === 'string' ? args[k] : undefined);
   if (typeof args.update === 'string') {
     if (typeof args.source !== 'string') throw new DataError('--update', 'needs --source <catalog source folder> (the new catalog.jsonl, covers, optional interactions.csv)');
@@ -145,7 +185,7 @@ async function main() {
   }
   if (typeof args.source !== 'string' || typeof args.out !== 'string') {
     console.error(
-      'usage: npm run snapshot -- --source <dir> --out <dir> [--name "…"] [--description "…"] [--attribution "…"] [--lexical-dim N] [--strict] [--rating-range 1,5]\n' +
+      'usage: npm run snapshot -- --source <dir> --out <dir> [--name "…"] [--description "…"] [--attribution "…"] [--lexical-dim N] [--strict] [--rating-range 1,5] [--engine duckdb|js] [--cooccurrence <parquet>]\n' +
         '       npm run snapshot -- --update <snapshot dir> --source <dir> [--out <dir>] [--strict] [--model <id> --local-model-path <dir>]\n' +
         '       npm run snapshot -- --calibrate <snapshot dir>\n       npm run snapshot -- --sprite <snapshot dir>',
     );
@@ -160,6 +200,8 @@ async function main() {
     lexicalDim: lexicalDimArg(args['lexical-dim']),
     strict: args.strict === true,
     ratingRange: ratingRangeArg(args['rating-range']),
+    engine: engineArg(args.engine),
+    ...(typeof args.cooccurrence === 'string' ? { cooccurrence: args.cooccurrence } : {}),
   });
   printSkipped(r.skipped);
   const m = r.snapshot.manifest;

@@ -35,10 +35,22 @@ function readersByTitle(readers: readonly Int32Array[], n: number): { start: Int
 }
 
 /**
- * For every title, the `keep` titles it shares most readers with (count, then lower row first) and those counts,
- * plus its own reader count: one dense accumulator of n counts reused title after title.
+ * For every title (row), the `keep` titles it shares most readers with — `ids` (−1 past the last) and `counts`,
+ * `keep` per row, by count then lower row first — and its own reader count. Computed here from the readers, or
+ * by the SQL of `sql/cooccurrence.sql` (an embedded engine, or the operator's warehouse: scripts/lib/cooccurrence.ts).
  */
-function cooccurrence(readers: readonly Int32Array[], n: number, keep: number) {
+export interface Cooccurrence {
+  keep: number;
+  ids: Int32Array;
+  counts: Float64Array;
+  own: Float64Array;
+}
+
+/** The co-occurrence lists `fitSparseEase` needs for `candidates` (it keeps twice as many per title). */
+export const cooccurrenceKeep = (itemCount: number, candidates: number): number => Math.min(2 * Math.max(1, Math.min(candidates, itemCount - 1)), itemCount - 1);
+
+/** Cooccurrence from the readers' title lists: one dense accumulator of n counts reused title after title. */
+export function cooccurrence(readers: readonly Int32Array[], n: number, keep: number): Cooccurrence {
   const { start, users } = readersByTitle(readers, n);
   const ids = new Int32Array(n * keep).fill(-1);
   const counts = new Float64Array(n * keep);
@@ -64,7 +76,7 @@ function cooccurrence(readers: readonly Int32Array[], n: number, keep: number) {
     }
     for (let q = 0; q < t; q++) acc[touched[q]] = 0;
   }
-  return { ids, counts, own };
+  return { keep, ids, counts, own };
 }
 
 /** Solves (A) x = b in place for a symmetric positive definite K × K matrix `a` (Cholesky; a is overwritten). */
@@ -96,15 +108,16 @@ function solveSpd(a: Float64Array, b: Float64Array, k: number): void {
  * Fits the community model (community.ts's top-N format) from the readers' distinct titles (catalog rows), with
  * each EASE column restricted to its `candidates` most co-occurring titles.
  */
-export function fitSparseEase(readers: readonly Int32Array[], itemCount: number, opts: SparseEaseOptions): CommunityModel {
+export function fitSparseEase(readers: readonly Int32Array[], itemCount: number, opts: SparseEaseOptions, precomputed?: Cooccurrence): CommunityModel {
   if (!(opts.lambda > 0)) throw new Error(`EASE needs λ > 0, got ${opts.lambda}`);
   const n = itemCount;
   const N = Math.max(1, Math.min(opts.neighbours, n - 1));
   const K = Math.max(1, Math.min(opts.candidates, n - 1));
   // Twice the candidates are kept per title, so that a Gram entry between two candidates of j is found in either
   // one's list; a pair in neither shares fewer readers than both lists' last entries, and counts as 0.
-  const M = Math.min(2 * K, n - 1);
-  const co = cooccurrence(readers, n, M);
+  const M = cooccurrenceKeep(n, opts.candidates);
+  if (precomputed && (precomputed.keep !== M || precomputed.own.length !== n)) throw new Error(`co-occurrence lists of ${precomputed.keep} per title for ${precomputed.own.length} titles; this fit needs ${M} for ${n}`);
+  const co = precomputed ?? cooccurrence(readers, n, M);
   const a = new Float64Array(K * K);
   const rhs = new Float64Array(K);
   const pos = new Int32Array(n).fill(-1);
@@ -172,6 +185,6 @@ export function fitSparseEase(readers: readonly Int32Array[], itemCount: number,
  * The community model for a catalog of this size: exact EASE up to `denseUpTo` titles (community.ts), above it
  * EASE restricted to each title's `candidates` most co-occurring titles, whose cost grows with the interactions.
  */
-export function fitCommunity(readers: readonly Int32Array[], itemCount: number, opts: SparseEaseOptions & { denseUpTo: number }): CommunityModel {
-  return itemCount <= opts.denseUpTo ? fitCommunityModel(readers, itemCount, opts) : fitSparseEase(readers, itemCount, opts);
+export function fitCommunity(readers: readonly Int32Array[], itemCount: number, opts: SparseEaseOptions & { denseUpTo: number }, precomputed?: Cooccurrence): CommunityModel {
+  return itemCount <= opts.denseUpTo ? fitCommunityModel(readers, itemCount, opts) : fitSparseEase(readers, itemCount, opts, precomputed);
 }

@@ -19,7 +19,7 @@ import { ndcg } from '../math/metrics.ts';
 import { topK } from '../math/top-k.ts';
 import type { Interaction } from '../source.ts';
 import { categorySimilarity, communityScores } from './community.ts';
-import { fitCommunity } from './sparse-ease.ts';
+import { fitCommunity, type Cooccurrence } from './sparse-ease.ts';
 import { attentionLogits, fuse, readerWeights } from './fusion.ts';
 import { readingsFromEvents, type Reading } from './reader.ts';
 import { calibrationReader, solvePrice } from './calibrate.ts';
@@ -181,11 +181,11 @@ export function carveValidation(train: TrainData) {
 }
 
 /** The community model and category similarity of some histories. */
-export function communityOf(train: TrainData, content: Catalog, cfg: RankerConfig): Community {
+export function communityOf(train: TrainData, content: Catalog, cfg: RankerConfig, cooccurrence?: Cooccurrence): Community {
   const genre = content.spaces.get('genre');
   const readers = train.users.map((u) => u.seen);
   return {
-    model: fitCommunity(readers, train.items.length, cfg.community),
+    model: fitCommunity(readers, train.items.length, cfg.community, cooccurrence),
     categorySimilarity: genre ? categorySimilarity(readers, itemCategories(genre), genre.dim) : new Float32Array(0),
   };
 }
@@ -235,18 +235,22 @@ export function validationSet(inner: Catalog, carve: ReturnType<typeof carveVali
 }
 
 /** Step 4 for the community part, and what the validation chose; no `learned` when nobody could be validated. */
-export function finish(train: TrainData, content: Catalog, cfg: RankerConfig, validation: ValidationSet, spaces: string[]): { community: Community; learned?: LearnedRanker } {
+export function finish(train: TrainData, content: Catalog, cfg: RankerConfig, validation: ValidationSet, spaces: string[], cooccurrence?: Cooccurrence): { community: Community; learned?: LearnedRanker } {
   const learned = validation.readers.length ? validation.learn(spaces, true, cfg.serendipity) : undefined;
-  return { community: { ...communityOf(train, content, cfg), ...(learned ? { learned } : {}) }, learned };
+  return { community: { ...communityOf(train, content, cfg, cooccurrence), ...(learned ? { learned } : {}) }, learned };
 }
 
 /**
  * Steps 1–4 without a sequence model, synchronously: what the snapshot builder runs on a source with
  * interactions (`npm run train:seq` later adds the sequence model and learns the fusion again).
  */
-export function fitCommunityRanker(train: TrainData, content: Catalog, cfg: RankerConfig): { community: Community; validation: ValidationSet; learned?: LearnedRanker } {
+/**
+ * `cooccurrence`, when given, is the whole data's co-occurrence lists computed outside (SQL: the builder's
+ * `--engine duckdb` or `--cooccurrence <parquet>`) for the final fit; the validation carve's model is fitted here.
+ */
+export function fitCommunityRanker(train: TrainData, content: Catalog, cfg: RankerConfig, cooccurrence?: Cooccurrence): { community: Community; validation: ValidationSet; learned?: LearnedRanker } {
   const carve = carveValidation(train);
   const inner: Catalog = { ...content, community: communityOf(carve.train, content, cfg) };
   const validation = validationSet(inner, carve, cfg);
-  return { ...finish(train, content, cfg, validation, availableSpaces(inner)), validation };
+  return { ...finish(train, content, cfg, validation, availableSpaces(inner), cooccurrence), validation };
 }

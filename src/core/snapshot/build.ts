@@ -8,6 +8,7 @@ import { temporalSplit } from '../split.ts';
 import { COMMUNITY_MODEL, COMMUNITY_VERSION } from '../rank/community.ts';
 import type { Community } from '../rank/signals.ts';
 import { fitCommunityRanker } from '../rank/tune.ts';
+import type { Cooccurrence } from '../rank/sparse-ease.ts';
 import { calibrateCatalog } from '../rank/calibrate.ts';
 import type { Interaction, SourceItem } from '../source.ts';
 import { LEXICAL_ENCODER, LEXICAL_VERSION, LexicalEncoder } from '../text/lexical.ts';
@@ -37,6 +38,11 @@ export interface BuildInput {
    */
   spaces?: Space[];
   blobs?: ReadonlyMap<string, Uint8Array>;
+  /**
+   * The interactions' co-occurrence lists computed outside (scripts/lib/cooccurrence.ts: SQL), for the final
+   * community fit of a catalog above `denseUpTo` titles; without it they are counted here.
+   */
+  cooccurrence?: Cooccurrence;
 }
 
 /**
@@ -195,7 +201,7 @@ export function buildSnapshot(input: BuildInput): Snapshot {
     // Every interaction trains (nobody is held out: minPositives ∞); the tuning carves its own validation.
     const cfg = input.ranker ?? defaultConfig.ranker;
     const train = temporalSplit(src, interactions, { minPositives: Number.POSITIVE_INFINITY }).train;
-    communityModel = fitCommunityRanker(train, { items, spaces, indexOf }, cfg).community;
+    communityModel = fitCommunityRanker(train, { items, spaces, indexOf }, cfg, input.cooccurrence).community;
     community = communityEntry(communityModel, community, cfg, blobs);
   }
   const manifest: Manifest = {
