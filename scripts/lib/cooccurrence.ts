@@ -5,6 +5,7 @@
  * sparse community model fits from (src/core/rank/sparse-ease.ts), identical to what it counts in memory.
  */
 import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { DataError } from '../../src/core/errors.ts';
@@ -22,8 +23,14 @@ function cooccurrenceSql(keep: number): string {
 /** A string literal for DuckDB (file paths). */
 const literal = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
+/**
+ * DuckDB's own memory is capped (it spills the pairs join to a temporary folder beyond it): its default, 80 % of the
+ * machine, would crowd out the builder's heap on top of it.
+ */
+const DUCKDB_MEMORY = '2GB';
+
 async function withDuckDb<T>(work: (c: DuckDBConnection) => Promise<T>): Promise<T> {
-  const db = await DuckDBInstance.create(':memory:');
+  const db = await DuckDBInstance.create(':memory:', { memory_limit: DUCKDB_MEMORY, temp_directory: path.join(tmpdir(), 'toonpick-duckdb'), preserve_insertion_order: 'false' });
   const c = await db.connect();
   try {
     return await work(c);
@@ -174,5 +181,25 @@ export function readCooccurrenceTable(file: string, itemIds: readonly string[], 
     const source = `read_parquet(${literal(file)})`;
     await checkColumns(c, source, file, { item: 'text', other: 'text', readers: 'number' });
     return collect(c, `SELECT CAST(item AS VARCHAR), CAST(other AS VARCHAR), readers FROM ${source}`, itemIds, keep, file, options);
+  });
+}
+
+/**
+ * Streams a Parquet export of the interactions (columns `user`, `item`, `rating`, `timestamp`; ids may be
+ * integers) row by row, in chunks, never the whole file in memory. A wrong schema is refused naming the column.
+ */
+export function readInteractionsParquet(file: string, row: (n: number, user: string, item: string, rating: number, timestamp: number) => void): Promise<void> {
+  return withDuckDb(async (c) => {
+    const source = `read_parquet(${literal(file)})`;
+    await checkColumns(c, source, file, { user: 'text', item: 'text', rating: 'number', timestamp: 'number' });
+    const result = await c.stream(`SELECT CAST("user" AS VARCHAR), CAST(item AS VARCHAR), CAST(rating AS DOUBLE), CAST("timestamp" AS DOUBLE) FROM ${source}`);
+    let n = 0;
+    for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+      const [users, items, ratings, times] = [0, 1, 2, 3].map((k) => chunk.getColumnValues(k));
+      for (let r = 0; r < chunk.rowCount; r++) {
+        const num = (v: unknown) => (v === null || v === undefined ? NaN : Number(v));
+        row(++n, String(users[r] ?? ''), String(items[r] ?? ''), num(ratings[r]), num(times[r]));
+      }
+    }
   });
 }

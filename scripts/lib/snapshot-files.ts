@@ -15,6 +15,7 @@ import { contentKey, serializeSnapshot } from '../../src/core/snapshot/build.ts'
 import { loadSnapshot } from '../../src/core/snapshot/load.ts';
 import type { Snapshot } from '../../src/core/snapshot/snapshot.ts';
 import { fsReader, writeWithCompressedCopies } from './node-io.ts';
+import { readInteractionsParquet } from './cooccurrence.ts';
 
 export const COVER_WIDTH = 120;
 export const SQUARE_SIZE = 64;
@@ -122,12 +123,17 @@ export async function writeAndSwap(snap: Snapshot, tmp: string, out: string, ext
  */
 export async function readSource(source: string, strict: boolean, ratingRange?: readonly [number, number]): Promise<{ items: SourceItem[]; interactions?: Interaction[]; skipped: { catalog: SkippedLine[]; interactions: SkippedLine[] } }> {
   const catalogFile = path.join(source, 'catalog.jsonl');
-  if (!existsSync(catalogFile)) throw new DataError(catalogFile, 'not found (expected the catalog source layout: catalog.jsonl, covers, optional interactions.csv)');
+  if (!existsSync(catalogFile)) throw new DataError(catalogFile, 'not found (expected the catalog source layout: catalog.jsonl, covers, optional interactions.csv or interactions.parquet)');
   const skipped: { catalog: SkippedLine[]; interactions: SkippedLine[] } = { catalog: [], interactions: [] };
   const items = parseCatalogJsonl(await readFile(catalogFile, 'utf8'), catalogFile, { strict, skipped: skipped.catalog });
   const interactionsFile = path.join(source, 'interactions.csv');
   let interactions: Interaction[] | undefined;
-  if (existsSync(interactionsFile)) {
+  const parquetFile = path.join(source, 'interactions.parquet');
+  if (!existsSync(interactionsFile) && existsSync(parquetFile)) {
+    const parser = new InteractionsParser(parquetFile, { knownItems: new Set(items.map((i) => i.id)), ...(ratingRange ? { ratingRange } : {}) }, { strict, skipped: skipped.interactions });
+    await readInteractionsParquet(parquetFile, (row, user, item, rating, timestamp) => parser.record(row, user, item, rating, timestamp, 'row'));
+    interactions = parser.finish();
+  } else if (existsSync(interactionsFile)) {
     // Line by line: a platform's event log is never held in memory as one string.
     const parser = new InteractionsParser(interactionsFile, { knownItems: new Set(items.map((i) => i.id)), ...(ratingRange ? { ratingRange } : {}) }, { strict, skipped: skipped.interactions });
     for await (const line of createInterface({ input: createReadStream(interactionsFile, 'utf8'), crlfDelay: Infinity })) parser.line(line);

@@ -90,6 +90,7 @@ export class InteractionsParser {
   readonly rows: Interaction[] = [];
   private readonly seen = new Set<string>();
   private n = 0;
+  private recorded = false;
 
   constructor(
     private readonly file = 'interactions.csv',
@@ -108,31 +109,43 @@ export class InteractionsParser {
       return;
     }
     if (!line) return;
+    const cells = line.split(',');
+    if (cells.length !== 4) return this.bad(new DataError(file, `line ${n} has ${cells.length} columns, expected 4`), n);
+    this.record(n, cells[0], cells[1], cells[2].trim() === '' ? NaN : Number(cells[2]), cells[3].trim() === '' ? NaN : Number(cells[3]));
+  }
+
+  /**
+   * One row by its values (a Parquet file's, or a CSV line's cells): `where` is its line (CSV) or row number.
+   * The same checks as a CSV line.
+   */
+  record(where: number, user: string, item: string, rating: number, timestamp: number, unit = 'line'): void {
+    this.recorded = true;
+    const file = this.file;
+    const at = `${unit} ${where}`;
     try {
-      const cells = line.split(',');
-      if (cells.length !== 4) throw new DataError(file, `line ${n} has ${cells.length} columns, expected 4`);
-      const [user, item] = cells;
-      const rating = Number(cells[2]);
-      const timestamp = Number(cells[3]);
-      if (!user || !item) throw new DataError(file, `line ${n} has an empty user or item`);
-      if (cells[2].trim() === '' || !Number.isFinite(rating)) throw new DataError(file, `line ${n}: rating is not a number`, { item, field: 'rating' });
+      if (!user || !item) throw new DataError(file, `${at} has an empty user or item`);
+      if (!Number.isFinite(rating)) throw new DataError(file, `${at}: rating is not a number`, { item, field: 'rating' });
       const range = this.rules.ratingRange;
-      if (range && (rating < range[0] || rating > range[1])) throw new DataError(file, `line ${n}: rating ${rating} is outside the declared range ${range[0]}–${range[1]}`, { item, field: 'rating' });
-      if (cells[3].trim() === '' || !Number.isFinite(timestamp)) throw new DataError(file, `line ${n}: timestamp is not a number`, { item, field: 'timestamp' });
-      if (this.rules.knownItems && !this.rules.knownItems.has(item)) throw new DataError(file, `line ${n} names an item not in the catalog`, { item, field: 'item' });
+      if (range && (rating < range[0] || rating > range[1])) throw new DataError(file, `${at}: rating ${rating} is outside the declared range ${range[0]}–${range[1]}`, { item, field: 'rating' });
+      if (!Number.isFinite(timestamp)) throw new DataError(file, `${at}: timestamp is not a number`, { item, field: 'timestamp' });
+      if (this.rules.knownItems && !this.rules.knownItems.has(item)) throw new DataError(file, `${at} names an item not in the catalog`, { item, field: 'item' });
       const key = `${user}\u0000${item}\u0000${timestamp}`;
-      if (this.seen.has(key)) throw new DataError(file, `line ${n} repeats an earlier row (same user, item and time)`, { item });
+      if (this.seen.has(key)) throw new DataError(file, `${at} repeats an earlier row (same user, item and time)`, { item });
       this.seen.add(key);
       this.rows.push({ user, item, rating, timestamp });
     } catch (e) {
       if (!(e instanceof DataError)) throw e;
-      badLine(file, n, e, this.options);
+      this.bad(e, where);
     }
+  }
+
+  private bad(e: DataError, where: number): void {
+    badLine(this.file, where, e, this.options);
   }
 
   /** The rows, once every line was given; a file without even a header is refused. */
   finish(): Interaction[] {
-    if (this.n === 0) throw new DataError(this.file, `header must be "${HEADER.join(',')}"`);
+    if (this.n === 0 && !this.recorded) throw new DataError(this.file, `header must be "${HEADER.join(',')}"`);
     this.seen.clear();
     return this.rows;
   }
