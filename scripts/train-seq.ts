@@ -7,7 +7,7 @@
  * on the carve, the fusion weights are learned on the validation readers, and the models are refit on everything.
  * The snapshot is rewritten in place (community model, learned weights, sequence weights, manifest last).
  */
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { defaultConfig, type RankerConfig } from '../src/core/config.ts';
 import { DataError } from '../src/core/errors.ts';
@@ -16,9 +16,9 @@ import { SEQUENCE_MODEL, SEQUENCE_VERSION } from '../src/core/rank/sequence.ts';
 import { fitRanker } from '../src/core/rank/train.ts';
 import { bytesOf, communityEntry } from '../src/core/snapshot/build.ts';
 import { loadSnapshot } from '../src/core/snapshot/load.ts';
-import { parseCatalogJsonl, parseInteractionsCsv } from '../src/core/source.ts';
 import { fsReader, parseArgs } from './lib/node-io.ts';
 import { writeSnapshotInPlace } from './lib/text-model.ts';
+import { readSource } from './lib/snapshot-files.ts';
 
 const USAGE = 'usage: npm run train:seq -- --data <catalog source dir> --out <snapshot dir> [--epochs N] [--fine-tune-epochs N] [--seed N]';
 export const SEQUENCE_FILE = 'community/sequence.f32';
@@ -36,11 +36,12 @@ export async function trainSeq(opts: { data: string; out: string; cfg?: RankerCo
   const log = opts.log ?? (() => {});
   const catalogFile = path.join(opts.data, 'catalog.jsonl');
   const interactionsFile = path.join(opts.data, 'interactions.csv');
-  const items = parseCatalogJsonl(await readFile(catalogFile, 'utf8').catch(() => { throw new DataError(catalogFile, 'could not be read'); }), catalogFile);
-  const text = await readFile(interactionsFile, 'utf8').catch(() => {
+  if (!existsSync(interactionsFile) && !existsSync(path.join(opts.data, 'interactions.parquet')))
     throw new DataError(interactionsFile, 'could not be read: the sequence model learns from community interactions, and this source has none');
-  });
-  const interactions = parseInteractionsCsv(text, interactionsFile, new Set(items.map((i) => i.id)));
+  // The builder's own reader: interactions.csv line by line (or interactions.parquet in chunks), every bad line refused.
+  const source = await readSource(opts.data, true);
+  const items = source.items;
+  const interactions = source.interactions ?? [];
   if (interactions.length === 0) throw new DataError(interactionsFile, 'has no interactions');
 
   const snapshot = await loadSnapshot(fsReader(opts.out));
