@@ -13,7 +13,6 @@
  * The last two stdout lines are `backend=<name>` and `validation_mse=<number>` (of the weights as stored).
  */
 import path from 'node:path';
-import sharp from 'sharp';
 import { DataError } from '../src/core/errors.ts';
 import { rng, shuffle } from '../src/core/random.ts';
 import { loadSnapshot } from '../src/core/snapshot/load.ts';
@@ -35,6 +34,7 @@ import {
 } from '../src/core/style/style-map.ts';
 import { fsReader, parseArgs } from './lib/node-io.ts';
 import { writeSnapshotInPlace } from './lib/text-model.ts';
+import { readSquareCovers } from './lib/snapshot-files.ts';
 
 const SIZE = 64;
 
@@ -67,20 +67,6 @@ export interface TrainStyleOptions {
   progress?: (line: string) => void;
 }
 
-/** Decodes every title's square cover to SIZE×SIZE RGB in [0,1], items.json order. */
-async function readCovers(dir: string, files: string[]): Promise<Float32Array> {
-  const per = SIZE * SIZE * 3;
-  const images = new Float32Array(files.length * per);
-  await Promise.all(
-    files.map(async (file, i) => {
-      const { data } = await sharp(path.join(dir, file)).resize(SIZE, SIZE, { fit: 'cover' }).toColourspace('srgb').removeAlpha().raw().toBuffer({ resolveWithObject: true });
-      if (data.length !== per) throw new DataError(file, `decoded to ${data.length} bytes, expected ${per}`);
-      for (let k = 0; k < per; k++) images[i * per + k] = data[k] / 255;
-    }),
-  );
-  return images;
-}
-
 function normaliseRows(v: Float32Array, dim: number): Float32Array {
   const out = new Float32Array(v.length);
   for (let i = 0; i < v.length / dim; i++) {
@@ -96,7 +82,7 @@ export async function trainStyle(dir: string, o: TrainStyleOptions) {
   const snapshot = await loadSnapshot(fsReader(dir));
   const missing = snapshot.items.find((t) => !t.coverSquare);
   if (missing) throw new DataError('items.json', 'has no square cover; the style encoder needs one per title', { item: missing.id, field: 'coverSquare' });
-  const images = await readCovers(dir, snapshot.items.map((t) => t.coverSquare!));
+  const images = await readSquareCovers(dir, snapshot.items.map((t) => t.coverSquare!), SIZE);
   const n = snapshot.items.length;
   const per = SIZE * SIZE * 3;
   const order = shuffle(Array.from({ length: n }, (_, i) => i), rng(o.seed + 1));

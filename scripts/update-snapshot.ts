@@ -15,7 +15,6 @@
  */
 import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import sharp from 'sharp';
 import { DataError } from '../src/core/errors.ts';
 import { SOURCES_FILE, buildSnapshot, genreSpace, genreVocabulary } from '../src/core/snapshot/build.ts';
 import { diffBytes, encodeDelta } from '../src/core/snapshot/delta.ts';
@@ -32,7 +31,7 @@ import { stsSpaceMatches, synopsisText } from '../src/core/text/sts-space.ts';
 import { chooseTfjsBackend } from '../src/core/tfjs-backend.ts';
 import { denseRows, normalize } from '../src/core/vectors.ts';
 import { fsReader, type ArgSpec } from './lib/node-io.ts';
-import { SQUARE_SIZE, encodeCovers, readSource, sha256Of, sourcesFile, titleHash, writeAndSwap, writeSprite } from './lib/snapshot-files.ts';
+import { SQUARE_SIZE, encodeCovers, readSource, readSquareCovers, sha256Of, sourcesFile, squareCover, titleHash, writeAndSwap, writeSprite } from './lib/snapshot-files.ts';
 import { embedAll, loadEncoder, type ModelArgs } from './lib/text-model.ts';
 
 const STYLE_ENCODER = 'toonpick-style-encoder';
@@ -242,8 +241,7 @@ async function sameAsBuilt(it: SourceItem, t: Snapshot['items'][number], source:
   const img = await readFile(path.join(source, it.cover)).catch(() => undefined);
   const built = isSnapshotPath(t.coverSquare) ? await readFile(path.join(dir, t.coverSquare)).catch(() => undefined) : undefined;
   if (!img || !built) return false;
-  const square = await sharp(img).resize(SQUARE_SIZE, SQUARE_SIZE, { fit: 'cover' }).removeAlpha().webp({ quality: 90 }).toBuffer();
-  return square.equals(built);
+  return (await squareCover(img)).equals(built);
 }
 
 /** Style and gram rows of these square covers, from the snapshot's own style encoder weights (WASM backend). */
@@ -255,12 +253,7 @@ async function embedCovers(old: Snapshot, dir: string, files: string[]): Promise
   await chooseTfjsBackend('wasm');
   const enc = StyleEncoder.load({ manifest: JSON.parse(new TextDecoder().decode(json)), data: bin.slice() });
   try {
-    const per = SQUARE_SIZE * SQUARE_SIZE * 3;
-    const images = new Float32Array(files.length * per);
-    for (const [i, f] of files.entries()) {
-      const { data } = await sharp(path.join(dir, f)).resize(SQUARE_SIZE, SQUARE_SIZE, { fit: 'cover' }).toColourspace('srgb').removeAlpha().raw().toBuffer({ resolveWithObject: true });
-      for (let k = 0; k < per; k++) images[i * per + k] = data[k] / 255;
-    }
+    const images = await readSquareCovers(dir, files);
     const { style, gram } = files.length ? await enc.embed(images) : { style: new Float32Array(0), gram: new Float32Array(0) };
     return { style, gram, gramDim: enc.gramDim };
   } finally {

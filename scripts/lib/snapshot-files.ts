@@ -57,6 +57,25 @@ export async function writeSprite(dir: string, items: ReadonlyArray<{ coverSquar
   return { file, columns, size };
 }
 
+/** A cover's square copy for the encoders, as the builder stores it (an update compares against these bytes). */
+export function squareCover(img: Buffer): Promise<Buffer> {
+  return sharp(img).resize(SQUARE_SIZE, SQUARE_SIZE, { fit: 'cover' }).removeAlpha().webp({ quality: 90 }).toBuffer();
+}
+
+/** Square covers decoded to size×size RGB in [0, 1], one after another in `files` order (the style encoder's input). */
+export async function readSquareCovers(dir: string, files: readonly string[], size = SQUARE_SIZE): Promise<Float32Array> {
+  const per = size * size * 3;
+  const images = new Float32Array(files.length * per);
+  await Promise.all(
+    files.map(async (file, i) => {
+      const { data } = await sharp(path.join(dir, file)).resize(size, size, { fit: 'cover' }).toColourspace('srgb').removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      if (data.length !== per) throw new DataError(file, `decoded to ${data.length} bytes, expected ${per}`);
+      for (let k = 0; k < per; k++) images[i * per + k] = data[k] / 255;
+    }),
+  );
+  return images;
+}
+
 /**
  * Re-encodes each cover: a uniform-width copy keeping the aspect, and a square copy for the encoders. Returns their
  * paths and each source image's SHA-256 (part of the title's content hash) by title id.
@@ -81,7 +100,7 @@ export async function encodeCovers(source: string, items: SourceItem[], outDir: 
       hashes.set(it.id, sha256Of(img));
       name = coverFileName(it.id, hashes.get(it.id)!.slice(0, 8));
       await sharp(img).resize({ width: COVER_WIDTH }).webp({ quality: 78 }).toFile(path.join(outDir, 'covers', name));
-      await sharp(img).resize(SQUARE_SIZE, SQUARE_SIZE, { fit: 'cover' }).removeAlpha().webp({ quality: 90 }).toFile(path.join(outDir, 'covers64', name));
+      await writeFile(path.join(outDir, 'covers64', name), await squareCover(img));
     } catch (e) {
       throw new DataError(it.cover, `cover image could not be decoded (${(e as Error).message})`, { item: it.id, field: 'cover' });
     }
@@ -129,13 +148,14 @@ export async function readSource(source: string, strict: boolean, ratingRange?: 
   const interactionsFile = path.join(source, 'interactions.csv');
   let interactions: Interaction[] | undefined;
   const parquetFile = path.join(source, 'interactions.parquet');
+  const rules = { knownItems: new Set(items.map((i) => i.id)), ...(ratingRange ? { ratingRange } : {}) };
   if (!existsSync(interactionsFile) && existsSync(parquetFile)) {
-    const parser = new InteractionsParser(parquetFile, { knownItems: new Set(items.map((i) => i.id)), ...(ratingRange ? { ratingRange } : {}) }, { strict, skipped: skipped.interactions });
+    const parser = new InteractionsParser(parquetFile, rules, { strict, skipped: skipped.interactions });
     await readInteractionsParquet(parquetFile, (row, user, item, rating, timestamp) => parser.record(row, user, item, rating, timestamp, 'row'));
     interactions = parser.finish();
   } else if (existsSync(interactionsFile)) {
     // Line by line: a platform's event log is never held in memory as one string.
-    const parser = new InteractionsParser(interactionsFile, { knownItems: new Set(items.map((i) => i.id)), ...(ratingRange ? { ratingRange } : {}) }, { strict, skipped: skipped.interactions });
+    const parser = new InteractionsParser(interactionsFile, rules, { strict, skipped: skipped.interactions });
     for await (const line of createInterface({ input: createReadStream(interactionsFile, 'utf8'), crlfDelay: Infinity })) parser.line(line);
     interactions = parser.finish();
   }

@@ -15,6 +15,7 @@ export const SNAPSHOT_VERSION = 2;
 /** The versions the loader reads: 1 stores every space as float32. */
 const SNAPSHOT_VERSIONS_READ = [1, 2] as const;
 
+const sha256 = v.pipe(v.string('must be a hex SHA-256'), v.regex(/^[0-9a-f]{64}$/, 'must be a hex SHA-256'));
 const path = v.pipe(v.string('must be a path inside the snapshot folder'), v.check((p: string) => isSnapshotPath(p), 'must be a path inside the snapshot folder'));
 const nonNegative = v.pipe(finiteNumber, v.minValue(0, 'must be a finite number ≥ 0'));
 const finiteRecord = v.record(v.string(), finiteNumber, 'must be an object of numbers');
@@ -22,7 +23,7 @@ const finiteRecord = v.record(v.string(), finiteNumber, 'must be an object of nu
 export const FileEntrySchema = v.object(
   {
     bytes: countOf,
-    sha256: v.pipe(v.string('must be a hex SHA-256'), v.regex(/^[0-9a-f]{64}$/, 'must be a hex SHA-256')),
+    sha256,
   },
   objectMessage,
 );
@@ -155,8 +156,6 @@ export const SequenceInfoSchema = v.object(
   },
   objectMessage,
 );
-
-const sha256 = v.pipe(v.string('must be a hex SHA-256'), v.regex(/^[0-9a-f]{64}$/, 'must be a hex SHA-256'));
 
 /**
  * What the last `npm run snapshot -- --update` changed, against the version it updated (`from`): titles added,
