@@ -16,7 +16,7 @@
 import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DataError } from '../src/core/errors.ts';
-import { loadSnapshot } from '../src/core/snapshot/load.ts';
+import { loadSnapshot, synopsisPages } from '../src/core/snapshot/load.ts';
 import type { Snapshot } from '../src/core/snapshot/snapshot.ts';
 import { ADAPTER_FILE, STS_SPACE, stsEncoderInfo, synopsisText } from '../src/core/text/sts-space.ts';
 import { fsReader, parseArgs } from './lib/node-io.ts';
@@ -70,6 +70,8 @@ export async function embedTextShard(snapshotDir: string, model: ModelArgs, spec
   const started = performance.now();
   const snapshot = await loadSnapshot(fsReader(snapshotDir), { profile: 'ranking' });
   const { start, end } = shardRange(spec, snapshot.items.length);
+  // Only this shard's synopsis pages (a snapshot without pages has them in items.json already).
+  await synopsisPages(snapshot.manifest, snapshot.items, fsReader(snapshotDir)).load(Array.from({ length: end - start }, (_, i) => start + i));
   const enc = await loadEncoder(model);
   try {
     const data = end > start ? await embedAll(enc, snapshot.items.slice(start, end).map(synopsisText)) : new Float32Array(0);

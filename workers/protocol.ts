@@ -18,6 +18,7 @@ import type { TextModelConfig, ToonpickConfig } from '../src/core/config.ts';
 import type { SequenceSpec } from '../src/core/rank/sequence.ts';
 import type { LoadProgress, SnapshotProfile } from '../src/core/snapshot/load.ts';
 import type { SnapshotMessage } from '../src/core/snapshot/transfer.ts';
+import type { Title } from '../src/core/snapshot/format.ts';
 import type {
   SavedStyleWeights,
   StyleEmbedding,
@@ -169,9 +170,11 @@ export interface SnapshotLoadRequest {
 export interface SnapshotWorkerApi {
   /**
    * Loads the snapshot exactly as loadSnapshot does on the page (the same checks, the same file cache), and
-   * transfers the decoded snapshot back: bytes of total arrive through `onProgress`.
+   * transfers the decoded snapshot back, less its titles: bytes of total arrive through `onProgress`.
    */
   load(request: SnapshotLoadRequest, onProgress?: (p: LoadProgress) => void): Promise<SnapshotMessage>;
+  /** The loaded snapshot's titles `start` to `end` (exclusive), in catalog order: the page asks slice by slice. */
+  items(start: number, end: number): Title[];
 }
 
 // ---- sentiment worker (workers/sentiment.worker.ts): how positive a reader's note reads ----

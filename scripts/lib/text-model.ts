@@ -13,6 +13,7 @@ import type { Snapshot } from '../../src/core/snapshot/snapshot.ts';
 import { augmentViews } from '../../src/core/text/augment.ts';
 import { parseStsTsv, type StsPair } from '../../src/core/text/sts.ts';
 import { synopsisText } from '../../src/core/text/sts-space.ts';
+import { synopsisOf } from '../../src/core/snapshot/format.ts';
 import { SynopsisEncoder } from '../../src/core/text/synopsis-encoder.ts';
 import type { AdapterTrainingData, PairVectors } from '../../src/core/text/adapter-train.ts';
 import { chooseTfjsBackend } from '../../src/core/tfjs-backend.ts';
@@ -102,7 +103,7 @@ function synopsisViews(snapshot: Snapshot, cfg: AdapterTrainingConfig): { a: str
   const a: string[] = [];
   const b: string[] = [];
   for (const t of snapshot.items) {
-    if (!t.synopsis.trim()) continue;
+    if (!synopsisOf(t).trim()) continue;
     const views = augmentViews(synopsisText(t), Math.max(2, cfg.views), cfg.augmentRate, random);
     a.push(views[0]);
     b.push(views[1]);

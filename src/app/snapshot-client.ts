@@ -1,14 +1,15 @@
 /**
  * Loads the snapshot in the snapshot worker (workers/snapshot.worker.ts), on the shared worker protocol: the
  * downloads, SHA-256 checks, JSON parsing, validation and decoding all run off the page's thread, and the decoded
- * snapshot is transferred back without a copy. The worker lives for one load. Where a worker cannot run (it fails
+ * snapshot is transferred back without a copy, its titles in slices. The worker lives for one load. Where a worker cannot run (it fails
  * to start or crashes), the same loader runs on the page, so the app still opens; a broken snapshot is refused
  * with the loader's own message either way.
  */
 import type { LoadProgress, SnapshotProfile } from '../core/snapshot/load.ts';
-import { httpReader, loadSnapshot } from '../core/snapshot/load.ts';
+import { httpReader, loadSnapshot, synopsisPages } from '../core/snapshot/load.ts';
 import { snapshotFileCache, withKeptManifest } from '../core/snapshot/file-cache.ts';
 import type { Snapshot } from '../core/snapshot/snapshot.ts';
+import type { Title } from '../core/snapshot/format.ts';
 import { snapshotFromMessage } from '../core/snapshot/transfer.ts';
 import type { SnapshotWorkerApi } from '../../workers/protocol.ts';
 import { isWorkerCrash, WorkerHandle } from './worker-rpc.ts';
@@ -18,6 +19,8 @@ export interface SnapshotLoad {
   onProgress?: (p: LoadProgress) => void;
   /** Give the load up when no byte arrives and nothing finishes for this long (config.workers.snapshot). */
   stallMs: number;
+  /** Titles per message from the worker (config.workers.snapshot.itemSlice). */
+  itemSlice: number;
 }
 
 export async function loadSnapshotOffThread(base: URL, options: SnapshotLoad): Promise<Snapshot> {
@@ -27,16 +30,28 @@ export async function loadSnapshotOffThread(base: URL, options: SnapshotLoad): P
     spawn: () => new Worker(new URL('../../workers/snapshot.worker.ts', import.meta.url), { type: 'module' }),
   });
   try {
-    const message = await handle.call((remote, progress) => remote.load({ base: base.href, profile }, progress(options.onProgress)), {
-      what: 'loading the snapshot',
-      stallMs: options.stallMs,
-    });
-    return snapshotFromMessage(message);
+    const limits = { what: 'loading the snapshot', stallMs: options.stallMs };
+    const message = await handle.call((remote, progress) => remote.load({ base: base.href, profile }, progress(options.onProgress)), limits);
+    const items: Title[] = [];
+    const indexOf = new Map<string, number>();
+    const count = message.manifest.itemCount;
+    for (let start = 0; start < count; start += options.itemSlice) {
+      const slice = await handle.call((remote) => remote.items(start, Math.min(count, start + options.itemSlice)), limits);
+      for (const t of slice) indexOf.set(t.id, items.push(t) - 1);
+    }
+    return withSynopsisPages(snapshotFromMessage(message, items, indexOf), base);
   } catch (e) {
     if (!isWorkerCrash(e)) throw e;
     console.warn(`toonpick: loading the snapshot on the page: ${(e as Error).message}`);
-    return loadSnapshot(withKeptManifest(httpReader(base), base), { profile, onProgress: options.onProgress, cache: snapshotFileCache() });
+    const snapshot = await loadSnapshot(withKeptManifest(httpReader(base), base), { profile, onProgress: options.onProgress, cache: snapshotFileCache(), synopses: 'lazy' });
+    return withSynopsisPages(snapshot, base);
   } finally {
     handle.stop();
   }
+}
+
+/** The synopses stay in their pages until a title page or a search asks (load.ts synopsisPages; the same file cache). */
+function withSynopsisPages(snapshot: Snapshot, base: URL): Snapshot {
+  snapshot.synopses = synopsisPages(snapshot.manifest, snapshot.items, httpReader(base), snapshotFileCache());
+  return snapshot;
 }

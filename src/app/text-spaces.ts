@@ -191,6 +191,8 @@ export class TextSpaces {
   private async embedCatalog(signal: AbortSignal): Promise<Space> {
     const m = this.config.models.text;
     const items = this.snapshot.items;
+    await this.snapshot.synopses?.load(); // where the snapshot keeps synopses in pages
+    signal.throwIfAborted();
     const texts = items.map(synopsisText);
     const hashes = texts.map(textHash);
     const cached = this.store ? await this.store.getVectors(m.modelId, m.revision, hashes).catch(() => new Map<string, Float32Array>()) : new Map<string, Float32Array>();

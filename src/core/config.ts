@@ -231,6 +231,12 @@ export interface SearchConfig {
 export interface ToonpickConfig {
   /** Where the catalog snapshot lives, relative to the page (a folder with manifest.json). */
   snapshotUrl: string;
+  /**
+   * A catalog of at most this many titles gets all its synopsis pages in the background once the first cards are
+   * shown, so its title pages and search work offline after the first visit (the demo: one page, 66 KB
+   * compressed). A larger one downloads a page when a title page or a search needs it.
+   */
+  synopsesAheadUpTo: number;
   /** IndexedDB database of the reader's data. The widget uses its own name on a host site. */
   databaseName: string;
   ranker: RankerConfig;
@@ -260,8 +266,12 @@ export interface WorkerLimits {
   };
   /** Loading the sequence model, or scoring one history (the page then ranks on its own thread). */
   sequence: { callMs: number };
-  /** Loading the snapshot: given up when no byte arrives and no file finishes for this long. */
-  snapshot: { stallMs: number };
+  /**
+   * Loading the snapshot: given up when no byte arrives and no file finishes for this long. The titles come to the
+   * page `itemSlice` at a time, one message each: receiving a message is one task on the page's thread, and 100k
+   * titles in one would block it for ~150 ms.
+   */
+  snapshot: { stallMs: number; itemSlice: number };
   /** Reading a note: loading the sentiment model and scoring, given up after this long. */
   sentiment: { callMs: number };
 }
@@ -277,6 +287,7 @@ function deepFreeze<T>(value: T): T {
 
 export const defaultConfig: Readonly<ToonpickConfig> = deepFreeze<ToonpickConfig>({
   snapshotUrl: './snapshot/',
+  synopsesAheadUpTo: 10_000,
   databaseName: 'toonpick',
   ranker: {
     // Genre is a coarse but reliable signal; lexical catches shared themes, names and settings;
@@ -362,7 +373,7 @@ export const defaultConfig: Readonly<ToonpickConfig> = deepFreeze<ToonpickConfig
   workers: {
     style: { stallMs: 120_000, callMs: 600_000 },
     sequence: { callMs: 30_000 },
-    snapshot: { stallMs: 120_000 },
+    snapshot: { stallMs: 120_000, itemSlice: 5_000 },
     sentiment: { callMs: 30_000 },
   },
   search: {

@@ -9,7 +9,7 @@
  * one title; then the search falls back to similarity in the best text space and the page says so.
  */
 import type { SearchConfig } from './config.ts';
-import type { Space, Title } from './snapshot/format.ts';
+import { synopsisOf, type Space, type Title } from './snapshot/format.ts';
 import type { Snapshot } from './snapshot/snapshot.ts';
 import { LexicalEncoder } from './text/lexical.ts';
 import { charNgrams, normalizeText, words } from './text/tokenize.ts';
@@ -36,7 +36,7 @@ export const GENRE_SEPARATOR = ' · ';
 
 function fieldText(t: Title, f: SearchField): string {
   if (f === 'genres') return t.genres.join(GENRE_SEPARATOR);
-  return f === 'author' ? (t.author ?? '') : t[f];
+  return f === 'author' ? (t.author ?? '') : f === 'synopsis' ? synopsisOf(t) : t[f];
 }
 
 /** BM25 terms of a text: `w:<word>` for each word and its character bigrams (with edge marks). */

@@ -36,13 +36,24 @@ async function hostile(name: string, edit: (manifest: Json, items: Json[]) => vo
   const dir = path.join(server.root, name);
   await cp(path.join(server.root, 'snapshot'), dir, { recursive: true });
   const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8'));
-  const list = structuredClone(items) as Json[];
+  // The demo keeps its synopses in one page (manifest.details): the edit sees them on the items, as a title has them.
+  const page: string | undefined = manifest.details?.pages[0];
+  const synopses: string[] = page ? JSON.parse(await readFile(path.join(dir, page), 'utf8')) : [];
+  const list = (structuredClone(items) as Json[]).map((t, i) => (page ? { ...t, synopsis: synopses[i] } : t));
   edit(manifest, list);
-  const bytes = Buffer.from(JSON.stringify(list));
-  await writeFile(path.join(dir, 'items.json'), bytes);
-  // The server prefers a pre-compressed copy: drop the stale ones.
-  await Promise.all(['items.json.br', 'items.json.gz', 'manifest.json.br', 'manifest.json.gz'].map((f) => rm(path.join(dir, f), { force: true })));
-  if (manifest.files['items.json']) manifest.files['items.json'] = { bytes: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') };
+  const write = async (file: string, value: unknown) => {
+    const bytes = Buffer.from(JSON.stringify(value));
+    await writeFile(path.join(dir, file), bytes);
+    // The server prefers a pre-compressed copy: drop the stale ones.
+    await Promise.all([`${file}.br`, `${file}.gz`].map((f) => rm(path.join(dir, f), { force: true })));
+    if (manifest.files[file]) manifest.files[file] = { bytes: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') };
+  };
+  if (page && manifest.details?.pages[0] === page) {
+    await write(page, list.map((t) => t.synopsis));
+    for (const t of list) delete t.synopsis;
+  }
+  await write('items.json', list);
+  await Promise.all(['manifest.json.br', 'manifest.json.gz'].map((f) => rm(path.join(dir, f), { force: true })));
   manifest.contentHash = await contentHashOf(manifest.files);
   await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
   return `./${name}/`;

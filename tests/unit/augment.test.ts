@@ -6,9 +6,8 @@ import { SYNONYM_GROUPS } from '../../src/core/text/synonyms-ko.ts';
 import { rng } from '../../src/core/random.ts';
 import { demoSnapshotDir } from './helpers/paths.ts';
 
-const synopses = (JSON.parse(readFileSync(path.join(demoSnapshotDir, 'items.json'), 'utf8')) as Array<{ synopsis: string }>)
-  .map((t) => t.synopsis)
-  .filter((s) => s.trim());
+// The demo snapshot keeps its synopses in one page (docs/snapshot.md, `details`).
+const synopses = (JSON.parse(readFileSync(path.join(demoSnapshotDir, 'details/synopses-0.json'), 'utf8')) as string[]).filter((s) => s.trim());
 
 describe('Korean synopsis augmentation', () => {
   it('keeps every augmented synopsis non-empty, for every operation and rate', () => {

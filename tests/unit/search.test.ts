@@ -45,7 +45,7 @@ describe('BM25F keyword search on the demo catalog', () => {
     expect(snap.items[top.index].title).toBe('좀비딸');
     expect(top.spans.title).toEqual([{ start: 0, end: 3 }]);
     const [alien] = search.keyword('외계인이 유일신', 1);
-    const synopsis = snap.items[alien.index].synopsis;
+    const synopsis = snap.items[alien.index].synopsis!;
     const marked = splitBySpans(synopsis, alien.spans.synopsis).filter((p) => p.mark).map((p) => p.text);
     expect(marked).toEqual(['외계인이', '유일신']);
     expect(splitBySpans(synopsis, alien.spans.synopsis).map((p) => p.text).join('')).toBe(synopsis);
@@ -80,7 +80,7 @@ describe('the similarity fallback', () => {
     expect(/복수|회귀/.test(text)).toBe(true);
     // Embedding a title's synopsis as a query finds that title first.
     const t = titled('어글리후드');
-    expect(snap.items[similarTitles(snap.spaces.get('lexical')!, enc.embedQuery(t.synopsis), 1)[0].index].title).toBe('어글리후드');
+    expect(snap.items[similarTitles(snap.spaces.get('lexical')!, enc.embedQuery(t.synopsis!), 1)[0].index].title).toBe('어글리후드');
   });
 
   it('has a floor: nonsense finds nothing, and titles covering a rare query word come before those sharing a common one', () => {

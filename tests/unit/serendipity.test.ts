@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { defaultConfig, type SerendipityConfig } from '../../src/core/config.ts';
 import { rng } from '../../src/core/random.ts';
-import { categorySimilarity } from '../../src/core/rank/community.ts';
+import { categorySimilarity, coLabelSimilarity } from '../../src/core/rank/community.ts';
 import { historySimilarity, itemCategories, serendipitousRanking, serendipityPool, type SerendipityInput } from '../../src/core/rank/serendipity.ts';
 import { topK } from '../../src/core/math/top-k.ts';
 import { standardise } from '../../src/core/rank/signals.ts';
@@ -87,6 +87,13 @@ describe('serendipity (rank/serendipity.ts)', () => {
     }
     const { surprises } = serendipitousRanking(input, 1, 20, cfg, 4);
     for (const [i, s] of surprises) expect(pool.get(i)).toEqual(s);
+  });
+
+  it('co-labelling similarity (no community) is categorySimilarity with each title its own reader', () => {
+    const { genre } = world(4, 300);
+    const cats = itemCategories(genre);
+    const n = cats.length;
+    expect(Array.from(coLabelSimilarity(cats, GENRES.length))).toEqual(Array.from(categorySimilarity(Array.from({ length: n }, (_, i) => [i]), cats, GENRES.length)));
   });
 
   it('refuses a level outside [0, 1]', () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { makeSnapshot, ratingRangeArg } from '../../scripts/snapshot.ts';
 import { fsReader } from '../../scripts/lib/node-io.ts';
-import { loadSnapshot } from '../../src/core/snapshot/load.ts';
+import { loadSnapshot, synopsisPages } from '../../src/core/snapshot/load.ts';
 import { contentHashOf, sha256Hex, type Manifest } from '../../src/core/snapshot/format.ts';
 import { parseCatalogJsonl } from '../../src/core/source.ts';
 import { DataError } from '../../src/core/errors.ts';
@@ -330,5 +330,110 @@ describe('snapshot validation names the file, item and field', () => {
     const dir = await freshCopy('missing');
     await rm(path.join(dir, 'items.json'));
     expect((await loadError(dir)).file).toBe('items.json');
+  });
+});
+
+describe('synopsis pages (manifest.details)', () => {
+  /** Splits the built snapshot's one page of synopses into pages of `size`, re-signed: a multi-page snapshot. */
+  async function paged(name: string, size: number) {
+    const dir = await freshCopy(name);
+    const m = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
+    const all = JSON.parse(await readFile(path.join(dir, m.details!.pages[0]), 'utf8')) as string[];
+    delete m.files[m.details!.pages[0]];
+    await rm(path.join(dir, m.details!.pages[0]));
+    m.details = { pageSize: size, pages: [] };
+    for (let k = 0; k * size < all.length; k++) {
+      const p = `details/synopses-${k}.json`;
+      const bytes = new TextEncoder().encode(JSON.stringify(all.slice(k * size, (k + 1) * size)));
+      await writeFile(path.join(dir, p), bytes);
+      m.files[p] = { bytes: bytes.byteLength, sha256: (await sha256Hex(bytes))! };
+      m.details.pages.push(p);
+    }
+    m.contentHash = (await contentHashOf(m.files))!;
+    await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(m));
+    return { dir, all, manifest: m };
+  }
+
+  /** fsReader that records what was read. */
+  function recording(dir: string) {
+    const paths: string[] = [];
+    const read = fsReader(dir);
+    return { paths, read: ((p: string) => (paths.push(p), read(p))) as ReturnType<typeof fsReader> };
+  }
+
+  it('keeps synopses out of items.json; Node tools read them all, the same as the source', async () => {
+    const m = JSON.parse(await readFile(path.join(good, 'manifest.json'), 'utf8')) as Manifest;
+    expect(m.details).toEqual({ pageSize: 1000, pages: ['details/synopses-0.json'] });
+    const core = JSON.parse(await readFile(path.join(good, 'items.json'), 'utf8')) as Array<Record<string, unknown>>;
+    expect(core.every((t) => !('synopsis' in t))).toBe(true);
+    const snap = await loadSnapshot(fsReader(good));
+    const source = parseCatalogJsonl(await readFile(path.join(work, 'src', 'catalog.jsonl'), 'utf8'));
+    expect(snap.items.map((t) => t.synopsis)).toEqual(source.map((t) => t.synopsis));
+  });
+
+  it('a lazy load reads no page; synopsisPages reads only the pages of the rows asked for, each once', async () => {
+    const { dir, all } = await paged('lazy', 16);
+    const first = recording(dir);
+    const snap = await loadSnapshot(first.read, { synopses: 'lazy' });
+    expect(first.paths.some((p) => p.startsWith('details/'))).toBe(false);
+    expect(snap.items.every((t) => t.synopsis === undefined)).toBe(true);
+    const later = recording(dir);
+    const pages = synopsisPages(snap.manifest, snap.items, later.read);
+    await Promise.all([pages.load([20]), pages.load([17, 31])]);
+    expect(later.paths).toEqual(['details/synopses-1.json']);
+    expect(snap.items.map((t) => t.synopsis)).toEqual(all.map((s, i) => (i >= 16 && i < 32 ? s : undefined)));
+    await pages.load();
+    expect(later.paths.sort()).toEqual(['details/synopses-0.json', 'details/synopses-1.json', 'details/synopses-2.json']);
+    expect(snap.items.map((t) => t.synopsis)).toEqual(all);
+    // The widget's profile never reads them.
+    const widget = recording(dir);
+    await loadSnapshot(widget.read, { profile: 'ranking' });
+    expect(widget.paths.some((p) => p.startsWith('details/'))).toBe(false);
+  });
+
+  it('refuses a page with the wrong count, a non-string, an altered page, or a manifest with too few pages', async () => {
+    const { dir } = await paged('bad-pages', 16);
+    await rewrite(dir, 'details/synopses-2.json', new TextEncoder().encode(JSON.stringify(['only one'])));
+    let e = await loadError(dir);
+    expect([e.file, e.field]).toEqual(['details/synopses-2.json', 'details']);
+    expect(e.message).toMatch(/has 1 synopses, but rows 32–39 need 8/);
+    const items = JSON.parse(await readFile(path.join(dir, 'items.json'), 'utf8'));
+    await rewrite(dir, 'details/synopses-2.json', new TextEncoder().encode(JSON.stringify([1, 'a', 'b', 'c', 'd', 'e', 'f', 'g'])));
+    e = await loadError(dir);
+    expect([e.file, e.item, e.field]).toEqual(['details/synopses-2.json', items[32].id, 'synopsis']);
+    // An altered page, loaded lazily: the page's own DataError, and the next call tries again.
+    await rewrite(dir, 'details/synopses-2.json', new TextEncoder().encode('["x"]'), false);
+    const snap = await loadSnapshot(fsReader(dir), { synopses: 'lazy' });
+    const pages = synopsisPages(snap.manifest, snap.items, fsReader(dir));
+    await expect(pages.load([35])).rejects.toThrow(/details\/synopses-2.json/);
+    await expect(pages.load([0])).resolves.toBeUndefined();
+    await editManifest(dir, (m) => m.details.pages.pop());
+    e = await loadError(dir);
+    expect([e.file, e.field]).toEqual(['manifest.json', 'details.pages']);
+  });
+
+  it('still reads items.json with synopses and no pages (snapshots written before), and refuses one missing a synopsis', async () => {
+    const dir = await freshCopy('inline');
+    const snap = await loadSnapshot(fsReader(dir));
+    await rewrite(dir, 'items.json', new TextEncoder().encode(JSON.stringify(snap.items)));
+    await editManifest(dir, (m) => {
+      delete m.details;
+      delete m.files['details/synopses-0.json'];
+    });
+    const m = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
+    m.contentHash = (await contentHashOf(m.files))!;
+    await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(m));
+    expect((await loadSnapshot(fsReader(dir))).items.map((t) => t.synopsis)).toEqual(snap.items.map((t) => t.synopsis));
+    const items = snap.items.map((t) => ({ ...t }));
+    delete items[5].synopsis;
+    await rewrite(dir, 'items.json', new TextEncoder().encode(JSON.stringify(items)));
+    const e = await loadError(dir);
+    expect([e.file, e.item, e.field]).toEqual(['items.json', items[5].id, 'synopsis']);
+  });
+
+  it('refuses to write a snapshot whose synopses were not loaded', async () => {
+    const snap = await loadSnapshot(fsReader(good), { synopses: 'lazy' });
+    const { serializeSnapshot } = await import('../../src/core/snapshot/build.ts');
+    await expect(serializeSnapshot(snap)).rejects.toThrow(/synopsis of .* was not loaded/);
   });
 });

@@ -110,6 +110,21 @@ export function categorySimilarity(readers: readonly ArrayLike<number>[], itemCa
       for (let b = 0; b < categories; b++) dotm[a * categories + b] += counts[a] * counts[b];
     }
   }
+  return cosines(dotm, categories);
+}
+
+/**
+ * categorySimilarity where every title is its own reader (a catalog without community data: co-labelling), without
+ * a reader list: one pass over the titles' categories.
+ */
+export function coLabelSimilarity(itemCategories: readonly number[][], categories: number): Float32Array {
+  const dotm = new Float64Array(categories * categories);
+  for (const cats of itemCategories) for (const a of cats) for (const b of cats) dotm[a * categories + b]++;
+  return cosines(dotm, categories);
+}
+
+/** Cosines from a categories × categories matrix of dot products. */
+function cosines(dotm: Float64Array, categories: number): Float32Array {
   const sim = new Float32Array(categories * categories);
   for (let a = 0; a < categories; a++) {
     for (let b = 0; b < categories; b++) {

@@ -4,7 +4,7 @@
  * ranker, the serendipity calibration and the evaluation all start here, so they rank the same way.
  */
 import type { RankerConfig } from '../config.ts';
-import { categorySimilarity } from './community.ts';
+import { coLabelSimilarity } from './community.ts';
 import { attentionLogits, fuse, readerWeights } from './fusion.ts';
 import type { Reading } from './reader.ts';
 import { itemCategories, type SerendipityInput } from './serendipity.ts';
@@ -37,8 +37,7 @@ function categorySimilarityOf(catalog: Catalog, genre: Space): Float32Array {
   if (catalog.community) return catalog.community.categorySimilarity;
   let sim = coLabelled.get(genre);
   if (!sim) {
-    const n = genre.data.length / genre.dim;
-    sim = categorySimilarity(Array.from({ length: n }, (_, i) => [i]), itemCategories(genre), genre.dim);
+    sim = coLabelSimilarity(itemCategories(genre), genre.dim);
     coLabelled.set(genre, sim);
   }
   return sim;
@@ -83,7 +82,13 @@ export function rankingInput(catalog: Catalog, readings: readonly Reading[], cfg
 const popularities = new WeakMap<Catalog, Float32Array>();
 export function popularityOf(catalog: Catalog): Float32Array {
   let p = popularities.get(catalog);
-  if (!p) popularities.set(catalog, (p = Float32Array.from(catalog.items, (t) => t.popularity)));
+  if (!p) {
+    // A plain loop: Float32Array.from with a map function takes ~15 ms over 100k titles in Chromium.
+    const items = catalog.items;
+    p = new Float32Array(items.length);
+    for (let i = 0; i < items.length; i++) p[i] = items[i].popularity;
+    popularities.set(catalog, p);
+  }
   return p;
 }
 

@@ -208,6 +208,12 @@ export const ManifestSchema = v.object(
     /** SHA-256 over the sorted `path:sha256` lines of every file: one id for the whole snapshot. */
     contentHash: nonEmptyString,
     items: path,
+    /**
+     * The titles' synopses, kept out of `items` (the one long field: half of its bytes, and none of them needed to
+     * rank or to show a card): `pages[k]` is a JSON array of the synopses of rows k·pageSize … (k+1)·pageSize − 1.
+     * The app downloads a page when a title page or a search needs it; Node tools read them all.
+     */
+    details: v.optional(v.object({ pageSize: positiveInteger, pages: v.array(path, 'must be an array of paths') }, objectMessage)),
     /** Every file of the snapshot with its size and SHA-256 (keys are checked as paths before: load.ts). */
     files: v.record(v.string(), FileEntrySchema, 'must be an object of file entries'),
     spaces: v.array(SpaceInfoSchema, 'must be an array'),
@@ -249,7 +255,8 @@ export const TitleSchema = v.object(
   {
     id: nonEmptyString,
     title: nonEmptyString,
-    synopsis: v.string('must be a string'),
+    /** Absent in `items` when the manifest has `details` (the synopsis pages): the loader or the page fills it in. */
+    synopsis: v.optional(v.string('must be a string')),
     genres: stringList,
     author: v.optional(v.string('must be a string')),
     rating: OPTIONAL_NUMBER,

@@ -229,6 +229,27 @@ export function bytesOf(a: Float32Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
+/** Titles per synopsis page: a title page downloads one (~200 KB of JSON, ~45 KB compressed, for 1,000 synopses). */
+const SYNOPSIS_PAGE_SIZE = 1000;
+
+/**
+ * items.json without the synopses, and the synopses in pages of SYNOPSIS_PAGE_SIZE (`manifest.details`): the app
+ * ranks and draws cards from items.json alone and downloads a page of synopses when a title page or search needs it.
+ */
+function writeItems(items: Title[], file: string, out: Map<string, Uint8Array>): NonNullable<Manifest['details']> {
+  const missing = items.find((t) => t.synopsis === undefined);
+  if (missing) throw new Error(`cannot write the snapshot: the synopsis of ${JSON.stringify(missing.id)} was not loaded (load the snapshot with synopses: 'all')`);
+  const enc = new TextEncoder();
+  out.set(file, enc.encode(JSON.stringify(items.map(({ synopsis: _synopsis, ...core }) => core))));
+  const pages: string[] = [];
+  for (let k = 0; k * SYNOPSIS_PAGE_SIZE < items.length; k++) {
+    const p = `details/synopses-${k}.json`;
+    out.set(p, enc.encode(JSON.stringify(items.slice(k * SYNOPSIS_PAGE_SIZE, (k + 1) * SYNOPSIS_PAGE_SIZE).map((t) => t.synopsis))));
+    pages.push(p);
+  }
+  return { pageSize: SYNOPSIS_PAGE_SIZE, pages };
+}
+
 /**
  * The files of a snapshot, manifest last (it lists the others' sizes and hashes). Spaces already in the
  * manifest keep their entries; spaces added since (e.g. by a trainer) are appended. A catalog without community
@@ -259,7 +280,7 @@ export async function serializeSnapshot(s: Snapshot, cfg: RankerConfig = default
     s.manifest = { ...s.manifest, changes };
   }
   const out = new Map<string, Uint8Array>();
-  out.set(s.manifest.items, new TextEncoder().encode(JSON.stringify(s.items)));
+  const details = writeItems(s.items, s.manifest.items, out);
   const spaces: SpaceInfo[] = [...s.manifest.spaces.filter((i) => s.spaces.has(i.name))];
   for (const sp of s.spaces.values()) {
     if (!spaces.some((i) => i.name === sp.name)) spaces.push({ name: sp.name, dim: sp.dim, dtype: 'float32', file: '', normalized: sp.normalized, encoder: sp.encoder });
@@ -277,7 +298,7 @@ export async function serializeSnapshot(s: Snapshot, cfg: RankerConfig = default
     if (!sha) throw new Error('SHA-256 is unavailable here (needs crypto.subtle)');
     files[p] = { bytes: b.byteLength, sha256: sha };
   }
-  const manifest: Manifest = { ...s.manifest, version: SNAPSHOT_VERSION, spaces, files, contentHash: (await contentHashOf(files))! };
+  const manifest: Manifest = { ...s.manifest, version: SNAPSHOT_VERSION, details, spaces, files, contentHash: (await contentHashOf(files))! };
   s.manifest = manifest;
   out.set('manifest.json', new TextEncoder().encode(JSON.stringify(manifest, null, 2) + '\n'));
   return out;

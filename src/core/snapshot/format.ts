@@ -26,6 +26,15 @@ export interface Space {
 }
 
 
+/**
+ * A title's synopsis. Where the snapshot keeps synopses in pages (`manifest.details`) the page loads them first
+ * (`Snapshot.synopses`); reading one before that is a bug, and says so rather than passing for an empty synopsis.
+ */
+export function synopsisOf(t: Pick<Title, 'id' | 'synopsis'>): string {
+  if (t.synopsis === undefined) throw new Error(`the synopsis of ${JSON.stringify(t.id)} is not loaded yet (Snapshot.synopses.load)`);
+  return t.synopsis;
+}
+
 export function indexItems(items: Title[]): Map<string, number> {
   return new Map(items.map((t, i) => [t.id, i]));
 }

@@ -14,7 +14,7 @@ import * as v from 'valibot';
 import { contentHashOf, indexItems, sha256Hex, type CommunityInfo, type FileEntry, type Manifest, type SequenceInfo, type SerendipityCalibration, type Space, type SpaceInfo, type Title } from './format.ts';
 import { fieldOf, parseWith } from '../schema/issues.ts';
 import { ManifestSchema, SerendipityCalibrationSchema, TitleSchema } from '../schema/snapshot.ts';
-import type { Snapshot } from './snapshot.ts';
+import type { Snapshot, SynopsisPages } from './snapshot.ts';
 import { isCoverRef, isSnapshotPath } from './paths.ts';
 import { LEXICAL_ENCODER } from '../text/lexical.ts';
 
@@ -69,6 +69,12 @@ function validateManifest(raw: unknown): Manifest {
     if (!Object.hasOwn(m.files, p)) throw new DataError(f, `names ${JSON.stringify(p)}, which "files" does not list`, { field });
   };
   listed(m.items, 'items');
+  if (m.details) {
+    const need = Math.ceil(m.itemCount / m.details.pageSize);
+    if (m.details.pages.length !== need)
+      throw new DataError(f, `lists ${m.details.pages.length} synopsis pages, but ${m.itemCount} titles in pages of ${m.details.pageSize} need ${need}`, { field: 'details.pages' });
+    m.details.pages.forEach((p, k) => listed(p, `details.pages[${k}]`));
+  }
   const names = new Set<string>();
   m.spaces.forEach((s, i) => {
     const field = `spaces[${i}]`;
@@ -165,11 +171,69 @@ function validateItems(raw: unknown, manifest: Manifest): Title[] {
   return raw.map((t: unknown, i: number) => {
     const rawId = isObject(t) && typeof t.id === 'string' && t.id ? t.id : undefined;
     const item = parseWith(TitleSchema, t, f, { item: rawId ?? `#${i}`, skip: 0 });
+    // Synopses live in items.json unless the manifest keeps them in pages (filled in from there).
+    if (manifest.details) delete item.synopsis;
+    else if (item.synopsis === undefined) throw new DataError(f, 'must be a string', { item: item.id, field: 'synopsis' });
     if (seen.has(item.id)) throw new DataError(f, 'repeats an id', { item: item.id, field: 'id' });
     seen.add(item.id);
     for (const k of ['cover', 'coverSquare'] as const) if (item[k] !== undefined && !isCoverRef(item[k], origins)) throw new DataError(f, `must be ${covers}`, { item: item.id, field: k });
     return item;
   });
+}
+
+/** One page of synopses (`manifest.details.pages[k]`) into its titles, checked: a JSON array of strings, one per row. */
+function applySynopsisPage(items: Title[], k: number, pageSize: number, bytes: Uint8Array, file: string): void {
+  const raw = parseJson(bytes, file);
+  const start = k * pageSize;
+  const count = Math.min(pageSize, items.length - start);
+  if (!Array.isArray(raw)) throw new DataError(file, 'must be a JSON array of synopses', { field: 'details' });
+  if (raw.length !== count) throw new DataError(file, `has ${raw.length} synopses, but rows ${start}–${start + count - 1} need ${count}`, { field: 'details' });
+  const bad = raw.findIndex((x) => typeof x !== 'string');
+  if (bad >= 0) throw new DataError(file, 'must be a string', { item: items[start + bad].id, field: 'synopsis' });
+  for (let i = 0; i < count; i++) items[start + i].synopsis = raw[i] as string;
+}
+
+/**
+ * Loads synopsis pages on demand (a snapshot loaded with `synopses: 'lazy'`): each page is downloaded at most once
+ * (the file cache first, then the update's delta, then `read`), checked like any snapshot file, and written into
+ * its titles' `synopsis`. A failed page throws its DataError and is tried again on the next call.
+ */
+export function synopsisPages(manifest: Manifest, items: Title[], read: ReadFile, cache?: FileCache): SynopsisPages {
+  const details = manifest.details;
+  const pending = new Map<number, Promise<void>>();
+  // A page an update changed is rebuilt from the delta when the device holds its previous version, as at load.
+  const patched = cache ? deltaPatcher(manifest, read, cache) : undefined;
+  const page = (k: number) => {
+    let p = pending.get(k);
+    if (!p) {
+      const path = details!.pages[k];
+      p = cachedOrRead(read, cache, path, manifest.files[path], patched).then((bytes) => applySynopsisPage(items, k, details!.pageSize, bytes, path));
+      p.catch(() => pending.delete(k));
+      pending.set(k, p);
+    }
+    return p;
+  };
+  return {
+    async load(rows) {
+      if (!details) return;
+      const pages = rows ? new Set([...rows].map((r) => Math.floor(r / details.pageSize))) : details.pages.keys();
+      await Promise.all([...pages].map(page));
+    },
+  };
+}
+
+/** A file from the cache when it holds it intact, else read, checked and cached (a full disk only costs a download). */
+async function cachedOrRead(read: ReadFile, cache: FileCache | undefined, path: string, entry: FileEntry, patched?: ReturnType<typeof deltaPatcher>): Promise<Uint8Array> {
+  const cached = await fromCache(cache, entry);
+  if (cached) return cached;
+  const bytes = (await patched?.(path, entry)) ?? (await readChecked(read, path, entry));
+  await cache?.put(entry, bytes).catch(() => undefined);
+  return bytes;
+}
+
+async function fromCache(cache: FileCache | undefined, entry: FileEntry): Promise<Uint8Array | undefined> {
+  const hit = await cache?.get(entry).catch(() => undefined);
+  return hit && hit.byteLength === entry.bytes && (await sha256Hex(hit)) === entry.sha256 ? hit : undefined;
 }
 
 /**
@@ -204,7 +268,7 @@ export interface LoadProgress {
 /**
  * What a load reads. `app`: everything. `ranking`: only what `recommend` ranks with — items, spaces, the community
  * and sequence models — without the encoders' files (the search IDF table, the text adapter, the style encoder's
- * weights and map): the widget's profile.
+ * weights and map) or the synopsis pages: the widget's profile.
  */
 export type SnapshotProfile = 'app' | 'ranking';
 
@@ -225,6 +289,12 @@ export interface LoadOptions {
   cache?: FileCache;
   /** Sparse spaces larger than this dense stay sparse in memory (default SPARSE_IN_MEMORY_ABOVE; 0: always). */
   denseLimitBytes?: number;
+  /**
+   * Synopsis pages (`manifest.details`): `all` reads them with the rest (Node tools, the default of the `app`
+   * profile); `lazy` leaves them to `synopsisPages` (the app's page, for the titles it shows). The `ranking`
+   * profile never reads them.
+   */
+  synopses?: 'all' | 'lazy';
 }
 
 /** Loads, checks and decodes a snapshot; every file is requested at once, then decoded in manifest order. */
@@ -244,7 +314,8 @@ export async function loadSnapshot(read: ReadFile, options: LoadOptions = {}): P
     ...(manifest.community?.categories ? [manifest.community.categories.file] : []),
     ...(manifest.sequence ? [manifest.sequence.file] : []),
   ];
-  const wanted = [...new Set([manifest.items, ...manifest.spaces.map((s) => s.file), ...(options.profile === 'ranking' ? [] : encoderFiles), ...modelFiles])];
+  const pages = options.profile !== 'ranking' && options.synopses !== 'lazy' ? (manifest.details?.pages ?? []) : [];
+  const wanted = [...new Set([manifest.items, ...manifest.spaces.map((s) => s.file), ...(options.profile === 'ranking' ? [] : encoderFiles), ...modelFiles, ...pages])];
   const total = wanted.reduce((sum, p) => sum + manifest.files[p].bytes, 0);
   const received = new Map<string, number>();
   let reported = -1;
@@ -255,16 +326,12 @@ export async function loadSnapshot(read: ReadFile, options: LoadOptions = {}): P
   report();
   // All requests at once: the network, not the order of files, sets the pace. The first failure wins.
   const cache = options.cache;
-  const fromCache = async (entry: FileEntry) => {
-    const hit = await cache?.get(entry).catch(() => undefined);
-    return hit && hit.byteLength === entry.bytes && (await sha256Hex(hit)) === entry.sha256 ? hit : undefined;
-  };
   const patched = cache ? deltaPatcher(manifest, read, cache) : undefined;
   const files = new Map(
     await Promise.all(
       wanted.map(async (p) => {
         const entry = manifest.files[p];
-        const cached = await fromCache(entry);
+        const cached = await fromCache(cache, entry);
         let bytes = cached ?? (await patched?.(p, entry));
         bytes ??= await readChecked(read, p, entry, (n) => {
           received.set(p, n);
@@ -278,9 +345,16 @@ export async function loadSnapshot(read: ReadFile, options: LoadOptions = {}): P
       }),
     ),
   );
-  await cache?.retain(wanted.map((p) => manifest.files[p].sha256)).catch(() => undefined);
+  // Synopsis pages the page loads later are this version's files too: kept when cached, and so is the previous
+  // version of one the update's delta rebuilds (until it is rebuilt; the next load lets it go).
+  const later = manifest.details?.pages.filter((p) => !wanted.includes(p)) ?? [];
+  const patches = manifest.changes?.delta?.patches ?? {};
+  const kept = [...wanted, ...later].map((p) => manifest.files[p].sha256);
+  for (const p of later) if (Object.hasOwn(patches, p)) kept.push(patches[p], manifest.files[manifest.changes!.delta!.file].sha256);
+  await cache?.retain(kept).catch(() => undefined);
 
   const items = validateItems(parseJson(files.get(manifest.items)!, manifest.items), manifest);
+  pages.forEach((p, k) => applySynopsisPage(items, k, manifest.details!.pageSize, files.get(p)!, p));
   const spaces = new Map<string, Space>();
   for (const info of manifest.spaces) spaces.set(info.name, decodeSpace(info, files.get(info.file)!, items, options.denseLimitBytes ?? SPARSE_IN_MEMORY_ABOVE));
   const blobs = new Map<string, Uint8Array>();
@@ -309,7 +383,8 @@ function deltaPatcher(manifest: Manifest, read: ReadFile, cache: FileCache): ((p
     if (!source) return undefined;
     const old = await cache.get({ sha256: source, bytes: 0 }).catch(() => undefined);
     if (!old || (await sha256Hex(old)) !== source) return undefined;
-    loaded ??= readChecked(read, delta.file, manifest.files[delta.file])
+    // Through the file cache: the page's synopsis pages are patched later from the same delta (synopsisPages).
+    loaded ??= cachedOrRead(read, cache, delta.file, manifest.files[delta.file])
       .then((bytes) => decodeDelta(bytes, delta.file))
       .catch((e) => {
         console.warn(`toonpick: ${(e as Error).message}; downloading the changed files whole`);

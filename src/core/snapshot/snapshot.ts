@@ -17,6 +17,14 @@ export interface Snapshot {
   community?: Community;
   /** Decoded from `manifest.sequence`. */
   sequence?: SequenceModel;
+  /** Loads synopses on demand where the snapshot keeps them in pages and the load left them there (load.ts). */
+  synopses?: SynopsisPages;
   /** From `manifest.calibration` (catalogs without community data). */
   calibration?: SerendipityCalibration;
+}
+
+/** The synopsis pages of a snapshot loaded without them (load.ts synopsisPages). */
+export interface SynopsisPages {
+  /** Loads the pages holding these rows (every page when none is given) into the titles' `synopsis`. */
+  load(rows?: Iterable<number>): Promise<void>;
 }

@@ -1,18 +1,21 @@
 /**
  * A loaded snapshot as a worker hands it to the page: plain data a structured clone keeps (the sequence model,
  * a class, travels as its spec and weights), and the list of buffers to transfer, so that the page receives the
- * decoded rows without a copy and without decoding anything on its own thread.
+ * decoded rows without a copy and without decoding anything on its own thread. The titles travel apart, in slices
+ * (`itemSlice`): receiving one message is one task on the page's thread, and 100k title objects in one message
+ * would hold it for ~150 ms.
  */
 import { SequenceModel } from '../rank/sequence.ts';
 import { GENRE_SPACE } from '../spaces.ts';
-import type { SequenceSpec } from './format.ts';
+import type { SequenceSpec, Title } from './format.ts';
+import { indexItems } from './format.ts';
 import type { Snapshot } from './snapshot.ts';
 
-export type SnapshotMessage = Omit<Snapshot, 'sequence'> & { sequence?: { spec: SequenceSpec; weights: Float32Array } };
+export type SnapshotMessage = Omit<Snapshot, 'sequence' | 'items' | 'indexOf' | 'synopses'> & { sequence?: { spec: SequenceSpec; weights: Float32Array } };
 
 /** The message and the buffers it owns (each once). The snapshot must not be used after it was transferred. */
 export function snapshotMessage(snapshot: Snapshot): { message: SnapshotMessage; transfer: ArrayBuffer[] } {
-  const { sequence, ...rest } = snapshot;
+  const { sequence, items: _items, indexOf: _indexOf, synopses: _synopses, ...rest } = snapshot;
   const message: SnapshotMessage = { ...rest, ...(sequence ? { sequence: { spec: sequence.spec, weights: sequence.weights } } : {}) };
   const arrays: ArrayBufferView[] = [
     ...[...snapshot.spaces.values()].flatMap((s) => [s.data, ...(s.csr ? [s.csr.offsets, s.csr.cols, s.csr.values] : [])]),
@@ -24,9 +27,12 @@ export function snapshotMessage(snapshot: Snapshot): { message: SnapshotMessage;
   return { message, transfer };
 }
 
-/** The snapshot back from its message (the sequence model rebuilt over the genre rows, as the loader builds it). */
-export function snapshotFromMessage(message: SnapshotMessage): Snapshot {
+/**
+ * The snapshot back from its message and its titles (the sequence model rebuilt over the genre rows, as the loader
+ * builds it). `indexOf`, when given, is the titles' index, built slice by slice as they arrived.
+ */
+export function snapshotFromMessage(message: SnapshotMessage, items: Title[], indexOf = indexItems(items)): Snapshot {
   const { sequence, ...rest } = message;
   const genre = rest.spaces.get(GENRE_SPACE);
-  return { ...rest, ...(sequence && genre ? { sequence: new SequenceModel(sequence.spec, sequence.weights, genre.data, rest.items.length) } : {}) };
+  return { ...rest, items, indexOf, ...(sequence && genre ? { sequence: new SequenceModel(sequence.spec, sequence.weights, genre.data, items.length) } : {}) };
 }

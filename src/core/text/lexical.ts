@@ -5,6 +5,7 @@
  */
 import { lexicalFeatures } from './tokenize.ts';
 import { normalize } from '../vectors.ts';
+import { synopsisOf } from '../snapshot/format.ts';
 
 export const LEXICAL_ENCODER = 'hashed-char-ngram-tfidf';
 export const LEXICAL_VERSION = 1;
@@ -20,8 +21,9 @@ export function fnv1a(s: string): number {
 }
 
 export interface LexicalFields {
+  id: string;
   title: string;
-  synopsis: string;
+  synopsis?: string;
   author?: string;
 }
 
@@ -29,7 +31,7 @@ export interface LexicalFields {
 function weightedFeatures(f: LexicalFields): Array<[string, number]> {
   const out: Array<[string, number]> = [];
   for (const t of lexicalFeatures(f.title)) out.push([t, 2]);
-  for (const t of lexicalFeatures(f.synopsis)) out.push([t, 1]);
+  for (const t of lexicalFeatures(synopsisOf(f))) out.push([t, 1]);
   if (f.author) out.push([`a:${f.author.normalize('NFKC').toLowerCase()}`, 1]);
   return out;
 }
@@ -82,6 +84,6 @@ export class LexicalEncoder {
 
   /** A free-text query is embedded as a title-less synopsis. */
   embedQuery(text: string): Float32Array {
-    return this.embedOne({ title: '', synopsis: text });
+    return this.embedOne({ id: '', title: '', synopsis: text });
   }
 }

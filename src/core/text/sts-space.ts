@@ -3,7 +3,7 @@
  * followed by the domain adapter. Node (`npm run embed:text`, `npm run train:adapter`) and the browser
  * worker build these vectors with the same rules, written down here once.
  */
-import type { EncoderInfo, Space, Title } from '../snapshot/format.ts';
+import { synopsisOf, type EncoderInfo, type Space, type Title } from '../snapshot/format.ts';
 import { ADAPTER_KIND } from './adapter.ts';
 
 export { STS_SPACE } from '../spaces.ts';
@@ -11,8 +11,8 @@ export { STS_SPACE } from '../spaces.ts';
 export const ADAPTER_FILE = 'spaces/sts.adapter.f32';
 
 /** What is embedded for a title: its synopsis, or its title when the synopsis is empty. */
-export function synopsisText(t: Pick<Title, 'title' | 'synopsis'>): string {
-  return t.synopsis.trim() || t.title;
+export function synopsisText(t: Pick<Title, 'id' | 'title' | 'synopsis'>): string {
+  return synopsisOf(t).trim() || t.title;
 }
 
 /** Which model made a set of vectors. Vectors of different models (or revisions) are never mixed. */

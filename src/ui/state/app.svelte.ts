@@ -59,6 +59,7 @@ export class AppState {
     await Promise.all([this.reader.open(), this.catalog.load()]);
     await this.reader.noteCatalogChange();
     void this.models.applyRetrainedStyle();
+    this.synopsesAhead();
     void this.models.sts.start();
     this.catalog.watchForUpdates();
   }
@@ -67,5 +68,12 @@ export class AppState {
   async loadNewCatalog(): Promise<void> {
     await this.catalog.load();
     await this.reader.noteCatalogChange();
+    this.synopsesAhead();
+  }
+
+  /** A small catalog's synopsis pages, in the background, so its title pages and search also work offline later. */
+  private synopsesAhead(): void {
+    if ((this.catalog.snapshot?.items.length ?? Infinity) > this.config.synopsesAheadUpTo) return;
+    this.catalog.loadSynopses().catch(() => undefined); // offline: a title page or a search asks again
   }
 }

@@ -17,6 +17,8 @@ export class Catalog {
   error = $state<string | null>(null);
   /** The operator published another version while this page was open (checked when the tab comes back). */
   newVersion = $state(false);
+  /** Counts synopsis pages arrived: read it to show a synopsis once its page is in (titles change in place). */
+  synopsesLoaded = $state(0);
   private joined: Snapshot | null = null;
 
   /** `deviceSpaces`: spaces this device made for the ranker; each replaces the snapshot's of that name, or joins it. */
@@ -43,7 +45,7 @@ export class Catalog {
   async load(): Promise<void> {
     this.newVersion = false;
     try {
-      this.snapshot = await loadSnapshotOffThread(this.snapshotBase, { onProgress: (p) => (this.progress = p), stallMs: this.config.workers.snapshot.stallMs });
+      this.snapshot = await loadSnapshotOffThread(this.snapshotBase, { onProgress: (p) => (this.progress = p), ...this.config.workers.snapshot });
     } catch (e) {
       this.error = messageOf(e);
     } finally {
@@ -88,6 +90,17 @@ export class Catalog {
   /** The name of a title the last update removed (the history keeps it, marked "no longer in the catalog"). */
   removedTitle(id: string): string | undefined {
     return this.snapshot?.manifest.changes?.removed.find((r) => r.id === id)?.title;
+  }
+
+  /**
+   * Loads the synopses of these rows (every title's when none are given) where the snapshot keeps them in pages
+   * (load.ts synopsisPages): a title page, search and the story-meaning pass ask before they read `synopsis`.
+   */
+  async loadSynopses(rows?: Iterable<number>): Promise<void> {
+    const pages = this.snapshot?.synopses;
+    if (!pages) return;
+    await pages.load(rows);
+    this.synopsesLoaded++;
   }
 
   titleOf(id: string): Title | undefined {

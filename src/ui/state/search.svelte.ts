@@ -21,8 +21,12 @@ export class Search {
   /** Why the model could not answer, in the runtime's words (behind the note's details toggle). */
   modelDetail = $state<string | null>(null);
   progress = $state.raw<TextSpaceProgress | null>(null);
+  /** The keyword index is being built (its synopsis pages downloading, on a catalog that keeps them apart). */
+  preparing = $state(false);
+  /** Why there is no index to search (a synopsis page that could not be downloaded), in the runtime's words. */
+  failure = $state<string | null>(null);
   private run = 0;
-  private index: TitleSearch | null = null;
+  private index: Promise<TitleSearch> | null = null;
 
   constructor(
     private readonly config: ToonpickConfig,
@@ -30,14 +34,17 @@ export class Search {
     private readonly models: Models,
   ) {}
 
-  /** The keyword index, built on the first search. */
-  private titleSearch(): TitleSearch {
-    return (this.index ??= new TitleSearch(this.catalog.snapshot!.items, this.config.search));
+  /** The keyword index, built on the first search (after the synopsis pages, where the snapshot keeps synopses apart). */
+  private titleSearch(): Promise<TitleSearch> {
+    const snapshot = this.catalog.snapshot!;
+    this.index ??= this.catalog.loadSynopses().then(() => new TitleSearch(snapshot.items, this.config.search));
+    // A page that failed to download is tried again on the next search.
+    this.index.catch(() => (this.index = null));
+    return this.index;
   }
 
-  private similar(q: string, inSpace: QueryInSpace): SearchHit[] {
+  private similar(idx: TitleSearch, q: string, inSpace: QueryInSpace): SearchHit[] {
     if (isEmptyVector(inSpace.vector)) return [];
-    const idx = this.titleSearch();
     const hits = inSpace.space.name === 'lexical' ? lexicalFallback(idx, inSpace.space, inSpace.vector, q, this.config.pageSize) : similarTitles(inSpace.space, inSpace.vector, this.config.pageSize);
     return hits.map((h) => ({ ...h, spans: idx.highlight(h.index, q) }));
   }
@@ -54,7 +61,22 @@ export class Search {
       this.hits = [];
       return;
     }
-    const keyword = this.titleSearch().keyword(q, this.config.pageSize);
+    let idx: TitleSearch;
+    this.failure = null;
+    this.preparing = true;
+    try {
+      idx = await this.titleSearch();
+    } catch (e) {
+      if (mine === this.run) {
+        this.hits = [];
+        this.failure = messageOf(e);
+      }
+      return;
+    } finally {
+      if (mine === this.run) this.preparing = false;
+    }
+    if (mine !== this.run) return;
+    const keyword = idx.keyword(q, this.config.pageSize);
     if (keyword.length) {
       this.mode = 'keyword';
       this.hits = keyword;
@@ -63,7 +85,7 @@ export class Search {
     // No keyword match: similar wording at once (snapshot only), then meaning once the model is ready.
     const spaces = this.models.textSpaces();
     this.mode = 'lexical';
-    this.hits = this.similar(q, spaces.lexical(q));
+    this.hits = this.similar(idx, q, spaces.lexical(q));
     this.loadingModel = true;
     try {
       const sts = await spaces.sts(q, (p) => {
@@ -72,7 +94,7 @@ export class Search {
       if (mine !== this.run) return;
       this.mode = 'sts';
       this.modelNote = strings.searchSts(sts.model!.modelId, sts.model!.device);
-      this.hits = this.similar(q, sts);
+      this.hits = this.similar(idx, q, sts);
     } catch (e) {
       if (mine === this.run) {
         this.modelNote = strings.searchModelFailed;
