@@ -6,15 +6,17 @@
  * - the longest main-thread task between navigation and those cards (PerformanceObserver `longtask`, ≥ 50 ms;
  *   0 when there was none);
  * - the renderer's peak resident memory (VmHWM of Chromium's renderer processes, which host the page and its
- *   workers), one fresh browser per catalog size.
+ *   workers) during one visit: each visit (the reader's likes, then the warm one, then the cold one) is a fresh
+ *   browser on the same profile folder, so a peak is one visit's, not the sum of every load before it in a reused
+ *   renderer.
  * The demo catalog (969 titles) is the baseline of the ratios. `npm run bench -- --only browser --titles 10000,100000`.
  */
 import { mkdtemp, readdir, readFile, rm, symlink, cp } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Page } from 'playwright-core';
-import { launch, repoRoot } from '../tests/browser/harness.ts';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchPersistent, repoRoot } from '../tests/browser/harness.ts';
 import { serve } from '../scripts/serve.ts';
 import { syntheticSnapshot } from './scale.ts';
 import type { BenchRow } from './lib.ts';
@@ -53,8 +55,6 @@ const LONG_TASKS = `
 
 /** Navigates to For you and answers ms to the first card and the longest task before it. */
 async function firstCards(page: Page, url: string): Promise<{ ms: number; longest: number }> {
-  // A new document each time (a hash change alone would not load anything again).
-  await page.goto('about:blank');
   await page.goto(url);
   await page.getByTestId('card').first().waitFor({ timeout: 120_000 });
   return page.evaluate(() => {
@@ -64,38 +64,57 @@ async function firstCards(page: Page, url: string): Promise<{ ms: number; longes
   });
 }
 
+/** One visit in a fresh browser on the reader's profile: `run` gets its page; answers its result and the renderers' peak. */
+async function visit<T>(profile: string, run: (page: Page, ctx: BrowserContext) => Promise<T>): Promise<T & { peak: number }> {
+  const before = new Set((await processes()).map((p) => p.pid));
+  const ctx = await launchPersistent(profile, { serviceWorkers: 'block' });
+  const browsers = new Set((await processes()).filter((p) => !before.has(p.pid) && p.cmd.includes('chromium') && !p.cmd.includes('--type=')).map((p) => p.pid));
+  try {
+    await ctx.addInitScript(LONG_TASKS);
+    const result = await run(ctx.pages()[0] ?? (await ctx.newPage()), ctx);
+    return { ...result, peak: await rendererPeakMiB(browsers) };
+  } finally {
+    await ctx.close();
+  }
+}
+
 async function measure(snapshotDir: string | null, label: string): Promise<{ label: string; cold: number; warm: number; longest: number; peak: number }> {
   const root = await mkdtemp(path.join(tmpdir(), 'toonpick-browser-bench-'));
+  const profile = await mkdtemp(path.join(tmpdir(), 'toonpick-browser-profile-'));
   await cp(path.join(repoRoot, 'dist'), root, { recursive: true });
   if (snapshotDir) await symlink(snapshotDir, path.join(root, 'big'));
   const server = await serve(root);
-  // This browser's own processes: those that appeared with it and are not a child type (renderer, GPU, …).
-  const before = new Set((await processes()).map((p) => p.pid));
-  const browser = await launch();
-  const browsers = new Set((await processes()).filter((p) => !before.has(p.pid) && p.cmd.includes('chromium') && !p.cmd.includes('--type=')).map((p) => p.pid));
   try {
-    const ctx = await browser.newContext({ serviceWorkers: 'block' });
-    await ctx.addInitScript(LONG_TASKS);
-    const page = await ctx.newPage();
     const q = snapshotDir ? '?snapshot=./big/' : '';
+    const forYou = `${server.url}${q}#/for-you`;
     const items: Array<{ id: string }> = JSON.parse(await readFile(path.join(snapshotDir ?? path.join(root, 'snapshot'), 'items.json'), 'utf8'));
-    // A reader with three likes (the title page's button), so For you ranks.
-    for (const t of items.slice(1, 4)) {
-      await page.goto(`${server.url}${q}#/title/${encodeURIComponent(t.id)}`);
-      await page.getByTestId('act-like').click({ timeout: 120_000 });
-      await page.locator('[data-testid="act-like"][aria-pressed="true"]').waitFor();
-    }
-    const warm = await firstCards(page, `${server.url}${q}#/for-you`);
+    // The reader: three likes (the title page's button); then For you once, which leaves the files in the file cache.
+    await visit(profile, async (page) => {
+      for (const t of items.slice(1, 4)) {
+        await page.goto(`${server.url}${q}#/title/${encodeURIComponent(t.id)}`);
+        await page.getByTestId('act-like').click({ timeout: 120_000 });
+        await page.locator('[data-testid="act-like"][aria-pressed="true"]').waitFor();
+      }
+      return firstCards(page, forYou);
+    });
+    // Each visit first opens a small file of the origin, so that the browser's own start-up is not counted.
+    const warm = await visit(profile, async (page) => {
+      await page.goto(`${server.url}manifest.webmanifest`);
+      return firstCards(page, forYou);
+    });
     // Cold: no file cache and no HTTP cache, so every byte comes over loopback again.
-    await page.evaluate(() => caches.delete('toonpick-snapshot-files'));
-    const cdp = await ctx.newCDPSession(page);
-    await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
-    const cold = await firstCards(page, `${server.url}${q}#/for-you`);
-    return { label, cold: cold.ms, warm: warm.ms, longest: Math.max(cold.longest, warm.longest), peak: await rendererPeakMiB(browsers) };
+    const cold = await visit(profile, async (page, ctx) => {
+      await page.goto(`${server.url}manifest.webmanifest`);
+      await page.evaluate(() => caches.delete('toonpick-snapshot-files'));
+      const cdp = await ctx.newCDPSession(page);
+      await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+      return firstCards(page, forYou);
+    });
+    return { label, cold: cold.ms, warm: warm.ms, longest: Math.max(cold.longest, warm.longest), peak: Math.max(cold.peak, warm.peak) };
   } finally {
-    await browser.close();
     await server.close();
     await rm(root, { recursive: true, force: true });
+    await rm(profile, { recursive: true, force: true });
   }
 }
 

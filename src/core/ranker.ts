@@ -15,11 +15,11 @@ import type { RankerConfig } from './config.ts';
 import { isConsumed, type HistoryEntry } from './history.ts';
 import { topK } from './math/top-k.ts';
 import { clampLevel, serendipityStrength } from './rank/calibrate.ts';
-import { popularityOf, rankingInput, type RankOptions, type RankingInput } from './rank/input.ts';
+import { popularityOf, rankingInputSteps, type RankOptions, type RankingInput } from './rank/input.ts';
 import { attentionSplit } from './rank/fusion.ts';
 import { readingsFromHistory, type Reading } from './rank/reader.ts';
 import { serendipityBase, type SerendipitousList, type SerendipityBase, type Surprise } from './rank/serendipity.ts';
-import { signalOf, signalsOf, type ExplainContext } from './rank/signal/index.ts';
+import { runSteps, signalOf, signalsOf, type ExplainContext } from './rank/signal/index.ts';
 import { preferredSequence, rankerSettings, sequenceKey, type Catalog } from './rank/signals.ts';
 
 export type { Catalog, SequenceScores } from './rank/signals.ts';
@@ -115,7 +115,11 @@ export interface ReaderRanking {
 
 /** The ranking of one reader's readings (oldest first). `opts.serendipity` is ignored: the level is per list. */
 function rankingOfReadings(catalog: Catalog, readings: readonly Reading[], cfg: RankerConfig, opts: RankOptions = {}): ReaderRanking {
-  const ranking = rankingInput(catalog, readings, cfg, opts);
+  return runSteps(rankingSteps(catalog, readings, cfg, opts));
+}
+
+function* rankingSteps(catalog: Catalog, readings: readonly Reading[], cfg: RankerConfig, opts: RankOptions = {}): Generator<void, ReaderRanking> {
+  const ranking = yield* rankingInputSteps(catalog, readings, cfg, opts);
   const { input, fused, candidates, settings } = ranking;
   const ctx = explainContext(catalog, readings, cfg, ranking);
   const bases = new Map<number, SerendipityBase>();
@@ -154,6 +158,28 @@ export function readerRanking(catalog: Catalog, history: HistoryEntry[], cfg: Ra
   const readings = readingsFromHistory(history, catalog.indexOf, cfg);
   if (!readings.some((r) => r.signal > 0)) return null;
   return rankingOfReadings(catalog, readings, cfg, opts);
+}
+
+/**
+ * readerRanking in steps: `pause` is awaited before each space's scan, before the fusion and before the first list
+ * (`first`: the level and length the page will show, computed here so that drawing it is cheap), so that no single
+ * task holds the page's thread for the whole catalog (a 100k-title catalog: ~20 ms per space instead of ~60 ms in
+ * one). The result is readerRanking's, exactly.
+ */
+export async function readerRankingInSteps(catalog: Catalog, history: HistoryEntry[], cfg: RankerConfig, opts: RankOptions, pause: () => Promise<void>, first?: { level: number; k: number }): Promise<ReaderRanking | null> {
+  const readings = readingsFromHistory(history, catalog.indexOf, cfg);
+  if (!readings.some((r) => r.signal > 0)) return null;
+  const steps = rankingSteps(catalog, readings, cfg, opts);
+  for (;;) {
+    await pause();
+    const r = steps.next();
+    if (!r.done) continue;
+    if (first) {
+      await pause();
+      r.value.list(first.level, first.k);
+    }
+    return r.value;
+  }
 }
 
 /**

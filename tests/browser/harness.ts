@@ -26,6 +26,15 @@ export async function launch(extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...extraArgs], headless: true });
 }
 
+/**
+ * A browser whose profile (IndexedDB, Cache Storage, HTTP cache) lives in `userDataDir` and outlives it: launched
+ * again on the same folder, it is a reader's next visit in fresh processes.
+ */
+export async function launchPersistent(userDataDir: string, options: { serviceWorkers?: 'allow' | 'block' } = {}): Promise<BrowserContext> {
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install it (apt-get install -y chromium) — browser tests never skip`);
+  return chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, ...options });
+}
+
 /** Serves a private copy of dist/ so a test may add broken files beside the real ones. */
 export async function serveDist(): Promise<Served & { root: string; dispose(): Promise<void> }> {
   const dist = path.join(repoRoot, 'dist');

@@ -94,7 +94,7 @@ describe('co-occurrence in SQL', () => {
     db.closeSync();
     const fromCsv = await makeSnapshot({ source: csvSource, out: path.join(work, 'pq-csv-out') });
     const fromParquet = await makeSnapshot({ source: pq, out: path.join(work, 'pq-out') });
-    for (const f of ['community/ease.index.u32', 'community/ease.weight.f32']) expect(fromParquet.snapshot.manifest.files[f]).toEqual(fromCsv.snapshot.manifest.files[f]);
+    for (const f of ['community/ease.topn']) expect(fromParquet.snapshot.manifest.files[f]).toEqual(fromCsv.snapshot.manifest.files[f]);
     expect(fromParquet.skipped.interactions.map((l) => l.message).join('\n')).toMatch(/interactions\.parquet, item nope, field "item": row \d+ names an item not in the catalog[^]*row \d+ repeats an earlier row/);
     await expect(makeSnapshot({ source: bad, out: path.join(work, 'pq-bad-out') })).rejects.toThrow(/interactions\.parquet, field "rating": has no column "rating" \(it has user, item, score/);
   }, 120_000);
@@ -108,7 +108,7 @@ describe('co-occurrence in SQL', () => {
       const out = path.join(work, `big-${engine}`);
       await mkdir(out, { recursive: true });
       const r = await makeSnapshot({ source: dir, out, ...(engine === 'table' ? { cooccurrence: parquet } : { engine }) });
-      return { index: r.snapshot.manifest.files['community/ease.index.u32'].sha256, weight: r.snapshot.manifest.files['community/ease.weight.f32'].sha256, params: r.snapshot.manifest.community?.model?.params };
+      return { model: r.snapshot.manifest.files['community/ease.topn'].sha256, params: r.snapshot.manifest.community?.model?.params };
     };
     const js = await files('js');
     expect(js.params).toEqual({ lambda: 250, candidates: 128 });

@@ -13,6 +13,7 @@ import { rankReadings, recommend, sequenceKey, sequenceQueries } from '../../src
 import { readingsFromHistory } from '../../src/core/rank/reader.ts';
 import { rankerSettings } from '../../src/core/rank/signals.ts';
 import { buildSnapshot, serializeSnapshot } from '../../src/core/snapshot/build.ts';
+import { encodeCommunityModel } from '../../src/core/rank/community-file.ts';
 import { contentHashOf, sha256Hex } from '../../src/core/snapshot/format.ts';
 import type { Snapshot } from '../../src/core/snapshot/snapshot.ts';
 import { loadSnapshot, type ReadFile } from '../../src/core/snapshot/load.ts';
@@ -88,21 +89,66 @@ describe('community model in the snapshot', () => {
     expect(recommend(loaded, history, cfg, 10)).toEqual(recommend(built, history, cfg, 10));
   });
 
+  it('stores ~4× smaller than float32 rows and still reads version-1 snapshots (uint32 rows, float32 weights)', async () => {
+    const m = loaded.manifest.community!.model!;
+    const model = loaded.community!.model;
+    expect(m.version).toBe(2);
+    expect(loaded.manifest.files[m.files.model!].bytes).toBeLessThan((TITLES * m.neighbours * 8) / 3);
+    // Written again, the stored model gives the same bytes.
+    expect(encodeCommunityModel(model)).toEqual(files.get(m.files.model!));
+    const v1 = await withManifest(
+      files,
+      (x) => {
+        x.community.model.version = 1;
+        x.community.model.files = { index: 'community/ease.index.u32', weight: 'community/ease.weight.f32' };
+      },
+      { 'community/ease.index.u32': new Uint8Array(model.index.buffer.slice(0)), 'community/ease.weight.f32': new Uint8Array(model.weight.buffer.slice(0)) },
+    );
+    const old = await loadSnapshot(memoryReader(v1));
+    expect(Array.from(old.community!.model.weight)).toEqual(Array.from(model.weight));
+    const history = [liked('t5', 1), liked('t6', 2), liked('t7', 3)];
+    expect(recommend(old, history, cfg, 10)).toEqual(recommend(loaded, history, cfg, 10));
+    const noWeight = await withManifest(v1, (x) => delete x.community.model.files.weight);
+    await expect(loadSnapshot(memoryReader(noWeight))).rejects.toThrow(/version 1, which needs files.weight/);
+  });
+
   it('links neighbours of the reading cycle', () => {
     const { index, weight, neighbours } = loaded.community!.model;
-    const row = (i: number) => Array.from(index.subarray(i * neighbours, (i + 1) * neighbours)).filter((_, k) => weight[i * neighbours + k] > 0);
-    expect(row(10).slice(0, 4)).toEqual(expect.arrayContaining([11]));
+    // Row 10's strongest neighbours (rows are stored in column order): 11, the next title of the cycle, among them.
+    const strongest = (i: number) => Array.from(index.subarray(i * neighbours, (i + 1) * neighbours)).map((j, k) => [j, weight[i * neighbours + k]]).sort((a, b) => b[1] - a[1]).map(([j]) => j);
+    expect(strongest(10).slice(0, 4)).toEqual(expect.arrayContaining([11]));
   });
 
   it('refuses a community model of the wrong shape or for another catalog with a DataError', async () => {
     const m = loaded.manifest.community!.model!;
+    const file = m.files.model!;
     const wrongN = await withManifest(files, (x) => (x.community.model.neighbours += 1));
     await expect(loadSnapshot(memoryReader(wrongN))).rejects.toThrow(DataError);
-    await expect(loadSnapshot(memoryReader(wrongN))).rejects.toThrow(new RegExp(`${m.files.index}.*40 titles × ${m.neighbours + 1} neighbours`));
-    const index = new Uint32Array(loaded.community!.model.index);
-    index[7] = TITLES + 2;
-    const badRow = await withManifest(files, () => {}, { [m.files.index]: new Uint8Array(index.buffer) });
+    await expect(loadSnapshot(memoryReader(wrongN))).rejects.toThrow(new RegExp(`${file}.*holds ${m.neighbours} neighbours per title but the manifest says ${m.neighbours + 1}`));
+    // Row 0's last neighbour (columns ascend) moved past the catalog.
+    const model = loaded.community!.model;
+    const index = new Uint32Array(model.index);
+    index[model.neighbours - 1] = TITLES + 2;
+    const badRow = await withManifest(files, () => {}, { [file]: encodeCommunityModel({ ...model, index }) });
     await expect(loadSnapshot(memoryReader(badRow))).rejects.toThrow(/names row 42, but the catalog has 40 titles/);
+    // Byte faults: a truncated file, a NaN scale, a row whose columns run past its bytes, bytes after the last row.
+    const good = files.get(file)!;
+    const faults: Array<[Uint8Array, RegExp]> = [];
+    faults.push([good.slice(0, 4 + 8 * TITLES), /less than the .* of its header, offsets and weights/]);
+    const nan = good.slice();
+    new DataView(nan.buffer).setFloat32(4 + 4 * 3, NaN, true);
+    faults.push([nan, /invalid row scale \(NaN\)/]);
+    const short = good.slice();
+    const at = 4 + 4 * TITLES + 4 * 1; // row 0's end = row 1's start
+    new DataView(short.buffer).setUint32(at, new DataView(short.buffer).getUint32(at, true) - 1, true);
+    faults.push([short, /runs past its row's bytes|left over in its row/]);
+    const extra = new Uint8Array(good.byteLength + 1);
+    extra.set(good);
+    faults.push([extra, /bytes after its last row/]);
+    for (const [bytes, message] of faults) {
+      const bad = await withManifest(files, () => {}, { [file]: bytes });
+      await expect(loadSnapshot(memoryReader(bad))).rejects.toThrow(message);
+    }
     const badDim = await withManifest(files, (x) => (x.community.categories.dim = 4));
     await expect(loadSnapshot(memoryReader(badDim))).rejects.toThrow(/4 categories but the genre space has 5/);
     const badLearned = await withManifest(files, (x) => (x.community.learned.weights.cf = -1));

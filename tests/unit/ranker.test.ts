@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { fsReader } from '../../scripts/lib/node-io.ts';
 import { loadSnapshot } from '../../src/core/snapshot/load.ts';
 import type { Snapshot } from '../../src/core/snapshot/snapshot.ts';
-import { recommend, moreLikeThis, popular, explainTitle, readerRanking } from '../../src/core/ranker.ts';
+import { recommend, moreLikeThis, popular, explainTitle, readerRanking, readerRankingInSteps } from '../../src/core/ranker.ts';
 import { readingsFromHistory } from '../../src/core/rank/reader.ts';
 import { contentRows, rankerSettings } from '../../src/core/rank/signals.ts';
 import { defaultConfig } from '../../src/core/config.ts';
@@ -94,6 +94,21 @@ describe('Ranker', () => {
     expect(lists[2].some((r) => r.why.serendipity || r.why.departure)).toBe(false);
     expect(ranking.list(5, 24)).toEqual(lists[1]); // clamped into [0, 1]
     expect(readerRanking(snap, [], cfg)).toBeNull();
+  });
+
+  it('ranks in steps (the page\'s thread given back between spaces) to exactly the ranking of one go', async () => {
+    const h = ['좀비딸', '데드라이프', '위아더좀비'].map((t, i) => liked(idOf(t), 10 + i));
+    let pauses = 0;
+    const pause = async () => void pauses++;
+    const stepped = (await readerRankingInSteps(snap, h, cfg, {}, pause, { level: 0.4, k: 24 }))!;
+    // One pause per scanned space, one before the fusion, one before the first list, and the first.
+    const weighted = [...snap.spaces.keys()].filter((s) => (rankerSettings(snap, cfg).weights[s] ?? 0) > 0);
+    expect(pauses).toBe(weighted.length + 3);
+    const whole = readerRanking(snap, h, cfg)!;
+    for (const level of [0, 0.4, 1]) expect(stepped.list(level, 24)).toEqual(whole.list(level, 24));
+    const i = whole.list(0.4, 24)[3].index;
+    expect(stepped.explain(i, 0.4, 24)).toEqual(whole.explain(i, 0.4, 24));
+    expect(await readerRankingInSteps(snap, [], cfg, {}, pause)).toBeNull();
   });
 
   it('ranks, explains and searches the same with a sparse space kept sparse in memory (platform-scale catalogs)', async () => {

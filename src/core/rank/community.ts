@@ -12,7 +12,8 @@ import type { BinaryMatrix } from '../split.ts';
 import { gram, invertSpd } from '../math/linalg.ts';
 
 export const COMMUNITY_MODEL = 'ease-topn';
-export const COMMUNITY_VERSION = 1;
+/** The version builders write (community-file.ts); the loader also reads version 1 (uint32 rows, float32 weights). */
+export const COMMUNITY_VERSION = 2;
 
 export interface CommunityModel {
   itemCount: number;
@@ -22,6 +23,8 @@ export interface CommunityModel {
   index: Uint32Array;
   /** itemCount × neighbours EASE weights B[i][index]. */
   weight: Float32Array;
+  /** Per title, the int8 grid step of its weights: present on the stored form (community-file.ts storedModel). */
+  scales?: Float32Array;
 }
 
 /** Item-by-item weights for a reader: one (row, weight) per history title. */

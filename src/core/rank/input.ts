@@ -10,7 +10,7 @@ import type { Reading } from './reader.ts';
 import { itemCategories, type SerendipityInput } from './serendipity.ts';
 import { rankerSettings, type Catalog, type ReaderSignals, type SequenceScores } from './signals.ts';
 import { GENRE_SPACE } from '../spaces.ts';
-import { availableSpaces, readerSignals } from './signal/index.ts';
+import { availableSpaces, readerSignalSteps, runSteps } from './signal/index.ts';
 import type { Space } from '../snapshot/format.ts';
 
 export interface RankOptions {
@@ -55,11 +55,17 @@ export interface RankingInput {
 
 /** Fused scores of one reader's readings (oldest first), and the serendipity input when the catalog has genres. */
 export function rankingInput(catalog: Catalog, readings: readonly Reading[], cfg: RankerConfig, opts: RankOptions = {}): RankingInput {
+  return runSteps(rankingInputSteps(catalog, readings, cfg, opts));
+}
+
+/** rankingInput with a pause (yield) before each space's scan and before the fusion (see readerSignalSteps). */
+export function* rankingInputSteps(catalog: Catalog, readings: readonly Reading[], cfg: RankerConfig, opts: RankOptions = {}): Generator<void, RankingInput> {
   const settings = opts.settings ?? rankerSettings(catalog, cfg);
   // A space with no global weight cannot move the fused score (α_j ∝ w_j): it is not scanned at all.
   const weighted = [...(opts.spaces ?? availableSpaces(catalog))].filter((s) => (settings.weights[s] ?? 0) > 0);
   const signalOpts = { spaces: new Set(weighted), halfLifeShare: settings.halfLifeShare, ratingWeight: settings.ratingWeight, sequenceScores: opts.sequenceScores };
-  const signals = opts.signals ?? readerSignals(catalog, readings, cfg, signalOpts);
+  const signals = opts.signals ?? (yield* readerSignalSteps(catalog, readings, cfg, signalOpts));
+  yield;
   const useAttention = (opts.attention ?? true) && settings.temperature !== 0;
   const logits = useAttention ? (opts.logits === undefined ? attentionLogits(catalog, readings, cfg, signalOpts) : (opts.logits ?? undefined)) : undefined;
   const weights = readerWeights(settings.weights, signals.z.keys(), logits, useAttention ? settings.temperature : 0, settings.center);

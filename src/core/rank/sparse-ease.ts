@@ -12,6 +12,7 @@
  * n·K·M look-ups (M = 2K co-occurring titles kept per title), solves n·K³/6 multiply-adds; memory n·M pairs.
  */
 import { fitCommunityModel, type CommunityModel } from './community.ts';
+import { storedModel } from './community-file.ts';
 
 export interface SparseEaseOptions {
   lambda: number;
@@ -186,5 +187,7 @@ export function fitSparseEase(readers: readonly Int32Array[], itemCount: number,
  * EASE restricted to each title's `candidates` most co-occurring titles, whose cost grows with the interactions.
  */
 export function fitCommunity(readers: readonly Int32Array[], itemCount: number, opts: SparseEaseOptions & { denseUpTo: number }, precomputed?: Cooccurrence): CommunityModel {
-  return itemCount <= opts.denseUpTo ? fitCommunityModel(readers, itemCount, opts) : fitSparseEase(readers, itemCount, opts, precomputed);
+  // In the form the snapshot stores (int8 weights, rows in column order), so that tuning and evaluation rank with
+  // what ships.
+  return storedModel(itemCount <= opts.denseUpTo ? fitCommunityModel(readers, itemCount, opts) : fitSparseEase(readers, itemCount, opts, precomputed));
 }

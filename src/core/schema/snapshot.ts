@@ -107,8 +107,11 @@ export const CommunityInfoSchema = v.object(
           version: finiteNumber,
           neighbours: positiveInteger,
           params: v.optional(v.record(v.string(), v.unknown(), 'must be an object')),
-          /** `index`: itemCount × neighbours uint32 rows; `weight`: the same shape in float32. */
-          files: v.object({ index: path, weight: path }, objectMessage),
+          /**
+           * Version 2: `model`, the compact file of rank/community-file.ts. Version 1: `index`, itemCount × neighbours
+           * uint32 rows, and `weight`, the same shape in float32 (load.ts checks which a version needs).
+           */
+          files: v.object({ model: v.optional(path), index: v.optional(path), weight: v.optional(path) }, objectMessage),
         },
         objectMessage,
       ),

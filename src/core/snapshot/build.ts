@@ -6,6 +6,7 @@
 import { defaultConfig, type RankerConfig } from '../config.ts';
 import { temporalSplit } from '../split.ts';
 import { COMMUNITY_MODEL, COMMUNITY_VERSION } from '../rank/community.ts';
+import { encodeCommunityModel, storedModel } from '../rank/community-file.ts';
 import type { Community } from '../rank/signals.ts';
 import { fitCommunityRanker } from '../rank/tune.ts';
 import type { Cooccurrence } from '../rank/sparse-ease.ts';
@@ -61,16 +62,15 @@ export function contentKey(it: Pick<SourceItem, 'title' | 'author' | 'synopsis' 
 }
 
 const COMMUNITY_FILES = {
-  index: 'community/ease.index.u32',
-  weight: 'community/ease.weight.f32',
+  model: 'community/ease.topn',
   categories: 'community/categories.f32',
 } as const;
 
 /** The community model's files and manifest entry (docs/snapshot.md), added to a snapshot's blobs. */
 export function communityEntry(community: Community, counts: { users: number; interactions: number }, cfg: RankerConfig, blobs: Map<string, Uint8Array>): NonNullable<Manifest['community']> {
-  const m = community.model;
-  blobs.set(COMMUNITY_FILES.index, new Uint8Array(m.index.buffer, m.index.byteOffset, m.index.byteLength));
-  blobs.set(COMMUNITY_FILES.weight, bytesOf(m.weight));
+  // A model fitted here is in its stored form already (fitCommunity); one loaded from a version-1 snapshot is put in it.
+  const m = community.model.scales ? community.model : storedModel(community.model);
+  blobs.set(COMMUNITY_FILES.model, encodeCommunityModel(m));
   // Category co-usage needs a genre space: a catalog without genres has none to store.
   const hasCategories = community.categorySimilarity.length > 0;
   if (hasCategories) blobs.set(COMMUNITY_FILES.categories, bytesOf(community.categorySimilarity));
@@ -81,7 +81,7 @@ export function communityEntry(community: Community, counts: { users: number; in
       version: COMMUNITY_VERSION,
       neighbours: m.neighbours,
       params: { lambda: cfg.community.lambda, ...(m.itemCount > cfg.community.denseUpTo ? { candidates: cfg.community.candidates } : {}) },
-      files: { index: COMMUNITY_FILES.index, weight: COMMUNITY_FILES.weight },
+      files: { model: COMMUNITY_FILES.model },
     },
     ...(hasCategories ? { categories: { file: COMMUNITY_FILES.categories, dim: Math.round(Math.sqrt(community.categorySimilarity.length)) } } : {}),
     ...(community.learned ? { learned: community.learned } : {}),

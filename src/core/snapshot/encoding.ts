@@ -149,8 +149,11 @@ export function decodeSpaceData(bytes: Uint8Array, rows: number, dim: number, dt
  * space (lexical at 100k titles: ~400 MB dense) takes memory in proportion to its non-zeros.
  */
 export function decodeSpaceRows(bytes: Uint8Array, rows: number, dim: number, dtype: SpaceDtype, ctx: DecodeContext, keepSparse: boolean): { data: Float32Array; csr?: CsrRows } {
-  // An aligned copy: a slice of a larger fetch may start at an odd offset, and typed views need alignment.
-  const buf = bytes.byteOffset % 4 === 0 ? bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) : bytes.slice().buffer;
+  // Views straight on the file's bytes (no copy of a file that can be ~100 MB) unless a slice of a larger fetch
+  // starts at an offset typed views cannot take; then an aligned copy.
+  const aligned = bytes.byteOffset % 4 === 0;
+  const buf = (aligned ? bytes.buffer : bytes.slice().buffer) as ArrayBuffer;
+  const at = aligned ? bytes.byteOffset : 0;
   const bad = (message: string, row?: number): never => {
     throw new DataError(ctx.file, message, { field: ctx.field, ...(row !== undefined ? { item: ctx.itemOf(row) } : {}) });
   };
@@ -164,7 +167,7 @@ export function decodeSpaceRows(bytes: Uint8Array, rows: number, dim: number, dt
       const per = bytes.byteLength / 4 / rows;
       bad(`holds ${bytes.byteLength} bytes but ${rows} items × dim ${dim} × 4 needs ${expected}` + (Number.isInteger(per) ? ` (wrong dimension: the data has ${per} per item)` : ''));
     }
-    const data = new Float32Array(buf as ArrayBuffer);
+    const data = new Float32Array(buf, at, rows * dim);
     for (let i = 0; i < data.length; i++) {
       if (!Number.isFinite(data[i])) bad(`has a non-finite value (${data[i]}) at [${i % dim}]`, Math.floor(i / dim));
     }
@@ -176,9 +179,9 @@ export function decodeSpaceRows(bytes: Uint8Array, rows: number, dim: number, dt
       const per = (bytes.byteLength - rows * 4) / rows;
       bad(`holds ${bytes.byteLength} bytes but int8 rows need ${rows} scales × 4 + ${rows} items × dim ${dim} = ${expected}` + (Number.isInteger(per) && per > 0 ? ` (wrong dimension: the data has ${per} per item)` : ' (truncated?)'));
     }
-    const scales = new Float32Array(buf as ArrayBuffer, 0, rows);
+    const scales = new Float32Array(buf, at, rows);
     checkScales(scales);
-    const codes = new Int8Array(buf as ArrayBuffer, rows * 4);
+    const codes = new Int8Array(buf, at + rows * 4, rows * dim);
     const data = new Float32Array(rows * dim);
     for (let i = 0; i < rows; i++) for (let j = 0; j < dim; j++) data[i * dim + j] = codes[i * dim + j] * scales[i];
     return { data };
@@ -188,19 +191,19 @@ export function decodeSpaceRows(bytes: Uint8Array, rows: number, dim: number, dt
   const scaleBytes = f16 ? 0 : rows * 4;
   const head = 4 + (rows + 1) * 4 + scaleBytes;
   if (bytes.byteLength < head) bad(`holds ${bytes.byteLength} bytes, less than the ${head} of its header, row offsets and scales (truncated?)`);
-  const stored = new Uint32Array(buf as ArrayBuffer, 0, 1)[0];
+  const stored = new Uint32Array(buf, at, 1)[0];
   if (stored !== dim) bad(`holds rows of dim ${stored} but the manifest says ${dim} (wrong dimension: the data has ${stored} per item)`);
-  const offsets = new Uint32Array(buf as ArrayBuffer, 4, rows + 1);
+  const offsets = new Uint32Array(buf, at + 4, rows + 1);
   const nnz = offsets[rows];
   const expected = head + nnz * (f16 ? 4 : 3);
   if (offsets[0] !== 0) bad(`row offsets must start at 0, found ${offsets[0]}`);
   if (bytes.byteLength !== expected) bad(`holds ${bytes.byteLength} bytes but ${nnz} non-zeros need ${expected} (truncated?)`);
-  const scales = f16 ? null : new Float32Array(buf as ArrayBuffer, head - scaleBytes, rows);
+  const scales = f16 ? null : new Float32Array(buf, at + head - scaleBytes, rows);
   if (scales) checkScales(scales);
-  const cols = new Uint16Array(buf as ArrayBuffer, head, nnz);
+  const cols = new Uint16Array(buf, at + head, nnz);
   // Half floats are 2-aligned after the uint16 columns; int8 codes need no alignment.
-  const halves = f16 ? new Uint16Array(buf as ArrayBuffer, head + nnz * 2, nnz) : null;
-  const codes = f16 ? null : new Int8Array(buf as ArrayBuffer, head + nnz * 2, nnz);
+  const halves = f16 ? new Uint16Array(buf, at + head + nnz * 2, nnz) : null;
+  const codes = f16 ? null : new Int8Array(buf, at + head + nnz * 2, nnz);
   const half = halves ? halfTable() : null;
   const data = new Float32Array(keepSparse ? 0 : rows * dim);
   const values = new Float32Array(keepSparse ? nnz : 0);

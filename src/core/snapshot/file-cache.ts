@@ -45,8 +45,8 @@ export function snapshotFileCache(): FileCache | undefined {
 export function withKeptManifest(read: ReadFile, base: URL): ReadFile {
   if (typeof caches === 'undefined') return read;
   const key = keyOf(`manifest/${encodeURIComponent(base.href)}`);
-  return async (path, onBytes) => {
-    if (path !== 'manifest.json') return read(path, onBytes);
+  return async (path, onBytes, expected) => {
+    if (path !== 'manifest.json') return read(path, onBytes, expected);
     try {
       const bytes = await read(path, onBytes);
       await (await caches.open(CACHE)).put(key, new Response(bytes as Uint8Array<ArrayBuffer>)).catch(() => undefined);

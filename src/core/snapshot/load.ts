@@ -6,6 +6,7 @@
 import { DataError } from '../errors.ts';
 import { decodeStyleMap } from '../style/style-map.ts';
 import { COMMUNITY_MODEL, COMMUNITY_VERSION } from '../rank/community.ts';
+import { decodeCommunityModel } from '../rank/community-file.ts';
 import { SEQUENCE_MODEL, SEQUENCE_VERSION, SequenceModel, sequenceWeightCount } from '../rank/sequence.ts';
 import type { Community } from '../rank/signals.ts';
 import { decodeSpaceRows } from './encoding.ts';
@@ -20,9 +21,10 @@ import { LEXICAL_ENCODER } from '../text/lexical.ts';
 
 /**
  * Returns a file's bytes; throws (ideally a DataError) when the file cannot be read. `onBytes`, when the reader
- * can, hears how many bytes of the file have arrived so far (for one progress bar over every file).
+ * can, hears how many bytes of the file have arrived so far (for one progress bar over every file); `expected`,
+ * when known (the manifest's size), lets it fill one buffer of that size instead of joining chunks (half the memory).
  */
-export type ReadFile = (path: string, onBytes?: (received: number) => void) => Promise<Uint8Array>;
+export type ReadFile = (path: string, onBytes?: (received: number) => void, expected?: number) => Promise<Uint8Array>;
 
 const MANIFEST = 'manifest.json';
 
@@ -86,10 +88,15 @@ function validateManifest(raw: unknown): Manifest {
   });
   const model = m.community?.model;
   if (model) {
-    if (model.name !== COMMUNITY_MODEL || model.version !== COMMUNITY_VERSION)
-      throw new DataError(f, `is ${JSON.stringify(model.name)} version ${model.version}; this app reads ${COMMUNITY_MODEL} version ${COMMUNITY_VERSION}`, { field: 'community.model' });
-    listed(model.files.index, 'community.model.files.index');
-    listed(model.files.weight, 'community.model.files.weight');
+    if (model.name !== COMMUNITY_MODEL || !(model.version === 1 || model.version === COMMUNITY_VERSION))
+      throw new DataError(f, `is ${JSON.stringify(model.name)} version ${model.version}; this app reads ${COMMUNITY_MODEL} versions 1 and ${COMMUNITY_VERSION}`, { field: 'community.model' });
+    // Version 1: uint32 rows and float32 weights in two files; version 2: one compact file (rank/community-file.ts).
+    const needs = model.version === 1 ? (['index', 'weight'] as const) : (['model'] as const);
+    for (const k of needs) {
+      const p = model.files[k];
+      if (p === undefined) throw new DataError(f, `is ${COMMUNITY_MODEL} version ${model.version}, which needs files.${k}`, { field: `community.model.files.${k}` });
+      listed(p, `community.model.files.${k}`);
+    }
   }
   if (m.community?.categories) listed(m.community.categories.file, 'community.categories.file');
   if (m.sequence) {
@@ -130,7 +137,14 @@ function floats(bytes: Uint8Array, count: number, file: string, field: string, s
 function decodeCommunity(info: CommunityInfo, read: (path: string) => Uint8Array, itemCount: number, genre: Space | undefined): Community | undefined {
   if (!info.model) return undefined;
   const N = info.model.neighbours;
-  const { index: indexFile, weight: weightFile } = info.model.files;
+  const categorySimilarity = decodeCategories(info, read, genre);
+  const learned = info.learned ? { learned: info.learned } : {};
+  if (info.model.version !== 1) {
+    const file = info.model.files.model!;
+    return { model: decodeCommunityModel(read(file), itemCount, N, file), categorySimilarity, ...learned };
+  }
+  const indexFile = info.model.files.index!;
+  const weightFile = info.model.files.weight!;
   const ib = read(indexFile);
   if (ib.byteLength !== itemCount * N * 4)
     throw new DataError(indexFile, `holds ${ib.byteLength} bytes but ${itemCount} titles × ${N} neighbours × 4 needs ${itemCount * N * 4} (a model of another catalog?)`, { field: 'community.model.neighbours' });
@@ -139,13 +153,15 @@ function decodeCommunity(info: CommunityInfo, read: (path: string) => Uint8Array
   const bad = index.findIndex((i) => i >= itemCount);
   if (bad >= 0) throw new DataError(indexFile, `names row ${index[bad]}, but the catalog has ${itemCount} titles`, { item: String(Math.floor(bad / N)), field: 'community.model' });
   const weight = floats(read(weightFile), itemCount * N, weightFile, 'community.model', `${itemCount} titles × ${N} neighbours`);
-  let categorySimilarity: Float32Array = new Float32Array(0);
-  if (info.categories) {
-    const { file, dim } = info.categories;
-    if (genre && genre.dim !== dim) throw new DataError(MANIFEST, `has ${dim} categories but the genre space has ${genre.dim}`, { field: 'community.categories.dim' });
-    categorySimilarity = floats(read(file), dim * dim, file, 'community.categories', `${dim} × ${dim} categories`);
-  }
-  return { model: { itemCount, neighbours: N, index, weight }, categorySimilarity, ...(info.learned ? { learned: info.learned } : {}) };
+  return { model: { itemCount, neighbours: N, index, weight }, categorySimilarity, ...learned };
+}
+
+/** The genre × genre co-usage cosines of `community.categories` (empty without). */
+function decodeCategories(info: CommunityInfo, read: (path: string) => Uint8Array, genre: Space | undefined): Float32Array {
+  if (!info.categories) return new Float32Array(0);
+  const { file, dim } = info.categories;
+  if (genre && genre.dim !== dim) throw new DataError(MANIFEST, `has ${dim} categories but the genre space has ${genre.dim}`, { field: 'community.categories.dim' });
+  return floats(read(file), dim * dim, file, 'community.categories', `${dim} × ${dim} categories`);
 }
 
 /** The sequence model of `manifest.sequence`; one trained for another catalog (item count, genres) is refused. */
@@ -251,7 +267,7 @@ function decodeSpace(info: SpaceInfo, bytes: Uint8Array, items: Title[], denseLi
 
 /** Reads one listed file and checks its size and hash against the manifest. */
 async function readChecked(read: ReadFile, path: string, entry: FileEntry, onBytes?: (received: number) => void): Promise<Uint8Array> {
-  const bytes = await read(path, onBytes);
+  const bytes = await read(path, onBytes, entry.bytes);
   if (bytes.byteLength !== entry.bytes)
     throw new DataError(path, `is ${bytes.byteLength} bytes, the manifest says ${entry.bytes}${bytes.byteLength < entry.bytes ? ' (truncated download?)' : ''}`);
   const hash = await sha256Hex(bytes);
@@ -310,7 +326,7 @@ export async function loadSnapshot(read: ReadFile, options: LoadOptions = {}): P
     }
   }
   const modelFiles = [
-    ...(manifest.community?.model ? Object.values(manifest.community.model.files) : []),
+    ...(manifest.community?.model ? Object.values(manifest.community.model.files).filter((p): p is string => p !== undefined) : []),
     ...(manifest.community?.categories ? [manifest.community.categories.file] : []),
     ...(manifest.sequence ? [manifest.sequence.file] : []),
   ];
@@ -424,7 +440,7 @@ function calibrationOf(manifest: Manifest): SerendipityCalibration | undefined {
 export function httpReader(base: string | URL, fetchFn: typeof fetch = fetch): ReadFile {
   const root = new URL(base);
   if (!root.pathname.endsWith('/')) root.pathname += '/';
-  return async (path, onBytes) => {
+  return async (path, onBytes, expected) => {
     const failed = (why: string) => new DataError(path, `could not be downloaded from ${root.href} (${why})`);
     const url = new URL(path, root);
     // Only files under the snapshot's own folder: never another origin, a data: URL or a parent folder.
@@ -439,23 +455,23 @@ export function httpReader(base: string | URL, fetchFn: typeof fetch = fetch): R
     try {
       if (!onBytes || !res.body) return new Uint8Array(await res.arrayBuffer());
       // Read as it arrives, so the progress bar moves within large files too (decoded bytes, as the manifest counts).
+      // Into one buffer of the expected size (grown by doubling when the file is larger, or the size unknown).
       const reader = res.body.getReader();
-      const chunks: Uint8Array[] = [];
+      let out = new Uint8Array(expected ?? 0);
       let received = 0;
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
-        chunks.push(value);
+        if (received + value.byteLength > out.byteLength) {
+          const grown = new Uint8Array(Math.max(2 * out.byteLength, received + value.byteLength));
+          grown.set(out.subarray(0, received));
+          out = grown;
+        }
+        out.set(value, received);
         received += value.byteLength;
         onBytes(received);
       }
-      const out = new Uint8Array(received);
-      let at = 0;
-      for (const c of chunks) {
-        out.set(c, at);
-        at += c.byteLength;
-      }
-      return out;
+      return received === out.byteLength ? out : out.slice(0, received);
     } catch (e) {
       throw failed((e as Error).message);
     }

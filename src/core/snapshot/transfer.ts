@@ -20,7 +20,7 @@ export function snapshotMessage(snapshot: Snapshot): { message: SnapshotMessage;
   const arrays: ArrayBufferView[] = [
     ...[...snapshot.spaces.values()].flatMap((s) => [s.data, ...(s.csr ? [s.csr.offsets, s.csr.cols, s.csr.values] : [])]),
     ...snapshot.blobs.values(),
-    ...(snapshot.community ? [snapshot.community.model.index, snapshot.community.model.weight, snapshot.community.categorySimilarity] : []),
+    ...(snapshot.community ? [snapshot.community.model.index, snapshot.community.model.weight, ...(snapshot.community.model.scales ? [snapshot.community.model.scales] : []), snapshot.community.categorySimilarity] : []),
     ...(sequence ? [sequence.weights] : []),
   ];
   const transfer = [...new Set(arrays.map((a) => a.buffer))].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer && b.byteLength > 0);

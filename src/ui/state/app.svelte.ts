@@ -5,7 +5,9 @@
  * these modules only wire them to Svelte.
  */
 import { defaultConfig, withUrlOverrides, type ToonpickConfig } from '../../core/config.ts';
-import { readerRanking, type ReaderRanking } from '../../core/ranker.ts';
+import { untrack } from 'svelte';
+import { readerRankingInSteps, type ReaderRanking } from '../../core/ranker.ts';
+import { yieldToPage } from '../../app/yield.ts';
 import { Catalog } from './catalog.svelte.ts';
 import { Models } from './models.svelte.ts';
 import { Notices } from './notices.svelte.ts';
@@ -26,15 +28,12 @@ export class AppState {
 
   /**
    * The reader's ranking, shared by For you and the title page: computed again when the history, the catalog or
-   * the models change, never when the Surprise slider moves (that only reorders a shortlist). undefined while the
-   * catalog or the sequence worker is not ready; null for a reader with no positive signal yet.
+   * the models change (`rank`), never when the Surprise slider moves (that only reorders a shortlist). undefined
+   * while the catalog or the sequence worker is not ready, or the ranking is being computed; null for a reader with
+   * no positive signal yet.
    */
-  readonly ranking: ReaderRanking | null | undefined = $derived.by(() => {
-    const catalog = this.catalog.ranked;
-    const options = this.models.rankOptions();
-    if (!catalog || !options) return undefined;
-    return readerRanking(catalog, this.reader.history, this.config.ranker, options);
-  });
+  ranking = $state.raw<ReaderRanking | null | undefined>(undefined);
+  private rankRun = 0;
 
   constructor(config: ToonpickConfig = defaultConfig) {
     this.config = config;
@@ -51,6 +50,29 @@ export class AppState {
     this.search = new Search(this.config, this.catalog, this.models);
     // A notice is about the page it was given on: moving to another page clears it.
     addEventListener('hashchange', () => this.notices.dismiss());
+  }
+
+  /**
+   * Ranks the reader's history on the current catalog (App.svelte runs it whenever what it reads changes). The work
+   * is cut into steps, one space's scan each, with the page's thread given back between them (readerRankingInSteps):
+   * on a 100k-title catalog no step is a long task, and a like or a scroll is never held up behind a whole ranking.
+   */
+  rank(): void {
+    const catalog = this.catalog.ranked;
+    const options = this.models.rankOptions();
+    const history = this.reader.history;
+    const run = ++this.rankRun;
+    this.ranking = undefined;
+    if (!catalog || !options) return;
+    const first = { level: untrack(() => this.reader.serendipity), k: this.config.pageSize };
+    readerRankingInSteps(catalog, history, this.config.ranker, options, yieldToPage, first).then(
+      (ranking) => {
+        if (run === this.rankRun) this.ranking = ranking;
+      },
+      (e: unknown) => {
+        if (run === this.rankRun) this.notices.notify(e);
+      },
+    );
   }
 
   /** The store and the snapshot load independently: a broken snapshot still leaves the history usable. */

@@ -9,6 +9,7 @@ import type { EvalMethod, MethodOptions } from './types.ts';
 import { defaultConfig } from '../../config.ts';
 import { communityScores, type CommunityModel } from '../../rank/community.ts';
 import { fitSparseEase } from '../../rank/sparse-ease.ts';
+import { storedModel } from '../../rank/community-file.ts';
 
 export function easeWeights(data: TrainData, lambda: number): Float64Array {
   const n = data.matrix.items;
@@ -44,7 +45,8 @@ export function easeMethod(options: MethodOptions = {}): EvalMethod {
 /**
  * `ease-sparse`: the snapshot builder's community model above `denseUpTo` titles (rank/sparse-ease.ts): each EASE
  * column regressed on its `candidates` most co-occurring titles, the `neighbours` largest weights kept per row;
- * score = Σ over the user's titles of their kept weights. Compared with `ease` where dense EASE still runs.
+ * score = Σ over the user's titles of their kept weights (on the int8 grid the snapshot stores). Compared with
+ * `ease` where dense EASE still runs.
  */
 export function sparseEaseMethod(options: MethodOptions = {}): EvalMethod {
   const lambda = options.lambda ?? 250;
@@ -54,7 +56,8 @@ export function sparseEaseMethod(options: MethodOptions = {}): EvalMethod {
   return {
     name: 'ease-sparse',
     fit(data: TrainData) {
-      model = fitSparseEase(data.matrix.userItems, data.matrix.items, { lambda, neighbours: cfg.neighbours, candidates: options.candidates ?? cfg.candidates });
+      // As the snapshot stores it (int8 weights: community-file.ts).
+      model = storedModel(fitSparseEase(data.matrix.userItems, data.matrix.items, { lambda, neighbours: cfg.neighbours, candidates: options.candidates ?? cfg.candidates }));
       scores = new Float32Array(data.matrix.items);
     },
     score(user: TrainUser, out: Float64Array) {

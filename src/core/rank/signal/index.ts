@@ -49,12 +49,26 @@ export function rawScores(catalog: Catalog, readings: readonly Reading[], space:
 
 /** Standardised scores of every requested space for one reader. */
 export function readerSignals(catalog: Catalog, readings: readonly Reading[], cfg: RankerConfig, opts: SignalOptions): ReaderSignals {
+  return runSteps(readerSignalSteps(catalog, readings, cfg, opts));
+}
+
+/** readerSignals one space at a time: it pauses (yields) before each scan, so a caller can give the page its thread back. */
+export function* readerSignalSteps(catalog: Catalog, readings: readonly Reading[], cfg: RankerConfig, opts: SignalOptions): Generator<void, ReaderSignals> {
   const candidates = candidatesOf(catalog.items.length, readings);
   const z = new Map<string, Float32Array>();
   for (const signal of signalsOf(catalog)) {
     if (opts.spaces && !opts.spaces.has(signal.name)) continue;
+    yield;
     const raw = signal.scores(catalog, readings, cfg, opts);
     if (raw) z.set(signal.name, standardise(raw, candidates));
   }
   return { candidates, z };
+}
+
+/** Runs steps to the end at once (the synchronous form of a step-wise computation). */
+export function runSteps<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
 }
