@@ -5,6 +5,8 @@ import { buildMatrix, temporalSplit, type TrainData, type TrainUser } from '../.
 import { gram, invertSpd, sumRows } from '../../src/core/math/linalg.ts';
 import { createMethod, METHODS, REFERENCE_METHODS } from '../../src/core/eval/methods/index.ts';
 import { easeWeights } from '../../src/core/eval/methods/ease.ts';
+import { invertSpdBlocked } from '../../src/core/math/spd-inverse.ts';
+import { chooseTfjsBackend } from '../../src/core/tfjs-backend.ts';
 import { evaluate, genreSpace } from '../../src/core/eval/harness.ts';
 import type { EvalMethod } from '../../src/core/eval/methods/types.ts';
 
@@ -131,6 +133,31 @@ describe('reference methods', () => {
         for (let k = 0; k < n; k++) s += (g[i * n + k] + (i === k ? lambda : 0)) * b[k * n + j];
         expect(s).toBeCloseTo(g[i * n + j], 9);
       }
+  });
+
+  it('the blocked float32 inverse (large catalogs) agrees with the exact float64 one, and so do their top-10 lists', async () => {
+    await chooseTfjsBackend('wasm');
+    const next = rng(5);
+    const n = 700;
+    const rows = Array.from({ length: 2000 }, () => [...new Set(Array.from({ length: 8 }, () => Math.floor(next() ** 2 * n)))]);
+    const d = trainData(rows, n);
+    const g = gram(d.matrix);
+    for (let i = 0; i < n; i++) g[i * n + i] += 250;
+    const exact = invertSpd(g, n);
+    // Leaves of 100 rows: three levels of Schur complements on this matrix.
+    const blocked = invertSpdBlocked(g, n, 100);
+    let err = 0;
+    let max = 0;
+    for (let i = 0; i < n * n; i++) {
+      err = Math.max(err, Math.abs(exact[i] - blocked[i]));
+      max = Math.max(max, Math.abs(exact[i]));
+    }
+    expect(err / max).toBeLessThan(1e-5);
+    const top = (p: ArrayLike<number>, user: number[]) => {
+      const s = Array.from({ length: n }, (_, j) => user.reduce((a, i) => a + (i === j ? 0 : -p[i * n + j] / p[j * n + j]), 0));
+      return s.map((v, j) => [v, j]).filter(([, j]) => !user.includes(j)).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, 10).map(([, j]) => j);
+    };
+    for (const user of rows.slice(0, 20)) expect(top(blocked, user)).toEqual(top(exact, user));
   });
 
   it('ease rejects a non-positive λ and unknown names are an error', () => {

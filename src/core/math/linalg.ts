@@ -92,7 +92,7 @@ export function invertSpd(a: Float64Array, n: number): Float64Array {
 }
 
 /** out = Σ_{i ∈ rows} W[i][:] = x·W for a binary row vector x given by its ones. */
-export function sumRows(w: Float64Array, n: number, rows: ArrayLike<number>, out: Float64Array): Float64Array {
+export function sumRows(w: Float64Array | Float32Array, n: number, rows: ArrayLike<number>, out: Float64Array): Float64Array {
   out.fill(0);
   for (let r = 0; r < rows.length; r++) {
     const o = rows[r] * n;

@@ -23,7 +23,7 @@ export interface CommunityModel {
   index: Uint32Array;
   /** itemCount × neighbours EASE weights B[i][index]. */
   weight: Float32Array;
-  /** Per title, the int8 grid step of its weights: present on the stored form (community-file.ts storedModel). */
+  /** Per title, the scale of its int8 weight codes (its largest |weight|): present on the stored form (community-file.ts storedModel). */
   scales?: Float32Array;
 }
 

@@ -5,17 +5,25 @@
  */
 import type { TrainData, TrainUser } from '../../split.ts';
 import { gram, invertSpd, sumRows } from '../../math/linalg.ts';
+import { invertSpdBlocked } from '../../math/spd-inverse.ts';
+import { chooseTfjsBackend } from '../../tfjs-backend.ts';
 import type { EvalMethod, MethodOptions } from './types.ts';
 import { defaultConfig } from '../../config.ts';
 import { communityScores, type CommunityModel } from '../../rank/community.ts';
 import { fitSparseEase } from '../../rank/sparse-ease.ts';
 import { storedModel } from '../../rank/community-file.ts';
 
-export function easeWeights(data: TrainData, lambda: number): Float64Array {
+/**
+ * Up to this many items P is inverted exactly in float64 (linalg.ts: MovieLens' 1,682 in seconds); above it by
+ * blocks on TensorFlow.js in float32 (math/spd-inverse.ts: 10,000 items in about a minute instead of ~8).
+ */
+export const EXACT_EASE_UP_TO = 2048;
+
+export function easeWeights(data: TrainData, lambda: number): Float64Array | Float32Array {
   const n = data.matrix.items;
   const g = gram(data.matrix);
   for (let i = 0; i < n; i++) g[i * n + i] += lambda;
-  const b = invertSpd(g, n);
+  const b = n <= EXACT_EASE_UP_TO ? invertSpd(g, n) : invertSpdBlocked(g, n);
   const diag = new Float64Array(n);
   for (let j = 0; j < n; j++) diag[j] = b[j * n + j];
   for (let i = 0; i < n; i++) {
@@ -28,12 +36,13 @@ export function easeWeights(data: TrainData, lambda: number): Float64Array {
 export function easeMethod(options: MethodOptions = {}): EvalMethod {
   const lambda = options.lambda ?? 250;
   if (!(lambda > 0)) throw new Error(`EASE needs λ > 0, got ${lambda}`);
-  let weights: Float64Array = new Float64Array(0);
+  let weights: Float64Array | Float32Array = new Float64Array(0);
   let n = 0;
   return {
     name: 'ease',
-    fit(data: TrainData) {
+    async fit(data: TrainData) {
       n = data.matrix.items;
+      if (n > EXACT_EASE_UP_TO) await chooseTfjsBackend('wasm');
       weights = easeWeights(data, lambda);
     },
     score(user: TrainUser, out: Float64Array) {
