@@ -19,7 +19,7 @@ import type { CommunityModel } from './community.ts';
  * step: the linear grid cost two of the four MovieLens data sets 0.4–0.8 points of the serendipity targets; with
  * this one all four still meet them (README, Evaluation).
  */
-export function weightOf(code: number, scale: number): number {
+function weightOf(code: number, scale: number): number {
   const r = code / 127;
   return Math.fround(Math.sign(code) * r * r * scale) + 0; // + 0: never −0
 }

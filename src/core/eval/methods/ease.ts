@@ -17,7 +17,7 @@ import { storedModel } from '../../rank/community-file.ts';
  * Up to this many items P is inverted exactly in float64 (linalg.ts: MovieLens' 1,682 in seconds); above it by
  * blocks on TensorFlow.js in float32 (math/spd-inverse.ts: 10,000 items in about a minute instead of ~8).
  */
-export const EXACT_EASE_UP_TO = 2048;
+const EXACT_EASE_UP_TO = 2048;
 
 export function easeWeights(data: TrainData, lambda: number): Float64Array | Float32Array {
   const n = data.matrix.items;
