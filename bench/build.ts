@@ -58,6 +58,12 @@ export async function buildBench(args: Record<string, string | true | undefined>
     rows.push({ bench: 'build', case: `${label}: read once (floor)`, value: floor, unit: 's' });
     rows.push({ bench: 'build', case: `${label}: build`, value: b.seconds, unit: 's', ratio: b.seconds / floor, baseline: 'of the floor' });
     rows.push({ bench: 'build', case: `${label}: peak memory`, value: b.peakMiB, unit: 'MiB', info: true });
+    // What a reader's device downloads per title at most (every file the manifest lists; synopsis pages included).
+    const manifest = JSON.parse(await readFile(path.join(dir, 'snapshot', 'manifest.json'), 'utf8')) as { files: Record<string, { bytes: number }> };
+    const files = Object.entries(manifest.files);
+    const perTitle = (match: (p: string) => boolean) => files.filter(([p]) => match(p)).reduce((s, [, f]) => s + f.bytes, 0) / titles;
+    rows.push({ bench: 'build', case: `${label}: bytes per title, all files`, value: perTitle(() => true), unit: 'B', info: true });
+    rows.push({ bench: 'build', case: `${label}: bytes per title, community model`, value: perTitle((p) => p.startsWith('community/')), unit: 'B', info: true });
     measured.push({ titles, per, seconds: b.seconds });
   }
   // Growth exponents on the log-log table: d log(time) / d log(size) between neighbouring cases.

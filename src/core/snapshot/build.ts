@@ -71,6 +71,8 @@ export function communityEntry(community: Community, counts: { users: number; in
   // A model fitted here is in its stored form already (fitCommunity); one loaded from a version-1 snapshot is put in it.
   const m = community.model.scales ? community.model : storedModel(community.model);
   blobs.set(COMMUNITY_FILES.model, encodeCommunityModel(m));
+  // A version-1 model's files, when the snapshot rewritten here had one (the writer drops what is not listed).
+  for (const p of ['community/ease.index.u32', 'community/ease.weight.f32']) blobs.delete(p);
   // Category co-usage needs a genre space: a catalog without genres has none to store.
   const hasCategories = community.categorySimilarity.length > 0;
   if (hasCategories) blobs.set(COMMUNITY_FILES.categories, bytesOf(community.categorySimilarity));
