@@ -13,6 +13,8 @@ import { defaultConfig } from '../src/core/config.ts';
 import type { HistoryEntry } from '../src/core/history.ts';
 import { rng } from '../src/core/random.ts';
 import { scanDot, normalize } from '../src/core/vectors.ts';
+import * as tf from '@tensorflow/tfjs';
+import { chooseTfjsBackend } from '../src/core/tfjs-backend.ts';
 import { SequenceModel, sequenceWeightCount } from '../src/core/rank/sequence.ts';
 import { median, type BenchRow } from './lib.ts';
 
@@ -66,6 +68,23 @@ export async function rankingBench(): Promise<BenchRow[]> {
     const t = await median(() => scanDot(data, dim, q, out), { warmup: 3, runs: 15 });
     base ??= t;
     rows.push({ bench: 'scan', case: `${n.toLocaleString('en')} × ${dim} float32`, value: t, unit: 'ms', ...(n === 1_000 ? {} : { ratio: t / base, baseline: 'vs 1,000 rows' }) });
+    if (n === 100_000) {
+      // The same product on tfjs' WASM backend (XNNPACK, SIMD), the rows already in its memory: what a dense space
+      // would gain from it, and what it costs (a second copy of the rows, in the WASM heap).
+      await chooseTfjsBackend('wasm');
+      const rowsT = tf.tensor2d(data, [n, dim]);
+      const qT = tf.tensor2d(q, [dim, 1]);
+      const w = await median(
+        () => {
+          const r = tf.matMul(rowsT, qT);
+          r.dataSync();
+          r.dispose();
+        },
+        { warmup: 3, runs: 15 },
+      );
+      tf.dispose([rowsT, qT]);
+      rows.push({ bench: 'scan', case: `${n.toLocaleString('en')} × ${dim} float32, tfjs-wasm matMul (SIMD), rows resident`, value: w, unit: 'ms', ratio: w / t, baseline: 'vs the JS scan' });
+    }
   }
   return rows;
 }

@@ -8,6 +8,7 @@ import { isEmptyVector, lexicalFallback, similarTitles, TitleSearch, type Search
 import type { QueryInSpace, TextSpaceProgress } from '../../app/text-spaces.ts';
 import { strings } from '../i18n.svelte.ts';
 import type { Catalog } from './catalog.svelte.ts';
+import type { Snapshot } from '../../core/snapshot/snapshot.ts';
 import type { Models } from './models.svelte.ts';
 import { messageOf } from './notices.svelte.ts';
 
@@ -26,7 +27,7 @@ export class Search {
   /** Why there is no index to search (a synopsis page that could not be downloaded), in the runtime's words. */
   failure = $state<string | null>(null);
   private run = 0;
-  private index: Promise<TitleSearch> | null = null;
+  private index: { snapshot: Snapshot; search: Promise<TitleSearch> } | null = null;
 
   constructor(
     private readonly config: ToonpickConfig,
@@ -37,10 +38,16 @@ export class Search {
   /** The keyword index, built on the first search (after the synopsis pages, where the snapshot keeps synopses apart). */
   private titleSearch(): Promise<TitleSearch> {
     const snapshot = this.catalog.snapshot!;
-    this.index ??= this.catalog.loadSynopses().then(() => new TitleSearch(snapshot.items, this.config.search));
-    // A page that failed to download is tried again on the next search.
-    this.index.catch(() => (this.index = null));
-    return this.index;
+    // Built again for a new version of the catalog (an update loaded while the page is open).
+    if (this.index?.snapshot !== snapshot) {
+      const index = { snapshot, search: this.catalog.loadSynopses().then(() => new TitleSearch(snapshot.items, this.config.search)) };
+      // A page that failed to download is tried again on the next search.
+      index.search.catch(() => {
+        if (this.index === index) this.index = null;
+      });
+      this.index = index;
+    }
+    return this.index.search;
   }
 
   private similar(idx: TitleSearch, q: string, inSpace: QueryInSpace): SearchHit[] {
