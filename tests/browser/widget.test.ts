@@ -25,8 +25,8 @@ function hostPage(widgetOrigin: string, catalog: string, extra = '') {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <link rel="stylesheet" href="host.css">
-<script type="module" src="${widgetOrigin}/widget/toonpick-widget.js"></script>
-<script type="module" src="host.js"></script></head>
+<script type="module" src="host.js"></script>
+<script type="module" src="${widgetOrigin}/widget/toonpick-widget.js"></script></head>
 <body><h1 class="title">A webtoon fan site</h1><button class="card" id="host-button">host button</button>
 <toonpick-recs id="recs" catalog="${catalog}" count="6" lang="ko" ${extra}></toonpick-recs>
 <p id="after">content after the widget</p></body></html>`;
@@ -40,6 +40,8 @@ ul, li { border: 5px solid rgb(0, 0, 255) !important; }
 .title { font-size: 40px; }
 `;
 
+// Listening before the widget's module runs (module scripts run in document order): a catalog that fails at once
+// would otherwise report its error before a later listener exists.
 const HOST_JS = `
 window.__events = [];
 for (const type of ['toonpick:ready', 'toonpick:select', 'toonpick:error'])
