@@ -54,7 +54,7 @@ export async function scaleBench(args: Record<string, string | true | undefined>
     const load = await median(() => loadSnapshot(fsReader(dir)), { warmup: 1, runs: 5 });
     rows.push({ bench: 'scale', case: `${label}: plain read of the snapshot's files`, value: plainRead, unit: 'ms' });
     rows.push({ bench: 'scale', case: `${label}: loadSnapshot (hash, decode, validate)`, value: load, unit: 'ms', ratio: load / plainRead, baseline: 'vs plain read' });
-    const decoded = [...snap.spaces.values()].reduce((s, sp) => s + sp.data.byteLength + (sp.csr ? sp.csr.offsets.byteLength + sp.csr.cols.byteLength + sp.csr.values.byteLength : 0), 0);
+    const decoded = [...snap.spaces.values()].reduce((s, sp) => s + sp.data.byteLength + (sp.csr ? sp.csr.offsets.byteLength + sp.csr.cols.byteLength + sp.csr.values.byteLength + (sp.csr.table?.byteLength ?? 0) : 0), 0);
     rows.push({ bench: 'scale', case: `${label}: decoded rows in memory${[...snap.spaces.values()].some((sp) => sp.csr) ? ' (lexical sparse)' : ''}`, value: decoded / 2 ** 20, unit: 'MiB', ratio: decoded / spaces, baseline: 'vs their bytes on disk' });
 
     const random = rng(SEED);
@@ -67,7 +67,9 @@ export async function scaleBench(args: Record<string, string | true | undefined>
         for (let i = 0; i < space.data.length; i++) s += space.data[i];
         // Sparse rows: every non-zero's value and column.
         const csr = space.csr;
-        if (csr) for (let k = 0; k < csr.values.length; k++) s += csr.values[k] * csr.cols[k];
+        const table = csr?.table;
+        if (csr && table) for (let k = 0; k < csr.values.length; k++) s += table[csr.values[k]] * csr.cols[k];
+        else if (csr) for (let k = 0; k < csr.values.length; k++) s += csr.values[k] * csr.cols[k];
       }
       return s;
     }, { warmup: 2, runs: 9 });

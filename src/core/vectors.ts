@@ -1,5 +1,6 @@
 /** Small vector helpers. A space's rows live in one row-major Float32Array, or (large sparse spaces) as CSR rows. */
 import type { Space } from './snapshot/format.ts';
+import type { CsrRows } from './snapshot/encoding.ts';
 
 export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let s = 0;
@@ -51,6 +52,11 @@ export function scanDot(data: Float32Array, dim: number, q: Float32Array, out = 
 
 // ---- a space's rows, dense or kept sparse (Space.csr): the one place that knows both forms ----
 
+/** The value of non-zero k of sparse rows (stored half floats go through their table). */
+function csrValue(csr: CsrRows, k: number): number {
+  return csr.table ? csr.table[csr.values[k]] : csr.values[k];
+}
+
 /** How many rows (titles) a space has. */
 function rowCount(space: Space): number {
   return space.csr ? space.csr.offsets.length - 1 : space.data.length / space.dim;
@@ -60,7 +66,16 @@ function rowCount(space: Space): number {
 export function scanSpace(space: Space, q: Float32Array, out = new Float32Array(rowCount(space))): Float32Array {
   const csr = space.csr;
   if (!csr) return scanDot(space.data, space.dim, q, out);
-  const { offsets, cols, values } = csr;
+  const { offsets, cols, values, table } = csr;
+  // One loop per value form, so the hot loop has no branch.
+  if (table) {
+    for (let i = 0; i < out.length; i++) {
+      let s = 0;
+      for (let k = offsets[i], end = offsets[i + 1]; k < end; k++) s += table[values[k]] * q[cols[k]];
+      out[i] = s;
+    }
+    return out;
+  }
   for (let i = 0; i < out.length; i++) {
     let s = 0;
     for (let k = offsets[i], end = offsets[i + 1]; k < end; k++) s += values[k] * q[cols[k]];
@@ -79,12 +94,12 @@ export function rowDot(space: Space, a: number, b: number): number {
     return d;
   }
   // Both rows' columns ascend: a merge.
-  const { offsets, cols, values } = csr;
+  const { offsets, cols } = csr;
   let d = 0;
   let i = offsets[a], j = offsets[b];
   const ea = offsets[a + 1], eb = offsets[b + 1];
   while (i < ea && j < eb) {
-    if (cols[i] === cols[j]) d += values[i++] * values[j++];
+    if (cols[i] === cols[j]) d += csrValue(csr, i++) * csrValue(csr, j++);
     else if (cols[i] < cols[j]) i++;
     else j++;
   }
@@ -99,7 +114,7 @@ export function addRow(space: Space, i: number, weight: number, acc: Float32Arra
     for (let d = 0; d < space.dim; d++) acc[d] += weight * space.data[o + d];
     return;
   }
-  for (let k = csr.offsets[i], end = csr.offsets[i + 1]; k < end; k++) acc[csr.cols[k]] += weight * csr.values[k];
+  for (let k = csr.offsets[i], end = csr.offsets[i + 1]; k < end; k++) acc[csr.cols[k]] += weight * csrValue(csr, k);
 }
 
 /** The rows as one dense row-major array (a writer's input; a new array for sparse rows). */

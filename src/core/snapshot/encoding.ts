@@ -122,12 +122,19 @@ export function encodeSpaceData(data: Float32Array, rows: number, dim: number, d
   return out;
 }
 
-/** Sparse rows in memory: row i's non-zeros are `values[k]` at columns `cols[k]`, k in [offsets[i], offsets[i + 1]). */
+/**
+ * Sparse rows in memory: row i's non-zeros are at columns `cols[k]`, k in [offsets[i], offsets[i + 1]), with value
+ * `values[k]`, or `table[values[k]]` when `table` is given: half floats kept as they are stored, read through a
+ * 65,536-entry table (vectors.ts reads both). A `csr-f16` file is then used in place, views on its own bytes, with no decoded
+ * copy (at 100k titles the lexical space's 60 MB, where float32 values took 91 MiB besides the file).
+ */
 export interface CsrRows {
   offsets: Uint32Array;
   cols: Uint16Array;
-  values: Float32Array;
+  values: Float32Array | Uint16Array;
+  table?: Float32Array;
 }
+
 
 export interface DecodeContext {
   /** The file, for errors. */
@@ -206,7 +213,8 @@ export function decodeSpaceRows(bytes: Uint8Array, rows: number, dim: number, dt
   const codes = f16 ? null : new Int8Array(buf, at + head + nnz * 2, nnz);
   const half = halves ? halfTable() : null;
   const data = new Float32Array(keepSparse ? 0 : rows * dim);
-  const values = new Float32Array(keepSparse ? nnz : 0);
+  // Half floats stay as stored (views on the file); int8 codes become float32 values.
+  const values = new Float32Array(keepSparse && !half ? nnz : 0);
   for (let i = 0; i < rows; i++) {
     const a = offsets[i], b = offsets[i + 1];
     if (b < a || b > nnz) bad(`row offsets must not decrease (row ${i}: ${a} → ${b})`, i);
@@ -215,12 +223,13 @@ export function decodeSpaceRows(bytes: Uint8Array, rows: number, dim: number, dt
       if (k > a && cols[k] <= cols[k - 1]) bad(`columns must ascend within a row (${cols[k - 1]} then ${cols[k]})`, i);
       const v = half ? half[halves![k]] : codes![k] * scales![i];
       if (!Number.isFinite(v)) bad(`has a non-finite value (${v}) at [${cols[k]}]`, i);
-      if (keepSparse) values[k] = v;
-      else data[i * dim + cols[k]] = v;
+      if (!keepSparse) data[i * dim + cols[k]] = v;
+      else if (!half) values[k] = v;
     }
   }
-  // Copies of the offsets and columns, so the file's bytes can be let go.
-  return keepSparse ? { data, csr: { offsets: offsets.slice(), cols: cols.slice(), values } } : { data };
+  if (!keepSparse) return { data };
+  // Half floats: the file's own bytes, in place. Int8 codes: copies of the offsets and columns, so the file can go.
+  return { data, csr: half ? { offsets, cols, values: halves!, table: half } : { offsets: offsets.slice(), cols: cols.slice(), values } };
 }
 
 /**

@@ -18,7 +18,7 @@ export function snapshotMessage(snapshot: Snapshot): { message: SnapshotMessage;
   const { sequence, items: _items, indexOf: _indexOf, synopses: _synopses, ...rest } = snapshot;
   const message: SnapshotMessage = { ...rest, ...(sequence ? { sequence: { spec: sequence.spec, weights: sequence.weights } } : {}) };
   const arrays: ArrayBufferView[] = [
-    ...[...snapshot.spaces.values()].flatMap((s) => [s.data, ...(s.csr ? [s.csr.offsets, s.csr.cols, s.csr.values] : [])]),
+    ...[...snapshot.spaces.values()].flatMap((s) => [s.data, ...(s.csr ? [s.csr.offsets, s.csr.cols, s.csr.values, ...(s.csr.table ? [s.csr.table] : [])] : [])]),
     ...snapshot.blobs.values(),
     ...(snapshot.community ? [snapshot.community.model.index, snapshot.community.model.weight, ...(snapshot.community.model.scales ? [snapshot.community.model.scales] : []), snapshot.community.categorySimilarity] : []),
     ...(sequence ? [sequence.weights] : []),
