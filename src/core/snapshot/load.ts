@@ -187,6 +187,7 @@ function validateItems(raw: unknown, manifest: Manifest): Title[] {
   return raw.map((t: unknown, i: number) => {
     const rawId = isObject(t) && typeof t.id === 'string' && t.id ? t.id : undefined;
     const item = parseWith(TitleSchema, t, f, { item: rawId ?? `#${i}`, skip: 0 });
+    raw[i] = null; // the checked copy replaces it: the parsed original can go while the rest is checked
     // Synopses live in items.json unless the manifest keeps them in pages (filled in from there).
     if (manifest.details) delete item.synopsis;
     else if (item.synopsis === undefined) throw new DataError(f, 'must be a string', { item: item.id, field: 'synopsis' });
@@ -369,7 +370,11 @@ export async function loadSnapshot(read: ReadFile, options: LoadOptions = {}): P
   for (const p of later) if (Object.hasOwn(patches, p)) kept.push(patches[p], manifest.files[manifest.changes!.delta!.file].sha256);
   await cache?.retain(kept).catch(() => undefined);
 
-  const items = validateItems(parseJson(files.get(manifest.items)!, manifest.items), manifest);
+  const itemsRaw = parseJson(files.get(manifest.items)!, manifest.items);
+  // Its bytes can go once parsed (a 100k-title catalog: 19 MB), unless a manifest names the same file twice.
+  const otherUses = new Set([...manifest.spaces.map((s) => s.file), ...encoderFiles, ...modelFiles, ...pages]);
+  if (!otherUses.has(manifest.items)) files.delete(manifest.items);
+  const items = validateItems(itemsRaw, manifest);
   pages.forEach((p, k) => applySynopsisPage(items, k, manifest.details!.pageSize, files.get(p)!, p));
   const spaces = new Map<string, Space>();
   for (const info of manifest.spaces) spaces.set(info.name, decodeSpace(info, files.get(info.file)!, items, options.denseLimitBytes ?? SPARSE_IN_MEMORY_ABOVE));
