@@ -5,11 +5,10 @@
  * The demo snapshot, re-paged at 100 titles a page (10 pages) and re-signed.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
+import { cp, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
-import { contentHashOf, type Manifest } from '../../src/core/snapshot/format.ts';
+import { repageSynopses } from '../unit/helpers/repage.ts';
 import { launch, serveDist, trackErrors } from './harness.ts';
 
 let browser: Browser;
@@ -22,24 +21,8 @@ beforeAll(async () => {
   [browser, server] = await Promise.all([launch(), serveDist()]);
   const dir = path.join(server.root, 'paged');
   await cp(path.join(server.root, 'snapshot'), dir, { recursive: true });
-  const m = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
   items = JSON.parse(await readFile(path.join(dir, 'items.json'), 'utf8'));
-  synopses = JSON.parse(await readFile(path.join(dir, m.details!.pages[0]), 'utf8'));
-  await rm(path.join(dir, 'details'), { recursive: true });
-  await mkdir(path.join(dir, 'details'));
-  delete m.files[m.details!.pages[0]];
-  m.details = { pageSize: PAGE, pages: [] };
-  for (let k = 0; k * PAGE < synopses.length; k++) {
-    const p = `details/synopses-${k}.json`;
-    const bytes = Buffer.from(JSON.stringify(synopses.slice(k * PAGE, (k + 1) * PAGE)));
-    await writeFile(path.join(dir, p), bytes);
-    m.files[p] = { bytes: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') };
-    m.details.pages.push(p);
-  }
-  m.contentHash = (await contentHashOf(m.files))!;
-  await rm(path.join(dir, 'manifest.json.br'), { force: true });
-  await rm(path.join(dir, 'manifest.json.gz'), { force: true });
-  await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(m));
+  synopses = await repageSynopses(dir, PAGE);
 });
 afterAll(async () => {
   await browser?.close();

@@ -10,6 +10,7 @@ import { parseCatalogJsonl } from '../../src/core/source.ts';
 import { DataError } from '../../src/core/errors.ts';
 import { webtoonsDir, demoSnapshotDir } from './helpers/paths.ts';
 import { expectStoredRows } from './helpers/stored.ts';
+import { repageSynopses } from './helpers/repage.ts';
 
 let work: string;
 let good: string;
@@ -334,24 +335,10 @@ describe('snapshot validation names the file, item and field', () => {
 });
 
 describe('synopsis pages (manifest.details)', () => {
-  /** Splits the built snapshot's one page of synopses into pages of `size`, re-signed: a multi-page snapshot. */
+  /** A copy of the built snapshot with its synopses in pages of `size`. */
   async function paged(name: string, size: number) {
     const dir = await freshCopy(name);
-    const m = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
-    const all = JSON.parse(await readFile(path.join(dir, m.details!.pages[0]), 'utf8')) as string[];
-    delete m.files[m.details!.pages[0]];
-    await rm(path.join(dir, m.details!.pages[0]));
-    m.details = { pageSize: size, pages: [] };
-    for (let k = 0; k * size < all.length; k++) {
-      const p = `details/synopses-${k}.json`;
-      const bytes = new TextEncoder().encode(JSON.stringify(all.slice(k * size, (k + 1) * size)));
-      await writeFile(path.join(dir, p), bytes);
-      m.files[p] = { bytes: bytes.byteLength, sha256: (await sha256Hex(bytes))! };
-      m.details.pages.push(p);
-    }
-    m.contentHash = (await contentHashOf(m.files))!;
-    await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(m));
-    return { dir, all, manifest: m };
+    return { dir, all: await repageSynopses(dir, size) };
   }
 
   /** fsReader that records what was read. */

@@ -239,11 +239,14 @@ export function synopsisPages(manifest: Manifest, items: Title[], read: ReadFile
   };
 }
 
-/** A file from the cache when it holds it intact, else read, checked and cached (a full disk only costs a download). */
-async function cachedOrRead(read: ReadFile, cache: FileCache | undefined, path: string, entry: FileEntry, patched?: ReturnType<typeof deltaPatcher>): Promise<Uint8Array> {
+/**
+ * A file from the cache when it holds it intact, else rebuilt from the update's delta (`patched`) or read, checked
+ * and cached (a full disk only costs a download next time). `onBytes` hears a download's progress.
+ */
+async function cachedOrRead(read: ReadFile, cache: FileCache | undefined, path: string, entry: FileEntry, patched?: ReturnType<typeof deltaPatcher>, onBytes?: (received: number) => void): Promise<Uint8Array> {
   const cached = await fromCache(cache, entry);
   if (cached) return cached;
-  const bytes = (await patched?.(path, entry)) ?? (await readChecked(read, path, entry));
+  const bytes = (await patched?.(path, entry)) ?? (await readChecked(read, path, entry, onBytes));
   await cache?.put(entry, bytes).catch(() => undefined);
   return bytes;
 }
@@ -347,15 +350,10 @@ export async function loadSnapshot(read: ReadFile, options: LoadOptions = {}): P
   const files = new Map(
     await Promise.all(
       wanted.map(async (p) => {
-        const entry = manifest.files[p];
-        const cached = await fromCache(cache, entry);
-        let bytes = cached ?? (await patched?.(p, entry));
-        bytes ??= await readChecked(read, p, entry, (n) => {
+        const bytes = await cachedOrRead(read, cache, p, manifest.files[p], patched, (n) => {
           received.set(p, n);
           report();
         });
-        // A cache: a full disk only costs this download again next time.
-        if (!cached) await cache?.put(entry, bytes).catch(() => undefined);
         received.set(p, bytes.byteLength);
         report();
         return [p, bytes] as const;
