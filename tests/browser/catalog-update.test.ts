@@ -124,9 +124,12 @@ describe('a catalog updated twice', () => {
     // manifest.json (the check, and the load) and the delta: no items.json, no space, no encoder file again.
     const delta = manifests[1].changes!.delta!.file;
     expect(fetched.filter((p) => p !== 'manifest.json')).toEqual([delta]);
-    const bytes = (await Promise.all(requests.map((r) => r.bytes))).reduce((a, b) => a + b, 0);
+    // Covers are counted apart: how many new cards get drawn before the check depends on timing, not on the update.
+    const sizes = await Promise.all(requests.map(async (r) => ({ cover: r.path.startsWith('covers'), bytes: await r.bytes })));
+    const sum = (cover: boolean) => sizes.filter((s) => s.cover === cover).reduce((a, s) => a + s.bytes, 0);
+    const bytes = sum(false);
     const changedFiles = Object.keys(manifests[1].changes!.delta!.patches).reduce((s, p) => s + manifests[1].files[p].bytes, 0);
-    console.log(`update 1: ${(bytes / 1024).toFixed(1)} KiB on the wire (manifest, delta, ${requests.length - fetched.length} new covers) instead of ${(changedFiles / 1024).toFixed(1)} KiB of changed files`);
+    console.log(`update 1: ${(bytes / 1024).toFixed(1)} KiB on the wire (manifest and delta; plus ${(sum(true) / 1024).toFixed(1)} KiB of ${requests.length - fetched.length} new covers) instead of ${(changedFiles / 1024).toFixed(1)} KiB of changed files`);
     expect(bytes).toBeLessThan(changedFiles / 3);
 
     // The history keeps both titles; the one that ended says so, by name.
