@@ -13,7 +13,7 @@
  * `--merge` checks that the shards come from this very snapshot version and model and cover every title exactly
  * once, then writes the space as a single run would (byte for byte).
  */
-import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DataError } from '../src/core/errors.ts';
 import { loadSnapshot, synopsisPages } from '../src/core/snapshot/load.ts';
@@ -21,6 +21,7 @@ import type { Snapshot } from '../src/core/snapshot/snapshot.ts';
 import { ADAPTER_FILE, STS_SPACE, stsEncoderInfo, synopsisText } from '../src/core/text/sts-space.ts';
 import { fsReader, parseArgs } from './lib/node-io.ts';
 import { embedAll, loadEncoder, modelArgs, writeSnapshotInPlace, type ModelArgs } from './lib/text-model.ts';
+import { mergeShards, shardFiles, shardRange, writeShard } from './lib/shards.ts';
 
 /** Writes `data` (one row per title) as the snapshot's sts space. */
 async function writeSts(snapshotDir: string, snapshot: Snapshot, data: Float32Array, dim: number, model: ModelArgs): Promise<void> {
@@ -43,28 +44,6 @@ export async function embedText(snapshotDir: string, model: ModelArgs): Promise<
   }
 }
 
-const SHARD_MAGIC = 'TPSHARD1';
-
-/** What a shard file says about itself (its JSON header). */
-interface ShardHeader {
-  format: 'toonpick-embedding-shard';
-  /** The snapshot version it was computed from. */
-  snapshot: string;
-  model: ModelArgs;
-  dim: number;
-  start: number;
-  end: number;
-  itemCount: number;
-}
-
-/** `--shard i/n`: which share of `count` titles shard i of n embeds. */
-export function shardRange(spec: string, count: number): { index: number; of: number; start: number; end: number } {
-  const m = /^(\d+)\/(\d+)$/.exec(spec);
-  const [index, of] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
-  if (!(of >= 1 && index >= 0 && index < of)) throw new DataError('--shard', `must be i/n with 0 ≤ i < n (e.g. 0/4), got ${JSON.stringify(spec)}`);
-  return { index, of, start: Math.floor((index * count) / of), end: Math.floor(((index + 1) * count) / of) };
-}
-
 /** One machine's share: the vectors of titles [start, end) of this snapshot version, written to `out`. */
 export async function embedTextShard(snapshotDir: string, model: ModelArgs, spec: string, out: string): Promise<{ start: number; end: number; seconds: number }> {
   const started = performance.now();
@@ -75,37 +54,13 @@ export async function embedTextShard(snapshotDir: string, model: ModelArgs, spec
   const enc = await loadEncoder(model);
   try {
     const data = end > start ? await embedAll(enc, snapshot.items.slice(start, end).map(synopsisText)) : new Float32Array(0);
-    const header: ShardHeader = { format: 'toonpick-embedding-shard', snapshot: snapshot.manifest.contentHash, model: { ...model, localModelPath: undefined } as ModelArgs, dim: enc.dim, start, end, itemCount: snapshot.items.length };
-    const head = new TextEncoder().encode(JSON.stringify(header));
-    const bytes = new Uint8Array(SHARD_MAGIC.length + 4 + head.byteLength + data.byteLength);
-    bytes.set(new TextEncoder().encode(SHARD_MAGIC));
-    new DataView(bytes.buffer).setUint32(SHARD_MAGIC.length, head.byteLength, true);
-    bytes.set(head, SHARD_MAGIC.length + 4);
-    bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), SHARD_MAGIC.length + 4 + head.byteLength);
-    await writeFile(out, bytes);
+    const params = { modelId: model.modelId, revision: model.revision, dtype: model.dtype };
+    const encoder = `${model.modelId}@${model.revision} (${model.dtype}, ${enc.dim}-d)`;
+    await writeShard(out, { kind: 'sts', snapshot: snapshot.manifest.contentHash, encoder, params, spaces: [{ name: STS_SPACE, dim: enc.dim }], start, end, itemCount: snapshot.items.length }, [data]);
     return { start, end, seconds: (performance.now() - started) / 1000 };
   } finally {
     await enc.dispose();
   }
-}
-
-function readShard(bytes: Uint8Array, file: string): { header: ShardHeader; rows: Float32Array } {
-  if (new TextDecoder().decode(bytes.subarray(0, SHARD_MAGIC.length)) !== SHARD_MAGIC || bytes.byteLength < SHARD_MAGIC.length + 4) throw new DataError(file, 'is not an embedding shard (npm run embed:text -- --shard)');
-  const length = new DataView(bytes.buffer, bytes.byteOffset + SHARD_MAGIC.length, 4).getUint32(0, true);
-  const at = SHARD_MAGIC.length + 4 + length;
-  let header: ShardHeader;
-  try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(SHARD_MAGIC.length + 4, at)));
-  } catch {
-    throw new DataError(file, 'has a damaged header');
-  }
-  const { dim, start, end } = header;
-  if (header.format !== 'toonpick-embedding-shard' || !(dim > 0) || !(end >= start) || bytes.byteLength - at !== (end - start) * dim * 4) throw new DataError(file, `holds ${bytes.byteLength - at} bytes of vectors, not rows ${start}…${end - 1} of ${dim} float32 (truncated?)`);
-  const rows = new Float32Array((end - start) * dim);
-  new Uint8Array(rows.buffer).set(bytes.subarray(at));
-  const bad = rows.findIndex((v) => !Number.isFinite(v));
-  if (bad >= 0) throw new DataError(file, `has a non-finite value in row ${start + Math.floor(bad / dim)}`);
-  return { header, rows };
 }
 
 /**
@@ -114,37 +69,11 @@ function readShard(bytes: Uint8Array, file: string): { header: ShardHeader; rows
  */
 export async function mergeTextShards(snapshotDir: string, files: string[]): Promise<{ snapshot: Snapshot; dim: number; model: ModelArgs }> {
   const snapshot = await loadSnapshot(fsReader(snapshotDir));
-  const n = snapshot.items.length;
-  const shards = await Promise.all(files.map(async (f) => ({ file: f, ...readShard(new Uint8Array(await readFile(f)), f) })));
-  if (!shards.length) throw new DataError('--merge', 'needs the shard files');
-  const first = shards[0].header;
-  const covered = new Uint8Array(n);
-  for (const s of shards) {
-    const h = s.header;
-    if (h.snapshot !== snapshot.manifest.contentHash) throw new DataError(s.file, `was computed from snapshot version ${h.snapshot.slice(0, 12)}, not this one (${snapshot.manifest.contentHash.slice(0, 12)}): embed it again`);
-    if (h.model.modelId !== first.model.modelId || h.model.revision !== first.model.revision || h.model.dtype !== first.model.dtype || h.dim !== first.dim)
-      throw new DataError(s.file, `is from ${h.model.modelId}@${h.model.revision} (${h.model.dtype}, ${h.dim}-d), but ${shards[0].file} is from ${first.model.modelId}@${first.model.revision} (${first.model.dtype}, ${first.dim}-d)`);
-    for (let i = h.start; i < h.end; i++) {
-      if (i >= n || covered[i]) throw new DataError(s.file, `covers title ${i} ${i >= n ? 'past the catalog' : 'that another shard covers too'}`);
-      covered[i] = 1;
-    }
-  }
-  const missing = covered.indexOf(0);
-  if (missing >= 0) throw new DataError('--merge', `no shard covers title ${missing} (${snapshot.items[missing].id}): a shard is missing`);
-  const data = new Float32Array(n * first.dim);
-  for (const s of shards) data.set(s.rows, s.header.start * first.dim);
-  await writeSts(snapshotDir, snapshot, data, first.dim, first.model);
-  return { snapshot, dim: first.dim, model: first.model };
-}
-
-/** The shard files named: files as they are, folders by their `*.shard` files (sorted). */
-async function shardFiles(paths: string[]): Promise<string[]> {
-  const out: string[] = [];
-  for (const p of paths) {
-    if ((await stat(p).catch(() => undefined))?.isDirectory()) out.push(...(await readdir(p)).filter((f) => f.endsWith('.shard')).sort().map((f) => path.join(p, f)));
-    else out.push(p);
-  }
-  return out;
+  const { header, spaces } = mergeShards(snapshot, await Promise.all(files.map(async (file) => ({ file, bytes: new Uint8Array(await readFile(file)) }))), 'sts');
+  const model = header.params as unknown as ModelArgs;
+  const dim = header.spaces[0].dim;
+  await writeSts(snapshotDir, snapshot, spaces[0], dim, model);
+  return { snapshot, dim, model };
 }
 
 async function main() {

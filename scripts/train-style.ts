@@ -11,30 +11,28 @@
  * `--dry-run` measures without writing; `--tune` (never writes) leaves the held-out covers out entirely and
  * validates on a carve of the training covers, for choosing settings without looking at the reported split.
  * The last two stdout lines are `backend=<name>` and `validation_mse=<number>` (of the weights as stored).
+ *
+ * At scale: the covers are decoded once into a scratch file (`--work <dir>`, default the system's temp folder;
+ * 12 KiB a title) and read back a batch at a time, so memory does not grow with the catalog. `--checkpoint <file>`
+ * saves the run after every epoch; started again with the same file and settings, it resumes after the last
+ * whole epoch and ends with the same weights as an uninterrupted run (it is removed once the snapshot is written).
+ * Throughput (images/s) is reported per epoch.
  */
+import { existsSync } from 'node:fs';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DataError } from '../src/core/errors.ts';
 import { rng, shuffle } from '../src/core/random.ts';
 import { loadSnapshot } from '../src/core/snapshot/load.ts';
-import type { EncoderInfo } from '../src/core/snapshot/format.ts';
+import type { Snapshot } from '../src/core/snapshot/snapshot.ts';
 import { chooseTfjsBackend } from '../src/core/tfjs-backend.ts';
 import { defaultConfig } from '../src/core/config.ts';
-import { StyleEncoder, type StyleSchedule, type StyleVariant, type WeightsDtype } from '../src/core/style/style-encoder.ts';
-import {
-  GRAM_SPACE,
-  STYLE_DATA_FILE,
-  STYLE_MAP_FILE,
-  STYLE_SPACE,
-  STYLE_WEIGHTS_FILE,
-  buildStyleMap,
-  defaultStyleMapOptions,
-  encodeStyleMap,
-  nearestRows,
-  neighbourGenreAgreement,
-} from '../src/core/style/style-map.ts';
+import { StyleEncoder, type ImageSource, type StyleSchedule, type StyleVariant, type WeightsDtype } from '../src/core/style/style-encoder.ts';
+import { buildStyleMap, defaultStyleMapOptions, nearestRows, neighbourGenreAgreement } from '../src/core/style/style-map.ts';
+import { decodeCheckpoint, encodeCheckpoint } from '../src/core/train/checkpoint.ts';
 import { fsReader, parseArgs } from './lib/node-io.ts';
-import { writeSnapshotInPlace } from './lib/text-model.ts';
-import { readSquareCovers } from './lib/snapshot-files.ts';
+import { normaliseRows, writeStyleSpaces } from './lib/style-spaces.ts';
+import { rowsOf, scratch, spillCovers } from './lib/spill.ts';
 
 const SIZE = 64;
 
@@ -65,33 +63,38 @@ export interface TrainStyleOptions {
   log: (line: string) => void;
   /** Progress lines (to stderr from the CLI). */
   progress?: (line: string) => void;
+  /** Saves the run after every epoch, and resumes from it when it exists (same settings and snapshot). */
+  checkpoint?: string;
+  /** Where the decoded covers are kept while training (a scratch folder is made inside, and removed). */
+  work?: string;
 }
 
-function normaliseRows(v: Float32Array, dim: number): Float32Array {
-  const out = new Float32Array(v.length);
-  for (let i = 0; i < v.length / dim; i++) {
-    let s = 0;
-    for (let d = 0; d < dim; d++) s += v[i * dim + d] ** 2;
-    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
-    for (let d = 0; d < dim; d++) out[i * dim + d] = v[i * dim + d] * inv;
-  }
-  return out;
-}
+/** Genre agreement is measured for at most this many titles (each scans the whole catalog). */
+const AGREEMENT_SAMPLE = 1000;
 
 export async function trainStyle(dir: string, o: TrainStyleOptions) {
   const snapshot = await loadSnapshot(fsReader(dir));
   const missing = snapshot.items.find((t) => !t.coverSquare);
   if (missing) throw new DataError('items.json', 'has no square cover; the style encoder needs one per title', { item: missing.id, field: 'coverSquare' });
-  const images = await readSquareCovers(dir, snapshot.items.map((t) => t.coverSquare!), SIZE);
+  const work = await scratch('toonpick-covers', o.work);
+  const decodeStarted = performance.now();
+  try {
+    const images = await spillCovers(dir, snapshot.items.map((t) => t.coverSquare!), path.join(work.dir, 'covers.rgb'), SIZE);
+    o.progress?.(`${images.count} covers decoded into ${work.dir} in ${((performance.now() - decodeStarted) / 1000).toFixed(1)} s`);
+    try {
+      return await trainOn(snapshot, images, dir, o);
+    } finally {
+      images.close();
+    }
+  } finally {
+    await work.dispose();
+  }
+}
+
+async function trainOn(snapshot: Snapshot, images: ImageSource, dir: string, o: TrainStyleOptions) {
   const n = snapshot.items.length;
-  const per = SIZE * SIZE * 3;
   const order = shuffle(Array.from({ length: n }, (_, i) => i), rng(o.seed + 1));
   const nVal = Math.round(n * o.valFraction);
-  const pick = (idx: number[]) => {
-    const out = new Float32Array(idx.length * per);
-    idx.forEach((i, k) => out.set(images.subarray(i * per, (i + 1) * per), k * per));
-    return out;
-  };
   let valIdx = order.slice(0, nVal);
   let trainIdx = order.slice(nVal);
   if (o.tune) {
@@ -101,8 +104,9 @@ export async function trainStyle(dir: string, o: TrainStyleOptions) {
     trainIdx = pool.slice(nCarve);
     o.log(`tuning: the ${nVal} held-out covers are not used; validating on a carve of ${nCarve} training covers`);
   }
-  const val = pick(valIdx);
-  const train = pick(trainIdx);
+  const val = rowsOf(images, valIdx);
+  const train = rowsOf(images, trainIdx);
+  const resume = o.checkpoint && existsSync(o.checkpoint) ? decodeCheckpoint(new Uint8Array(await readFile(o.checkpoint)), o.checkpoint) : undefined;
 
   const backend = await chooseTfjsBackend('wasm');
   const enc = StyleEncoder.create({ variant: o.variant, seed: o.seed, filters: o.filters, latent: o.latent, gramSize: o.gramSize });
@@ -112,40 +116,58 @@ export async function trainStyle(dir: string, o: TrainStyleOptions) {
       `training ${o.variant} (filters ${o.filters.join(',')}) on ${trainIdx.length} covers, validating on ${valIdx.length}, ${o.epochs} epochs, batch ${o.batchSize}, ` +
         `learning rate ${o.learningRate} ${o.schedule}${o.schedule === 'cosine' ? ` to ${o.minLearningRate}` : ''}${o.flip ? ', mirrored at random' : ''}, backend ${backend}`,
     );
+    if (resume) o.log(`resuming from ${o.checkpoint} after epoch ${resume.epoch}`);
     const started = performance.now();
     const { epochs, seed, batchSize, learningRate, schedule, minLearningRate, flip } = o;
-    const history = await enc.train(train, val, { epochs, seed, batchSize, learningRate, schedule, minLearningRate, flip }, (p) => {
-      if (p.batch === p.batches) o.progress?.(`epoch ${p.epoch}/${o.epochs} trained, ${((performance.now() - started) / 1000).toFixed(0)} s`);
-    });
+    let epochStarted = started;
+    const history = await enc.train(
+      train,
+      val,
+      {
+        epochs, seed, batchSize, learningRate, schedule, minLearningRate, flip, resume,
+        dataKey: `${snapshot.manifest.contentHash}${o.tune ? ':tune' : ''}`,
+        onCheckpoint: o.checkpoint
+          ? async (c) => {
+              // Written next to the old one and renamed over it: a crash mid-write keeps the previous epoch's.
+              await writeFile(`${o.checkpoint}.part`, encodeCheckpoint(c));
+              await rename(`${o.checkpoint}.part`, o.checkpoint!);
+            }
+          : undefined,
+      },
+      (p) => {
+        if (p.batch !== p.batches) return;
+        const now = performance.now();
+        o.progress?.(`epoch ${p.epoch}/${o.epochs} trained, ${((now - started) / 1000).toFixed(0)} s, ${(trainIdx.length / ((now - epochStarted) / 1000)).toFixed(1)} images/s`);
+        epochStarted = now;
+      },
+    );
     const seconds = (performance.now() - started) / 1000;
+    const ran = o.epochs - (resume?.epoch ?? 0);
     for (const h of history)
       o.log(`epoch ${h.epoch}: train_mse=${h.trainMse.toFixed(5)} val_mse=${h.valMse.toFixed(5)} loss=${h.trainLoss.toFixed(5)} lr=${h.learningRate.toPrecision(3)}`);
-    o.log(`training: ${seconds.toFixed(0)} s, ${((trainIdx.length * o.epochs) / seconds).toFixed(1)} images/s`);
+    o.log(`training: ${seconds.toFixed(0)} s for ${ran} epochs, ${ran ? ((trainIdx.length * ran) / seconds).toFixed(1) : '–'} images/s`);
     const trainedMse = history.at(-1)?.valMse ?? Number.NaN;
 
     // What the snapshot ships is the stored weights: for float16/int8 the rounded ones, so the validation MSE,
     // the vectors and the map below all come from the weights as a reader's browser will load them.
     const stored = await enc.store(o.dtype);
     if (o.dtype !== 'float32') shipped = StyleEncoder.load(stored);
-    let valMse = trainedMse;
-    if (shipped !== enc) {
-      const recon = await shipped.reconstruct(val);
-      let se = 0;
-      for (let i = 0; i < val.length; i++) se += (recon[i] - val[i]) ** 2;
-      valMse = val.length ? se / val.length : Number.NaN;
-    }
+    const valMse = shipped !== enc ? await shipped.meanSquaredError(val) : trainedMse;
     o.log(`weights: ${o.dtype}, ${stored.data.byteLength} bytes; validation MSE ${trainedMse.toFixed(5)} trained, ${valMse.toFixed(5)} as stored`);
 
     const { style: rawStyle, gram } = await shipped.embed(images);
     const latent = enc.config.latent;
     const style = normaliseRows(rawStyle, latent);
 
-    const { points: map, clusters } = buildStyleMap(style, latent, { minK: o.minK, maxK: o.maxK, seed: o.seed });
+    const { points: map, clusters, laidOut } = buildStyleMap(style, latent, { minK: o.minK, maxK: o.maxK, seed: o.seed });
+    if (laidOut < n) o.log(`style map: laid out on ${laidOut} titles, the other ${n - laidOut} placed among them`);
     o.log(`silhouette by K: ${clusters.curve.map((c) => `${c.k}:${c.silhouette.toFixed(3)}`).join(' ')}`);
     o.log(`chosen K=${clusters.best.k}`);
 
     // Genre agreement of the 10 nearest style neighbours against 10 random titles. The catch-all genres every
     // title carries (in more than half the catalog, e.g. "스토리") would make any neighbour agree, so they are left out.
+    // On a large catalog, measured for a seeded sample of titles (their neighbours still come from all of them).
+    const sampled = n <= AGREEMENT_SAMPLE ? undefined : new Set(shuffle(Array.from({ length: n }, (_, i) => i), rng(o.seed + 5)).slice(0, AGREEMENT_SAMPLE));
     const genres = snapshot.items.map((t) => t.genres);
     const counts = new Map<string, number>();
     for (const g of genres.flat()) counts.set(g, (counts.get(g) ?? 0) + 1);
@@ -161,44 +183,19 @@ export async function trainStyle(dir: string, o: TrainStyleOptions) {
     };
     const agreement = {
       ignored: [...ubiquitous],
-      style: neighbourGenreAgreement(genres, 10, (i) => nearestRows(style, latent, i, 10), ubiquitous),
-      gram: neighbourGenreAgreement(genres, 10, (i) => nearestRows(gram, enc.gramDim, i, 10), ubiquitous),
-      random: neighbourGenreAgreement(genres, 10, randomNeighbours, ubiquitous),
+      style: neighbourGenreAgreement(genres, 10, (i) => nearestRows(style, latent, i, 10), ubiquitous, sampled),
+      gram: neighbourGenreAgreement(genres, 10, (i) => nearestRows(gram, enc.gramDim, i, 10), ubiquitous, sampled),
+      random: neighbourGenreAgreement(genres, 10, randomNeighbours, ubiquitous, sampled),
     };
     o.log(
       `genre agreement of 10 nearest (ignoring ${agreement.ignored.join(', ') || 'none'}): style=${agreement.style.toFixed(3)} gram=${agreement.gram.toFixed(3)} random=${agreement.random.toFixed(3)}`,
     );
 
     if (o.write && !o.tune) {
-      const files = { weights: STYLE_WEIGHTS_FILE, data: STYLE_DATA_FILE };
-      const info = (extra: Record<string, unknown>, withMap: boolean): EncoderInfo => ({
-        name: 'toonpick-style-encoder',
-        version: 1,
-        files: withMap ? { ...files, map: STYLE_MAP_FILE } : files,
-        params: {
-          variant: o.variant,
-          weightsHash: stored.hash,
-          filters: o.filters.join(','),
-          epochs: o.epochs,
-          schedule: o.schedule,
-          dtype: o.dtype,
-          validationMse: valMse,
-          ...extra,
-        },
-      });
-      snapshot.manifest.spaces = snapshot.manifest.spaces.filter((s) => s.name !== STYLE_SPACE && s.name !== GRAM_SPACE);
-      snapshot.spaces.set(STYLE_SPACE, {
-        name: STYLE_SPACE,
-        dim: latent,
-        data: style,
-        normalized: true,
-        encoder: info({ clusters: clusters.best.k, silhouette: clusters.curve.find((c) => c.k === clusters.best.k)!.silhouette }, true),
-      });
-      snapshot.spaces.set(GRAM_SPACE, { name: GRAM_SPACE, dim: enc.gramDim, data: gram, normalized: true, encoder: info({}, false) });
-      snapshot.blobs.set(STYLE_WEIGHTS_FILE, new TextEncoder().encode(JSON.stringify(stored.manifest)));
-      snapshot.blobs.set(STYLE_DATA_FILE, stored.data);
-      snapshot.blobs.set(STYLE_MAP_FILE, encodeStyleMap(map));
-      await writeSnapshotInPlace(dir, snapshot);
+      const params = { variant: o.variant, weightsHash: stored.hash, filters: o.filters.join(','), epochs: o.epochs, schedule: o.schedule, dtype: o.dtype, validationMse: valMse };
+      await writeStyleSpaces(dir, snapshot, { style, latent, gram, gramDim: enc.gramDim, map, clusters, params, weights: stored });
+      // The snapshot changed: the checkpoint could resume nothing any more.
+      if (o.checkpoint) await rm(o.checkpoint, { force: true });
       o.log(`wrote style (${latent}-d), gram (${enc.gramDim}-d), weights ${stored.hash} (${o.dtype}, ${stored.data.byteLength} bytes) and the style map to ${dir}`);
     }
     return { backend, valMse, trainedMse, bytes: stored.data.byteLength, history, seconds, clusters, agreement };

@@ -24,15 +24,14 @@ import { isSnapshotPath } from '../src/core/snapshot/paths.ts';
 import type { Snapshot } from '../src/core/snapshot/snapshot.ts';
 import type { SourceItem } from '../src/core/source.ts';
 import { GENRE_SPACE, GRAM_SPACE, STS_SPACE, STYLE_SPACE } from '../src/core/spaces.ts';
-import { StyleEncoder } from '../src/core/style/style-encoder.ts';
-import { STYLE_DATA_FILE, STYLE_WEIGHTS_FILE, decodeStyleMap, encodeStyleMap, type StylePoint } from '../src/core/style/style-map.ts';
+import { decodeStyleMap, encodeStyleMap, placeAmong, type StylePoint } from '../src/core/style/style-map.ts';
 import { LEXICAL_ENCODER, LexicalEncoder } from '../src/core/text/lexical.ts';
 import { stsSpaceMatches, synopsisText } from '../src/core/text/sts-space.ts';
-import { chooseTfjsBackend } from '../src/core/tfjs-backend.ts';
 import { denseRows, normalize } from '../src/core/vectors.ts';
 import { fsReader, type ArgSpec } from './lib/node-io.ts';
 import { SQUARE_SIZE, encodeCovers, readSource, readSquareCovers, sha256Of, sourcesFile, squareCover, titleHash, writeAndSwap, writeSprite } from './lib/snapshot-files.ts';
 import { embedAll, loadEncoder, type ModelArgs } from './lib/text-model.ts';
+import { snapshotStyleEncoder } from './lib/style-spaces.ts';
 
 const STYLE_ENCODER = 'toonpick-style-encoder';
 /** A patch is shipped only where it saves at least this share of the file. */
@@ -246,12 +245,7 @@ async function sameAsBuilt(it: SourceItem, t: Snapshot['items'][number], source:
 
 /** Style and gram rows of these square covers, from the snapshot's own style encoder weights (WASM backend). */
 async function embedCovers(old: Snapshot, dir: string, files: string[]): Promise<{ style: Float32Array; gram: Float32Array; gramDim: number }> {
-  const info = old.manifest.spaces.find((s) => s.name === STYLE_SPACE)?.encoder.files;
-  const json = old.blobs.get(info?.weights ?? STYLE_WEIGHTS_FILE);
-  const bin = old.blobs.get(info?.data ?? STYLE_DATA_FILE);
-  if (!json || !bin) throw new DataError(STYLE_WEIGHTS_FILE, 'is missing: the style spaces need their encoder to encode new covers');
-  await chooseTfjsBackend('wasm');
-  const enc = StyleEncoder.load({ manifest: JSON.parse(new TextDecoder().decode(json)), data: bin.slice() });
+  const enc = await snapshotStyleEncoder(old);
   try {
     const images = await readSquareCovers(dir, files);
     const { style, gram } = files.length ? await enc.embed(images) : { style: new Float32Array(0), gram: new Float32Array(0) };
@@ -273,39 +267,14 @@ async function embedWith(model: ModelArgs, texts: string[]): Promise<Float32Arra
 
 /**
  * The style map for the new catalog without laying it out again (t-SNE would move every title): kept titles stay
- * where they were; a new or changed one goes to the similarity-weighted mean of its 5 nearest kept titles' places,
- * in the cluster most of them are in. A map with no kept title left has nothing to place against: cluster −1.
+ * where they were; a new or changed one is placed among the kept ones (placeAmong). A map with no kept title left
+ * has nothing to place against: cluster −1.
  */
 function placeOnMap(before: StylePoint[], style: Space, items: SourceItem[], keptRow: (id: string) => number | undefined): StylePoint[] {
-  const dim = style.dim;
   const kept = items.flatMap((it, i) => (keptRow(it.id) !== undefined ? [i] : []));
   return items.map((it, i) => {
     const r = keptRow(it.id);
-    if (r !== undefined) return before[r];
-    const row = style.data.subarray(i * dim, (i + 1) * dim);
-    const near = kept
-      .map((j) => {
-        let s = 0;
-        for (let d = 0; d < dim; d++) s += row[d] * style.data[j * dim + d];
-        return [j, s] as const;
-      })
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, 5);
-    if (!near.length) return { x: 0, y: 0, cluster: -1 };
-    let x = 0;
-    let y = 0;
-    let w = 0;
-    const votes = new Map<number, number>();
-    for (const [j, s] of near) {
-      const p = before[keptRow(items[j].id)!];
-      const weight = Math.max(s, 0) + 1e-3;
-      x += weight * p.x;
-      y += weight * p.y;
-      w += weight;
-      votes.set(p.cluster, (votes.get(p.cluster) ?? 0) + weight);
-    }
-    const cluster = [...votes].sort((a, b) => b[1] - a[1])[0][0];
-    return { x: x / w, y: y / w, cluster };
+    return r !== undefined ? before[r] : placeAmong(style.data, style.dim, i, kept, (j) => before[keptRow(items[j].id)!]);
   });
 }
 

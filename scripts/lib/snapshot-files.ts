@@ -62,14 +62,21 @@ export function squareCover(img: Buffer): Promise<Buffer> {
   return sharp(img).resize(SQUARE_SIZE, SQUARE_SIZE, { fit: 'cover' }).removeAlpha().webp({ quality: 90 }).toBuffer();
 }
 
+/** One square cover decoded to size×size RGB bytes. */
+export async function decodeSquareCover(dir: string, file: string, size = SQUARE_SIZE): Promise<Uint8Array> {
+  const per = size * size * 3;
+  const { data } = await sharp(path.join(dir, file)).resize(size, size, { fit: 'cover' }).toColourspace('srgb').removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  if (data.length !== per) throw new DataError(file, `decoded to ${data.length} bytes, expected ${per}`);
+  return data;
+}
+
 /** Square covers decoded to size×size RGB in [0, 1], one after another in `files` order (the style encoder's input). */
 export async function readSquareCovers(dir: string, files: readonly string[], size = SQUARE_SIZE): Promise<Float32Array> {
   const per = size * size * 3;
   const images = new Float32Array(files.length * per);
   await Promise.all(
     files.map(async (file, i) => {
-      const { data } = await sharp(path.join(dir, file)).resize(size, size, { fit: 'cover' }).toColourspace('srgb').removeAlpha().raw().toBuffer({ resolveWithObject: true });
-      if (data.length !== per) throw new DataError(file, `decoded to ${data.length} bytes, expected ${per}`);
+      const data = await decodeSquareCover(dir, file, size);
       for (let k = 0; k < per; k++) images[i * per + k] = data[k] / 255;
     }),
   );

@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { makeSnapshot } from '../../scripts/snapshot.ts';
@@ -209,6 +209,29 @@ describe('Ranker with the community and sequence models (npm run train:seq)', ()
   afterAll(async () => {
     await rm(work, { recursive: true, force: true });
   });
+
+  it('train:seq stopped in its last stage resumes from its checkpoints to the same snapshot', async () => {
+    const again = path.join(work, 'again');
+    await makeSnapshot({ source: path.join(work, 'source'), out: again, name: 'world' });
+    const checkpoints = path.join(work, 'checkpoints');
+    const lines: string[] = [];
+    const stopAt = 'final epoch 3/5';
+    const log = (m: string) => {
+      lines.push(m);
+      if (m.startsWith(stopAt)) throw new Error('killed'); // before epoch 3's checkpoint is written
+    };
+    await expect(trainSeq({ data: path.join(work, 'source'), out: again, cfg, log, checkpoint: checkpoints })).rejects.toThrow('killed');
+    expect(lines.some((l) => /^validation epoch 15\/15: loss [\d.]+, [\d,]+ titles\/s$/.test(l))).toBe(true);
+    lines.length = 0;
+    await trainSeq({ data: path.join(work, 'source'), out: again, cfg, log: (m) => lines.push(m), checkpoint: checkpoints });
+    expect(lines).toContain(`validation: resuming from ${path.join(checkpoints, 'sequence-validation.ckpt')} after epoch 15`);
+    expect(lines).toContain(`final: resuming from ${path.join(checkpoints, 'sequence-final.ckpt')} after epoch 2`);
+    expect(lines.filter((l) => /^(validation|final) epoch/.test(l))).toEqual([expect.stringMatching(/^final epoch 3\/5/), expect.stringMatching(/^final epoch 4\/5/), expect.stringMatching(/^final epoch 5\/5/)]);
+    const resumed = await loadSnapshot(fsReader(again));
+    expect(Array.from(resumed.sequence!.weights)).toEqual(Array.from(snap.sequence!.weights));
+    expect(resumed.community!.learned).toEqual(snap.community!.learned);
+    expect(await readdir(checkpoints)).toEqual([]); // removed once the snapshot is written
+  }, 180_000);
 
   it('ships the sequence model and a fusion learned with it', () => {
     expect(snap.sequence!.spec.itemCount).toBe(TITLES);

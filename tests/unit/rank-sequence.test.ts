@@ -3,7 +3,8 @@ import { defaultConfig } from '../../src/core/config.ts';
 import { DataError } from '../../src/core/errors.ts';
 import { readingsFromEvents } from '../../src/core/rank/reader.ts';
 import { SequenceModel } from '../../src/core/rank/sequence.ts';
-import { chooseSequenceBackend, tfjsScores, trainSequenceModel, type SequenceTrainOptions } from '../../src/core/rank/sequence-train.ts';
+import { chooseSequenceBackend, packSequences, tfjsScores, trainSequenceModel, type SequenceTrainOptions } from '../../src/core/rank/sequence-train.ts';
+import { decodeCheckpoint, encodeCheckpoint } from '../../src/core/train/checkpoint.ts';
 import { preferredSequence } from '../../src/core/rank/signals.ts';
 import { genreSpace } from '../../src/core/snapshot/build.ts';
 import { temporalSplit } from '../../src/core/split.ts';
@@ -58,6 +59,29 @@ describe('sequence model', () => {
     expect(Array.from(same.weights)).toEqual(Array.from(again.weights));
     expect(Array.from(other.weights)).not.toEqual(Array.from(again.weights));
   }, 60_000);
+
+  it('reads its sequences from a source a batch at a time, and resumes from a checkpoint to the same weights', async () => {
+    const short = { ...opts, epochs: 4, dropout: 0.1 };
+    const straight = await trainSequenceModel(input, short);
+    const reads: number[] = [];
+    const packed = packSequences(sequences);
+    const source = { lengths: packed.lengths, read: (rows: readonly number[]) => (reads.push(rows.length), packed.read(rows)) };
+    const files: Uint8Array[] = [];
+    const firstTwo = await trainSequenceModel({ ...input, sequences: source }, short, {
+      dataKey: 'world',
+      onCheckpoint: (c) => {
+        if (c.epoch <= 2) files.push(encodeCheckpoint(c)); // the job is killed during epoch 3
+      },
+    });
+    expect(Array.from(firstTwo.weights)).toEqual(Array.from(straight.weights)); // a source trains as the array does
+    expect(Math.max(...reads)).toBeLessThanOrEqual(short.batchSize);
+    const resumed = await trainSequenceModel({ ...input, sequences: source }, short, { dataKey: 'world', resume: decodeCheckpoint(files[1], 'seq.ckpt') });
+    expect(Array.from(resumed.weights)).toEqual(Array.from(straight.weights));
+    expect(resumed.losses).toEqual(straight.losses);
+    await expect(trainSequenceModel({ ...input, sequences: source }, { ...short, learningRate: 0.01 }, { dataKey: 'world', resume: decodeCheckpoint(files[1], 'seq.ckpt') })).rejects.toThrow(
+      /seq\.ckpt, field "learningRate": belongs to another run: learningRate is 0\.005 there and 0\.01 here/,
+    );
+  }, 120_000);
 
   it('refuses to run on a catalog with another number of titles', () => {
     expect(() => new SequenceModel(model.spec, weights, new Float32Array((TITLES + 1) * categories.length), TITLES + 1)).toThrow(DataError);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -10,6 +11,7 @@ import { StyleEncoder } from '../../src/core/style/style-encoder.ts';
 import { decodeStyleMap, STYLE_DATA_FILE, STYLE_MAP_FILE, STYLE_WEIGHTS_FILE } from '../../src/core/style/style-map.ts';
 import { fsReader } from '../../scripts/lib/node-io.ts';
 import { defaultConfig } from '../../src/core/config.ts';
+import { trainStyle, type TrainStyleOptions } from '../../scripts/train-style.ts';
 import { demoSnapshotDir, repoRoot } from './helpers/paths.ts';
 import { expectStoredRows } from './helpers/stored.ts';
 
@@ -75,4 +77,32 @@ describe('npm run train:style on a copy of the demo snapshot', () => {
     expect(new Set(map.map((p) => p.cluster)).size).toBeGreaterThanOrEqual(2);
     expect(snap.spaces.get('genre')).toBeDefined(); // the other spaces are kept
   });
+});
+
+describe('npm run train:style --checkpoint', () => {
+  it('stopped during its last epoch, resumes after the last whole one and writes the same weights as one run', async () => {
+    const [straight, stopped] = ['straight', 'stopped'].map((d) => path.join(dir, d));
+    await Promise.all([straight, stopped].map((d) => cp(demoSnapshotDir, d, { recursive: true })));
+    const d = defaultConfig.models.style;
+    const options: TrainStyleOptions = {
+      ...d, epochs: 2, filters: [4, 4, 4, 4], gramSize: 4, latent: 8, minK: 2, maxK: 3, variant: 'ae', valFraction: 0.1, write: true, log: () => {},
+    };
+    await trainStyle(straight, options);
+    const checkpoint = path.join(dir, 'style.ckpt');
+    const progress: string[] = [];
+    const kill = (line: string) => {
+      progress.push(line);
+      if (line.startsWith('epoch 2/2 trained')) throw new Error('killed'); // before epoch 2's checkpoint
+    };
+    await expect(trainStyle(stopped, { ...options, checkpoint, progress: kill })).rejects.toThrow('killed');
+    expect(progress.some((l) => /^epoch 1\/2 trained, \d+ s, [\d.]+ images\/s$/.test(l))).toBe(true);
+    expect(existsSync(checkpoint)).toBe(true);
+    const log: string[] = [];
+    await trainStyle(stopped, { ...options, checkpoint, log: (l) => log.push(l) });
+    expect(log).toContain(`resuming from ${checkpoint} after epoch 1`);
+    expect(log.some((l) => /^training: \d+ s for 1 epochs, [\d.]+ images\/s$/.test(l))).toBe(true);
+    for (const file of [STYLE_DATA_FILE, 'spaces/style.i8', 'style/map.f32'])
+      expect(Buffer.compare(await readFile(path.join(stopped, file)), await readFile(path.join(straight, file)))).toBe(0);
+    expect(existsSync(checkpoint)).toBe(false);
+  }, 300_000);
 });

@@ -5,6 +5,7 @@ import { StyleEncoder, type StyleEncoderOptions, type StyleTrainProgress } from 
 import { DataError } from '../../src/core/errors.ts';
 import { defaultConfig } from '../../src/core/config.ts';
 import { loadCovers, splitCovers } from './helpers/covers.ts';
+import { decodeCheckpoint, encodeCheckpoint, type TrainCheckpoint } from '../../src/core/train/checkpoint.ts';
 
 const SIZE = 64;
 const PER = SIZE * SIZE * 3;
@@ -102,6 +103,44 @@ describe('StyleEncoder training on real covers (wasm)', () => {
     };
     const [a, b] = [await onSymmetric(true), await onSymmetric(false)];
     a.forEach((v, i) => expect(v).toBeCloseTo(b[i], 5));
+  });
+
+  it('resumes from a checkpoint (through its file) to the very weights of an uninterrupted run, and refuses another run\'s', async () => {
+    const few = train.subarray(0, 40 * PER);
+    const held = val.subarray(0, 8 * PER);
+    // Read through an image source, as train:style reads its cover file.
+    const source = { count: 40, read: async (rows: readonly number[]) => Float32Array.from(rows.flatMap((i) => Array.from(few.subarray(i * PER, (i + 1) * PER)))) };
+    const options = { epochs: 3, batchSize: 8, learningRate: 2e-3, schedule: 'cosine' as const, flip: true, seed: 4, dataKey: 'covers-v1' };
+    const straight = StyleEncoder.create({ ...SMALL, variant: 'vae' });
+    const whole = await straight.train(few, held, options);
+    const expected = await straight.save();
+
+    const files: Uint8Array[] = [];
+    const first = StyleEncoder.create({ ...SMALL, variant: 'vae' });
+    const stop = new AbortController();
+    await expect(
+      first.train(source, held, { ...options, signal: stop.signal, onCheckpoint: (c) => void files.push(encodeCheckpoint(c)) }, (p) => {
+        if (p.epoch === 2 && p.batch === 2) stop.abort(); // the process dies in epoch 2
+      }),
+    ).rejects.toMatchObject({ name: 'AbortError' });
+    first.dispose();
+    expect(files).toHaveLength(1);
+    const checkpoint = decodeCheckpoint(files[0], 'style.ckpt');
+    expect(checkpoint.epoch).toBe(1);
+
+    const resumed = StyleEncoder.create({ ...SMALL, variant: 'vae', seed: 99 }); // its own initial weights are replaced
+    const history = await resumed.train(few, held, { ...options, resume: checkpoint });
+    expect(history).toEqual(whole);
+    expect(Array.from((await resumed.save()).data)).toEqual(Array.from(expected.data));
+
+    const other: TrainCheckpoint = { ...checkpoint, run: { ...checkpoint.run, data: 'covers-v2' } };
+    await expect(resumed.train(few, held, { ...options, resume: other })).rejects.toThrow(/belongs to another run: data is "covers-v2" there and "covers-v1" here/);
+    await expect(resumed.train(few.subarray(0, 32 * PER), held, { ...options, resume: checkpoint })).rejects.toThrow(/train is 40 there and 32 here/);
+    const cut = files[0].subarray(0, files[0].length - 4);
+    expect(() => decodeCheckpoint(cut, 'style.ckpt')).toThrow(/style\.ckpt: holds \d+ bytes of weights and moments, not \d+ \(truncated\?\)/);
+    expect(() => decodeCheckpoint(new TextEncoder().encode('{"kind":"style"}'), 'x.ckpt')).toThrow(/x\.ckpt: is not a Toonpick training checkpoint/);
+    straight.dispose();
+    resumed.dispose();
   });
 
   it('stops between batches when the signal is aborted, keeping what it learned', async () => {

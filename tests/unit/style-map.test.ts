@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DataError } from '../../src/core/errors.ts';
 import { rng } from '../../src/core/random.ts';
 import { chooseClusters, kmeans, meanSilhouette } from '../../src/core/style/cluster.ts';
-import { decodeStyleMap, encodeStyleMap, nearestRows, neighbourGenreAgreement } from '../../src/core/style/style-map.ts';
+import { buildStyleMap, decodeStyleMap, encodeStyleMap, nearestRows, neighbourGenreAgreement, placeAmong } from '../../src/core/style/style-map.ts';
 import { tsne } from '../../src/core/style/tsne.ts';
 import { serializeSnapshot } from '../../src/core/snapshot/build.ts';
 import { loadSnapshot } from '../../src/core/snapshot/load.ts';
@@ -141,5 +141,46 @@ describe('the snapshot loader and the style map', () => {
     snap.blobs.set('style/map.f32', new Uint8Array(12)); // one row for the whole catalog, re-signed
     const files = await serializeSnapshot(snap);
     await expect(loadSnapshot(async (p) => files.get(p)!)).rejects.toThrow(/style\/map\.f32.*expected 969 rows/);
+  });
+});
+
+describe('the style map of a large catalog', () => {
+  it('is laid out on a seeded sample, and every other title is placed among its nearest sampled titles', () => {
+    // Four directions (the map is of unit vectors): 240 titles.
+    const { points, truth } = blobs([[10, 0, 0], [0, 10, 0], [0, 0, 10], [-10, 0, 0]], 60, 1, 4);
+    const unit = new Float32Array(points.length);
+    for (let i = 0; i < 240; i++) {
+      const n = Math.hypot(...points.subarray(i * 3, i * 3 + 3));
+      for (let d = 0; d < 3; d++) unit[i * 3 + d] = points[i * 3 + d] / n;
+    }
+    const options = { minK: 3, maxK: 5, seed: 2, sample: 80 };
+    const a = buildStyleMap(unit, 3, options);
+    expect(a.laidOut).toBe(80);
+    expect(a.points).toHaveLength(240);
+    expect(buildStyleMap(unit, 3, options).points).toEqual(a.points); // seeded
+    // The placed titles land in their own blob's cluster: the map keeps the partition.
+    expect(samePartition(truth, a.points.map((p) => p.cluster))).toBe(true);
+    const anchors = [...new Set(a.points.map((p) => `${p.x},${p.y}`))];
+    expect(anchors.length).toBeGreaterThan(80); // the placed ones are between the sampled ones, not on them
+    // Small catalogs are laid out whole, as before.
+    expect(buildStyleMap(unit.subarray(0, 60 * 3), 3, { ...options, sample: 80 }).laidOut).toBe(60);
+  });
+
+  it('places a title among anchors: weighted by similarity, in the cluster most of its 5 nearest are in', () => {
+    const v = Float32Array.from([1, 0, 0.8, 0.6, 0.6, 0.8, 0, 1, -1, 0, 0.96, 0.28]);
+    const place = [
+      { x: 0, y: 0, cluster: 1 },
+      { x: 10, y: 0, cluster: 1 },
+      { x: 0, y: 10, cluster: 2 },
+      { x: 10, y: 10, cluster: 2 },
+      { x: 5, y: 5, cluster: 3 },
+    ];
+    const p = placeAmong(v, 2, 5, [0, 1, 2, 3, 4], (j) => place[j]);
+    const w = [0.96, 0.768 + 0.168, 0.576 + 0.224, 0.28, 0].map((s) => Math.max(s, 0) + 1e-3);
+    const sum = w.reduce((s, x) => s + x, 0);
+    expect(p.x).toBeCloseTo((w[1] * 10 + w[3] * 10 + w[4] * 5) / sum, 5);
+    expect(p.y).toBeCloseTo((w[2] * 10 + w[3] * 10 + w[4] * 5) / sum, 5);
+    expect(p.cluster).toBe(1);
+    expect(placeAmong(v, 2, 5, [], () => place[0])).toEqual({ x: 0, y: 0, cluster: -1 });
   });
 });

@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { chooseTfjsBackend } from '../tfjs-backend.ts';
 import type { SequenceConfig } from '../config.ts';
 import { rng, shuffle } from '../random.ts';
+import { adamState, assignValues, checkResumable, restoreAdam, variableValues, type RunKey, type TrainCheckpoint } from '../train/checkpoint.ts';
 import { sequenceWeightCount, sequenceWeightShapes, sizeOf, type SequenceSpec } from './sequence.ts';
 
 /** The config's sequence settings (docs in config.ts); `epochs` is the length of this run. */
@@ -22,7 +23,49 @@ export interface SequenceTrainInput {
   categories: string[];
   itemCategories: Float32Array;
   /** Each community reader's preferred titles (catalog rows) in reading order; sequences under 2 are skipped. */
-  sequences: number[][];
+  sequences: number[][] | SequenceSource;
+}
+
+/**
+ * The community's sequences, read a batch at a time: an operator's trainer keeps them in a file (train:seq), so
+ * that only their lengths and one batch are in memory; `packSequences` keeps them packed in memory.
+ */
+export interface SequenceSource {
+  /** Each sequence's length (what the batching by length and the skipping of short ones need). */
+  readonly lengths: Int32Array;
+  /** The sequences of `rows`, in that order. */
+  read(rows: readonly number[]): Promise<number[][]>;
+}
+
+/** Sequences packed into one Int32Array (4 bytes a title, instead of a JS array per reader). */
+export function packSequences(sequences: Iterable<readonly number[]>): SequenceSource {
+  const lengths: number[] = [];
+  let tokens = new Int32Array(1024);
+  let used = 0;
+  for (const s of sequences) {
+    if (used + s.length > tokens.length) {
+      const grown = new Int32Array(Math.max(2 * tokens.length, used + s.length));
+      grown.set(tokens.subarray(0, used));
+      tokens = grown;
+    }
+    tokens.set(s, used);
+    used += s.length;
+    lengths.push(s.length);
+  }
+  const offsets = new Float64Array(lengths.length + 1);
+  lengths.forEach((l, i) => (offsets[i + 1] = offsets[i] + l));
+  return { lengths: Int32Array.from(lengths), read: async (rows) => rows.map((r) => Array.from(tokens.subarray(offsets[r], offsets[r + 1]))) };
+}
+
+/** Checkpoints and resuming (train/checkpoint.ts): the same run, stopped and resumed, gives the same weights. */
+export interface SequenceTrainRun {
+  onEpoch?: (epoch: number, loss: number) => void;
+  /** Continues from these weights (a model with the same spec) instead of a fresh initialisation. */
+  from?: Float32Array;
+  onCheckpoint?: (checkpoint: TrainCheckpoint<number>) => void | Promise<void>;
+  resume?: TrainCheckpoint;
+  /** Identifies the training data in checkpoints, beyond the sequence counts. */
+  dataKey?: string;
 }
 
 export interface SequenceTrainResult {
@@ -31,6 +74,9 @@ export interface SequenceTrainResult {
   /** Mean training loss of each epoch. */
   losses: number[];
   seconds: number;
+  /** What one epoch reads: sequences of two or more titles, and their titles (throughput = epochs × tokens / seconds). */
+  sequences: number;
+  tokens: number;
 }
 
 /** Training runs on the project's one tfjs backend choice, starting at wasm (XNNPACK), else cpu. */
@@ -201,11 +247,9 @@ function initialWeights(spec: SequenceSpec, seed: number, from?: Float32Array): 
   return vars;
 }
 
-/**
- * Trains for `opts.epochs` epochs; `from` (weights of a model with the same spec) continues an earlier run
- * instead of starting from a fresh initialisation.
- */
-export async function trainSequenceModel(input: SequenceTrainInput, opts: SequenceTrainOptions, onEpoch?: (epoch: number, loss: number) => void, from?: Float32Array): Promise<SequenceTrainResult> {
+/** Trains for `opts.epochs` epochs, reading the sequences a batch at a time. */
+export async function trainSequenceModel(input: SequenceTrainInput, opts: SequenceTrainOptions, run: SequenceTrainRun = {}): Promise<SequenceTrainResult> {
+  const { onEpoch, from, resume } = run;
   const started = performance.now();
   const spec: SequenceSpec = {
     itemCount: input.itemCount,
@@ -219,54 +263,70 @@ export async function trainSequenceModel(input: SequenceTrainInput, opts: Sequen
   if (opts.dim % opts.heads !== 0) throw new Error(`sequence model dim ${opts.dim} is not a multiple of heads ${opts.heads}`);
   const cats = Math.max(1, input.categories.length);
   if (input.itemCategories.length !== input.itemCount * cats) throw new Error(`itemCategories has ${input.itemCategories.length} values, expected ${input.itemCount} × ${cats}`);
-  const sequences = input.sequences.filter((s) => s.length >= 2);
-  if (sequences.length === 0) throw new Error('no community sequence has two or more preferred titles: nothing to train the sequence model on');
+  const source = Array.isArray(input.sequences) ? packSequences(input.sequences) : input.sequences;
+  const usable: number[] = [];
+  let tokens = 0;
+  source.lengths.forEach((l, i) => {
+    if (l < 2) return;
+    usable.push(i);
+    tokens += l;
+  });
+  if (usable.length === 0) throw new Error('no community sequence has two or more preferred titles: nothing to train the sequence model on');
+  const key: RunKey = { ...(opts as unknown as RunKey), spec: JSON.stringify(spec), sequences: usable.length, tokens, from: from ? from.length : null, data: run.dataKey ?? null };
+  if (resume) checkResumable(resume, 'sequence', key, opts.epochs, usable.length);
 
   if (from && from.length !== sequenceWeightCount(spec)) throw new Error(`warm-start weights hold ${from.length} values, the spec needs ${sequenceWeightCount(spec)}`);
   const w = initialWeights(spec, opts.seed, from);
   const W = (name: string) => w.get(name)!;
+  const variables = [...w.values()];
   const itemCats = categoryRows(input.itemCount, cats, input.itemCategories);
   const optimizer = tf.train.adam(opts.learningRate);
-  const random = rng(opts.seed ^ 0x5eed);
-  const dropout = (x: tf.Tensor) => (opts.dropout > 0 ? tf.dropout(x, opts.dropout, undefined, Math.floor(random() * 2 ** 31)) : x);
-
-  const lossOf = (batch: Batch): tf.Scalar => {
-    const logits = slotLogits(spec, W, itemCats, batch, dropout);
-    const labels = tf.oneHot(tf.tensor1d(batch.targets, 'int32'), spec.itemCount);
-    return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
-  };
-
-  const losses: number[] = [];
-  const order = sequences.map((_, i) => i);
-  for (let epoch = 0; epoch < opts.epochs; epoch++) {
-    shuffle(order, random);
-    // Similar lengths share a batch (less padding): sort shuffled chunks of 8 batches by length.
-    const chunk = opts.batchSize * 8;
-    for (let s = 0; s < order.length; s += chunk) {
-      const part = order.slice(s, s + chunk).sort((a, b) => sequences[a].length - sequences[b].length);
-      order.splice(s, part.length, ...part);
+  // Freed however the run ends (a failed batch, a checkpoint that cannot be written): the names are reused next run.
+  try {
+    if (resume) {
+      assignValues(variables, resume.weights);
+      await restoreAdam(optimizer, variables, resume.adam);
     }
-    let sum = 0, count = 0;
-    for (let s = 0; s < order.length; s += opts.batchSize) {
-      const batch = makeBatch(order.slice(s, s + opts.batchSize).map((i) => sequences[i]), spec, opts, random);
-      const loss = optimizer.minimize(() => tf.tidy(() => lossOf(batch)), true) as tf.Scalar;
-      sum += (await loss.data())[0] * batch.slots.length;
-      count += batch.slots.length;
-      loss.dispose();
-    }
-    losses.push(sum / count);
-    onEpoch?.(epoch, sum / count);
-  }
+    const random = rng(resume ? resume.random : opts.seed ^ 0x5eed);
+    const dropout = (x: tf.Tensor) => (opts.dropout > 0 ? tf.dropout(x, opts.dropout, undefined, Math.floor(random() * 2 ** 31)) : x);
 
-  const weights = new Float32Array(sequenceWeightCount(spec));
-  let o = 0;
-  for (const [name] of sequenceWeightShapes(spec)) {
-    const data = await W(name).data();
-    weights.set(data as Float32Array, o);
-    o += data.length;
+    const lossOf = (batch: Batch): tf.Scalar => {
+      const logits = slotLogits(spec, W, itemCats, batch, dropout);
+      const labels = tf.oneHot(tf.tensor1d(batch.targets, 'int32'), spec.itemCount);
+      return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
+    };
+
+    const losses: number[] = resume ? (resume.history as number[]).slice() : [];
+    // Positions in `usable`: the order carries over from epoch to epoch (each shuffles the last one's).
+    const order = resume ? resume.order.slice() : usable.map((_, i) => i);
+    const lengthOf = (k: number) => source.lengths[usable[k]];
+    for (let epoch = resume?.epoch ?? 0; epoch < opts.epochs; epoch++) {
+      shuffle(order, random);
+      // Similar lengths share a batch (less padding): sort shuffled chunks of 8 batches by length.
+      const chunk = opts.batchSize * 8;
+      for (let s = 0; s < order.length; s += chunk) {
+        const part = order.slice(s, s + chunk).sort((a, b) => lengthOf(a) - lengthOf(b));
+        order.splice(s, part.length, ...part);
+      }
+      let sum = 0, count = 0;
+      for (let s = 0; s < order.length; s += opts.batchSize) {
+        const batch = makeBatch(await source.read(order.slice(s, s + opts.batchSize).map((k) => usable[k])), spec, opts, random);
+        const loss = optimizer.minimize(() => tf.tidy(() => lossOf(batch)), true, variables) as tf.Scalar;
+        sum += (await loss.data())[0] * batch.slots.length;
+        count += batch.slots.length;
+        loss.dispose();
+      }
+      losses.push(sum / count);
+      onEpoch?.(epoch, sum / count);
+      if (run.onCheckpoint)
+        await run.onCheckpoint({ kind: 'sequence', run: key, epoch: epoch + 1, random: random.state(), order: order.slice(), history: losses.slice(), weights: await variableValues(variables), adam: await adamState(optimizer, variables) });
+    }
+
+    // Variables in sequenceWeightShapes order: the file's layout.
+    return { spec, weights: await variableValues(variables), losses, seconds: (performance.now() - started) / 1000, sequences: usable.length, tokens };
+  } finally {
+    for (const v of variables) v.dispose();
+    itemCats.dispose();
+    optimizer.dispose();
   }
-  for (const v of w.values()) v.dispose();
-  itemCats.dispose();
-  optimizer.dispose();
-  return { spec, weights, losses, seconds: (performance.now() - started) / 1000 };
 }

@@ -6,10 +6,24 @@
 import type { RankerConfig } from '../config.ts';
 import type { TrainData } from '../split.ts';
 import { SequenceModel } from './sequence.ts';
-import { chooseSequenceBackend, trainSequenceModel } from './sequence-train.ts';
+import { chooseSequenceBackend, packSequences, trainSequenceModel, type SequenceSource, type SequenceTrainRun } from './sequence-train.ts';
 import { preferredSequence, type Catalog, type Community, type LearnedRanker } from './signals.ts';
 import { availableSpaces } from './signal/index.ts';
-import { carveValidation, communityOf, finish, readersOf, validationSet, type ValidationSet } from './tune.ts';
+import { carveValidation, communityOf, finish, validationSet, type ValidationSet } from './tune.ts';
+import { readingsFromEvents } from './reader.ts';
+
+/** The two sequence-model runs of a fit: on the validation carve, then continued on all the data. */
+export type SequenceStage = 'validation' | 'final';
+
+/** How a fit keeps its sequences and checkpoints (train:seq: in a file, with a checkpoint per epoch). */
+export interface SequenceHooks {
+  /** Where the readers' sequences are kept while training (default: packed in memory). */
+  store?: (stage: SequenceStage, sequences: Iterable<number[]>) => Promise<SequenceSource>;
+  /** Checkpoint callbacks and a checkpoint to resume from, per stage. */
+  run?: (stage: SequenceStage) => Promise<Pick<SequenceTrainRun, 'onCheckpoint' | 'resume' | 'dataKey'>>;
+  /** After each epoch: the stage, epoch (1-based), its loss and the titles per second read so far. */
+  onEpoch?: (p: { stage: SequenceStage; epoch: number; epochs: number; loss: number; tokensPerSecond: number }) => void;
+}
 
 export interface FitProgress {
   step: string;
@@ -27,25 +41,34 @@ export interface FittedRanker {
 }
 
 /** Trains (or, with `from`, continues) the sequence model on the readers' preferred sequences. */
-export async function sequenceOf(train: TrainData, content: Catalog, cfg: RankerConfig, epochs: number, seed: number, from?: SequenceModel) {
+export async function sequenceOf(train: TrainData, content: Catalog, cfg: RankerConfig, epochs: number, seed: number, from?: SequenceModel, stage: SequenceStage = 'validation', hooks: SequenceHooks = {}) {
   const genre = content.spaces.get('genre');
   const categories = genre ? ((genre.encoder.params?.vocabulary as string[] | undefined) ?? []) : [];
   const itemCats = genre ? genre.data : new Float32Array(train.items.length);
-  const sequences = readersOf(train, cfg).map(preferredSequence);
-  const run = await trainSequenceModel(
-    { itemCount: train.items.length, categories, itemCategories: itemCats, sequences },
-    { ...cfg.sequence, epochs, seed },
-    undefined,
-    from?.weights,
-  );
-  return { model: new SequenceModel(run.spec, run.weights, itemCats, train.items.length), loss: run.losses.at(-1) ?? NaN, seconds: run.seconds };
+  // One reader's sequence at a time, into the store: never a JS array per reader for the whole community.
+  const readers = function* () {
+    for (const u of train.users) yield preferredSequence(readingsFromEvents(u.history, train.implicit, cfg));
+  };
+  const sequences = await (hooks.store ?? (async (_s, seqs) => packSequences(seqs)))(stage, readers());
+  const started = performance.now();
+  let tokens = 0;
+  let done = 0; // epochs run in this process (a resumed run skips the others)
+  for (const l of sequences.lengths) if (l >= 2) tokens += l;
+  const run = await trainSequenceModel({ itemCount: train.items.length, categories, itemCategories: itemCats, sequences }, { ...cfg.sequence, epochs, seed }, {
+    ...(await hooks.run?.(stage)),
+    from: from?.weights,
+    onEpoch: (epoch, loss) => {
+      hooks.onEpoch?.({ stage, epoch: epoch + 1, epochs, loss, tokensPerSecond: (++done * tokens) / ((performance.now() - started) / 1000) });
+    },
+  });
+  return { model: new SequenceModel(run.spec, run.weights, itemCats, train.items.length), loss: run.losses.at(-1) ?? NaN, seconds: run.seconds, sequences: run.sequences, tokens: run.tokens };
 }
 
 /**
  * Steps 1–4 above. `content` holds the catalog's titles and content spaces (built with the snapshot builder's
  * code); `sequence: false` skips the sequence model (a catalog without enough ordered histories).
  */
-export async function fitRanker(train: TrainData, content: Catalog, cfg: RankerConfig, opts: { sequence: boolean; seed: number; onProgress?: (p: FitProgress) => void }): Promise<FittedRanker> {
+export async function fitRanker(train: TrainData, content: Catalog, cfg: RankerConfig, opts: { sequence: boolean; seed: number; onProgress?: (p: FitProgress) => void; sequenceHooks?: SequenceHooks }): Promise<FittedRanker> {
   const started = performance.now();
   const step = (s: string) => opts.onProgress?.({ step: s, seconds: (performance.now() - started) / 1000 });
 
@@ -57,7 +80,7 @@ export async function fitRanker(train: TrainData, content: Catalog, cfg: RankerC
   let innerRun: Awaited<ReturnType<typeof sequenceOf>> | undefined;
   if (opts.sequence) {
     backend = await chooseSequenceBackend();
-    innerRun = await sequenceOf(carve.train, content, cfg, cfg.sequence.epochs, opts.seed);
+    innerRun = await sequenceOf(carve.train, content, cfg, cfg.sequence.epochs, opts.seed, undefined, 'validation', opts.sequenceHooks);
     inner.sequence = innerRun.model;
     step(`sequence model on the carved data (${backend}, ${cfg.sequence.epochs} epochs, loss ${innerRun.loss.toFixed(3)})`);
   }
@@ -70,7 +93,7 @@ export async function fitRanker(train: TrainData, content: Catalog, cfg: RankerC
   let sequence: SequenceModel | undefined;
   let sequenceTraining: FittedRanker['sequenceTraining'];
   if (opts.sequence && innerRun) {
-    const finalRun = await sequenceOf(train, content, cfg, cfg.sequence.fineTuneEpochs, opts.seed + 1, innerRun.model);
+    const finalRun = await sequenceOf(train, content, cfg, cfg.sequence.fineTuneEpochs, opts.seed + 1, innerRun.model, 'final', opts.sequenceHooks);
     sequence = finalRun.model;
     sequenceTraining = {
       backend,

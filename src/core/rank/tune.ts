@@ -21,7 +21,7 @@ import type { Interaction } from '../source.ts';
 import { categorySimilarity, communityScores } from './community.ts';
 import { fitCommunity, type Cooccurrence } from './sparse-ease.ts';
 import { attentionLogits, fuse, readerWeights } from './fusion.ts';
-import { readingsFromEvents, type Reading } from './reader.ts';
+import { readingsFromEvents } from './reader.ts';
 import { calibrationReader, solvePrice } from './calibrate.ts';
 import { itemCategories, type SerendipityInput } from './serendipity.ts';
 import { candidatesOf, standardise, type Catalog, type Community, type LearnedRanker } from './signals.ts';
@@ -168,11 +168,6 @@ function interactionsOf(train: TrainData): Interaction[] {
   const out: Interaction[] = [];
   for (const u of train.users) for (const e of u.history) out.push({ user: u.id, item: train.items[e.item].id, rating: e.rating, timestamp: e.timestamp });
   return out;
-}
-
-/** Readers' readings, in matrix-row order. */
-export function readersOf(train: TrainData, cfg: RankerConfig): Reading[][] {
-  return train.users.map((u) => readingsFromEvents(u.history, train.implicit, cfg));
 }
 
 /** Step 1: the validation carve of the visible data. */

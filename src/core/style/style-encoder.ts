@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { defaultConfig } from '../config.ts';
 import { DataError } from '../errors.ts';
 import { rng, shuffle } from '../random.ts';
+import { adamState, assignValues, checkResumable, restoreAdam, variableValues, type RunKey, type TrainCheckpoint } from '../train/checkpoint.ts';
 import { registerWasmTrainingKernels } from './wasm-kernels.ts';
 import { parseWith } from '../schema/issues.ts';
 import { StyleWeightsManifestSchema, WEIGHTS_DTYPES, WEIGHTS_FORMAT, type StyleEncoderConfig, type StyleWeightsManifest, type WeightsDtype } from '../schema/style.ts';
@@ -73,6 +74,22 @@ export interface StyleTrainOptions {
   seed?: number;
   /** Checked between batches; an aborted run throws the signal's reason and keeps the weights reached so far. */
   signal?: AbortSignal;
+  /** Called after every epoch with everything needed to resume from there (train/checkpoint.ts). */
+  onCheckpoint?: (checkpoint: TrainCheckpoint<StyleTrainEpoch>) => void | Promise<void>;
+  /** Goes on from this checkpoint of the same run (same settings, data and `dataKey`) instead of starting afresh. */
+  resume?: TrainCheckpoint;
+  /** Identifies the training data in checkpoints (e.g. the snapshot version), beyond the image counts. */
+  dataKey?: string;
+}
+
+/**
+ * Images read on demand, in batches: how a large catalog's covers are trained on and embedded without ever being
+ * in memory at once (Node reads them from a file; a Float32Array of all the images works as one too).
+ */
+export interface ImageSource {
+  readonly count: number;
+  /** The images of `rows`, in that order: rows.length × size × size × 3 float32 in [0, 1], a fresh array. */
+  read(rows: readonly number[]): Promise<Float32Array>;
 }
 
 export interface StyleTrainProgress {
@@ -436,6 +453,7 @@ export function decodeStyleWeights(raw: { manifest: unknown; data: unknown }): {
 
 /** Lets timers and messages (an abort from the UI or a worker message) run between training batches. */
 const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+const range = (start: number, end: number) => Array.from({ length: end - start }, (_, i) => start + i);
 
 export class StyleEncoder {
   readonly config: StyleEncoderConfig;
@@ -514,15 +532,17 @@ export class StyleEncoder {
     return encodeStyleWeights(await this.save(), dtype);
   }
 
-  /** Style (latent mean) and Gram vectors of N images, N×size×size×3 RGB in [0,1]. */
-  async embed(images: Float32Array): Promise<StyleEmbedding> {
-    const n = this.countImages(images, 'images');
+  /** Style (latent mean) and Gram vectors of N images, N×size×size×3 RGB in [0,1] (or read from a source). */
+  async embed(images: Float32Array | ImageSource): Promise<StyleEmbedding> {
+    const source = this.sourceOf(images, 'images');
+    const n = source.count;
     const style = new Float32Array(n * this.config.latent);
     const gram = new Float32Array(n * this.gramDim);
     for (let start = 0; start < n; start += EMBED_BATCH) {
       const end = Math.min(n, start + EMBED_BATCH);
+      const pixels = await source.read(range(start, end));
       const [mean, g] = tf.tidy(() => {
-        const x = this.imageBatch(images, start, end);
+        const x = this.batchTensor(pixels, end - start);
         const { mean, features } = this.encode(x);
         return [mean, this.gramVectors(features)];
       });
@@ -540,7 +560,7 @@ export class StyleEncoder {
     const per = this.config.size * this.config.size * 3;
     for (let start = 0; start < n; start += EMBED_BATCH) {
       const end = Math.min(n, start + EMBED_BATCH);
-      const y = tf.tidy(() => this.decode(this.encode(this.imageBatch(images, start, end)).mean));
+      const y = tf.tidy(() => this.decode(this.encode(this.batchTensor(images.subarray(start * per, end * per), end - start)).mean));
       out.set(await y.data<'float32'>(), start * per);
       y.dispose();
     }
@@ -552,8 +572,8 @@ export class StyleEncoder {
    * per-epoch history. Aborting `signal` stops before the next batch by throwing the signal's reason.
    */
   async train(
-    trainImages: Float32Array,
-    valImages: Float32Array,
+    trainImages: Float32Array | ImageSource,
+    valImages: Float32Array | ImageSource,
     options: StyleTrainOptions = {},
     onProgress?: (p: StyleTrainProgress) => void,
   ): Promise<StyleTrainEpoch[]> {
@@ -573,24 +593,36 @@ export class StyleEncoder {
     if (schedule !== 'constant' && schedule !== 'cosine') throw new RangeError(`style train: schedule must be 'constant' or 'cosine', got ${String(schedule)}`);
     if (!(minLearningRate >= 0 && minLearningRate <= learningRate))
       throw new RangeError(`style train: minLearningRate must be in [0, learningRate], got ${minLearningRate}`);
-    const n = this.countImages(trainImages, 'trainImages');
-    this.countImages(valImages, 'valImages');
+    const trainSource = this.sourceOf(trainImages, 'trainImages');
+    const valSource = this.sourceOf(valImages, 'valImages');
+    const n = trainSource.count;
     if (n === 0) throw new RangeError('style train: no training images');
     registerWasmTrainingKernels(); // the wasm backend lacks the conv filter gradient; a no-op elsewhere
 
-    const random = rng(seed);
-    const order = Array.from({ length: n }, (_, i) => i);
+    const c = this.config;
+    const run: RunKey = {
+      variant: c.variant, size: c.size, latent: c.latent, filters: c.filters.join(','), gramSize: c.gramSize, klWeight: c.klWeight,
+      epochs, batchSize, learningRate, schedule, minLearningRate, flip, seed, train: n, validation: valSource.count, data: options.dataKey ?? null,
+    };
+    const { resume } = options;
+    if (resume) checkResumable(resume, 'style', run, epochs, n);
+    const random = rng(resume ? resume.random : seed);
+    const order = resume ? resume.order.slice() : Array.from({ length: n }, (_, i) => i);
     const batches = Math.ceil(n / batchSize);
     const trainable = this.names.map((name) => this.weights.get(name)!);
     const optimizer = tf.train.adam(learningRate);
+    if (resume) {
+      assignValues(trainable, resume.weights);
+      await restoreAdam(optimizer, trainable, resume.adam);
+    }
     // tfjs' Adam reads its step size at every update, so the schedule sets it before each batch.
     const rate = optimizer as unknown as { learningRate: number };
     const steps = epochs * batches;
     const stepSize = (step: number) =>
       schedule === 'cosine' && steps > 1 ? minLearningRate + 0.5 * (learningRate - minLearningRate) * (1 + Math.cos((Math.PI * step) / (steps - 1))) : learningRate;
-    const history: StyleTrainEpoch[] = [];
+    const history: StyleTrainEpoch[] = resume ? (resume.history as StyleTrainEpoch[]).slice() : [];
     try {
-      for (let epoch = 1; epoch <= epochs; epoch++) {
+      for (let epoch = (resume?.epoch ?? 0) + 1; epoch <= epochs; epoch++) {
         shuffle(order, random);
         let lossSum = 0;
         let mseSum = 0;
@@ -600,7 +632,7 @@ export class StyleEncoder {
           rate.learningRate = stepSize((epoch - 1) * batches + b);
           const idx = order.slice(b * batchSize, (b + 1) * batchSize);
           const noiseSeed = Math.floor(random() * 2 ** 31);
-          const x = this.gatherBatch(trainImages, idx, flip ? idx.map(() => random() < 0.5) : undefined);
+          const x = this.batchTensor(await trainSource.read(idx), idx.length, flip ? idx.map(() => random() < 0.5) : undefined);
           let mse: tf.Scalar | undefined;
           const loss = optimizer.minimize(
             () => {
@@ -617,7 +649,9 @@ export class StyleEncoder {
           mseSum += m[0] * idx.length;
           onProgress?.({ epoch, batch: b + 1, batches, loss: l[0] });
         }
-        history.push({ epoch, trainMse: mseSum / n, valMse: await this.meanSquaredError(valImages), trainLoss: lossSum / n, learningRate: rate.learningRate });
+        history.push({ epoch, trainMse: mseSum / n, valMse: await this.meanSquaredError(valSource), trainLoss: lossSum / n, learningRate: rate.learningRate });
+        if (options.onCheckpoint)
+          await options.onCheckpoint({ kind: 'style', run, epoch, random: random.state(), order: order.slice(), history: history.slice(), weights: await variableValues(trainable), adam: await adamState(optimizer, trainable) });
       }
     } finally {
       optimizer.dispose();
@@ -715,47 +749,58 @@ export class StyleEncoder {
     return images.length / per;
   }
 
-  private imageBatch(images: Float32Array, start: number, end: number): tf.Tensor4D {
-    const s = this.config.size;
-    const per = s * s * 3;
-    return tf.tensor4d(images.subarray(start * per, end * per), [end - start, s, s, 3]);
+  /** A Float32Array of images as a source (checked), or the source as it is. */
+  private sourceOf(images: Float32Array | ImageSource, what: string): ImageSource {
+    if (!(images instanceof Float32Array)) {
+      this.checkAlive();
+      return images;
+    }
+    const count = this.countImages(images, what);
+    const per = this.config.size * this.config.size * 3;
+    return {
+      count,
+      read: async (rows) => {
+        const out = new Float32Array(rows.length * per);
+        rows.forEach((i, k) => out.set(images.subarray(i * per, (i + 1) * per), k * per));
+        return out;
+      },
+    };
   }
 
-  /** The images `idx` as a batch; those with `mirrored[k]` flipped left–right. */
-  private gatherBatch(images: Float32Array, idx: number[], mirrored?: boolean[]): tf.Tensor4D {
+  /** `count` images as a batch tensor; those with `mirrored[k]` flipped left–right (in `pixels`, in place). */
+  private batchTensor(pixels: Float32Array, count: number, mirrored?: boolean[]): tf.Tensor4D {
     const s = this.config.size;
     const per = s * s * 3;
     const row = s * 3;
-    const buf = new Float32Array(idx.length * per);
-    idx.forEach((i, k) => {
-      const src = images.subarray(i * per, (i + 1) * per);
-      if (!mirrored?.[k]) return buf.set(src, k * per);
+    if (pixels.length !== count * per) throw new RangeError(`style encoder: an image source gave ${pixels.length} values for ${count} images of ${s}×${s}×3`);
+    mirrored?.forEach((flip, k) => {
+      if (!flip) return;
       for (let y = 0; y < s; y++)
-        for (let x = 0; x < s; x++) {
-          const from = y * row + x * 3;
-          const to = k * per + y * row + (s - 1 - x) * 3;
-          buf[to] = src[from];
-          buf[to + 1] = src[from + 1];
-          buf[to + 2] = src[from + 2];
+        for (let x = 0; x < s / 2; x++) {
+          const a = k * per + y * row + x * 3;
+          const b = k * per + y * row + (s - 1 - x) * 3;
+          for (let ch = 0; ch < 3; ch++) [pixels[a + ch], pixels[b + ch]] = [pixels[b + ch], pixels[a + ch]];
         }
     });
-    return tf.tensor4d(buf, [idx.length, s, s, 3]);
+    return tf.tensor4d(pixels, [count, s, s, 3]);
   }
 
-  /** Reconstruction MSE from the latent means; NaN for no images. */
-  private async meanSquaredError(images: Float32Array): Promise<number> {
-    const n = this.countImages(images, 'images');
+  /** Reconstruction MSE (per value, [0,1] pixels) from the latent means; NaN for no images. */
+  async meanSquaredError(images: Float32Array | ImageSource): Promise<number> {
+    const source = this.sourceOf(images, 'images');
+    const n = source.count;
     if (n === 0) return NaN;
     let sum = 0;
     for (let start = 0; start < n; start += EMBED_BATCH) {
       const end = Math.min(n, start + EMBED_BATCH);
+      const pixels = await source.read(range(start, end));
       const se = tf.tidy(() => {
-        const x = this.imageBatch(images, start, end);
+        const x = this.batchTensor(pixels, end - start);
         return tf.sum(tf.squaredDifference(x, this.decode(this.encode(x).mean)));
       });
       sum += (await se.data())[0];
       se.dispose();
     }
-    return sum / images.length;
+    return sum / (n * this.config.size * this.config.size * 3);
   }
 }
