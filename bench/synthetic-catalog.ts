@@ -2,15 +2,16 @@
  * A synthetic catalog source at platform scale, from the real webtoon catalog (../shared/data/webtoons):
  * `titles` items whose synopses are random words of the real synopses (real word frequencies, real lengths), whose
  * genre mixes are real titles' mixes, and whose popularity follows the real likes' long tail. No covers (the
- * catalog without covers that a platform's amateur league looks like). Deterministic for a seed, so that anyone can
- * rebuild the 10k and 100k cases of `npm run bench -- --only scale`:
+ * catalog without covers that a platform's amateur league looks like), unless `--covers`: then each title shows its
+ * model title's real cover (a symbolic link under covers/), for measuring the style trainer at scale. Deterministic
+ * for a seed, so that anyone can rebuild the 10k and 100k cases of `npm run bench -- --only scale`:
  *
- *   npx tsx bench/synthetic-catalog.ts --titles 100000 --out /tmp/toonpick-100k [--seed 7] [--interactions-per-title 10]
+ *   npx tsx bench/synthetic-catalog.ts --titles 100000 --out /tmp/toonpick-100k [--seed 7] [--interactions-per-title 10] [--covers]
  *   npm run snapshot -- --source /tmp/toonpick-100k --out /tmp/toonpick-100k/snapshot
  */
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseCatalogJsonl, type SourceItem } from '../src/core/source.ts';
 import { rng } from '../src/core/random.ts';
@@ -42,6 +43,7 @@ async function syntheticCatalog(titles: number, seed = 7): Promise<SourceItem[]>
       likes: Math.round(like * (0.5 + random())),
       rating: Math.round((8 + 2 * random()) * 100) / 100,
       completed: random() < 0.3,
+      ...(model.cover ? { cover: model.cover } : {}),
     };
   });
 }
@@ -95,21 +97,30 @@ async function writeInteractions(items: SourceItem[], perTitle: number, file: st
 }
 
 /** A synthetic source folder: catalog.jsonl, and interactions.csv when `perTitle` events per title are asked for. */
-export async function writeSyntheticSource(titles: number, out: string, seed = 7, perTitle = 0): Promise<string> {
+export async function writeSyntheticSource(titles: number, out: string, seed = 7, perTitle = 0, covers = false): Promise<string> {
   const items = await syntheticCatalog(titles, seed);
   await mkdir(out, { recursive: true });
+  if (covers) {
+    await mkdir(path.join(out, 'covers'), { recursive: true });
+    for (const it of items) {
+      if (!it.cover) continue;
+      const link = `covers/${it.id}${path.extname(it.cover)}`;
+      await symlink(path.join(path.dirname(WEBTOONS), it.cover), path.join(out, link)).catch((e) => (e.code === 'EEXIST' ? undefined : Promise.reject(e)));
+      it.cover = link;
+    }
+  } else for (const it of items) delete it.cover;
   await writeFile(path.join(out, 'catalog.jsonl'), items.map((t) => JSON.stringify(t)).join('\n') + '\n');
   if (perTitle > 0) await writeInteractions(items, perTitle, path.join(out, 'interactions.csv'), seed);
   return out;
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename ?? '')) {
-  const args = parseArgs(process.argv.slice(2), { out: 'string', seed: 'string', titles: 'string', 'interactions-per-title': 'string' });
+  const args = parseArgs(process.argv.slice(2), { out: 'string', seed: 'string', titles: 'string', 'interactions-per-title': 'string', covers: 'boolean' });
   if (typeof args.titles !== 'string' || typeof args.out !== 'string') {
-    console.error('usage: npx tsx bench/synthetic-catalog.ts --titles N --out <dir> [--seed 7] [--interactions-per-title R]');
+    console.error('usage: npx tsx bench/synthetic-catalog.ts --titles N --out <dir> [--seed 7] [--interactions-per-title R] [--covers]');
     process.exit(2);
   }
   const per = typeof args['interactions-per-title'] === 'string' ? Number(args['interactions-per-title']) : 0;
-  const out = await writeSyntheticSource(Number(args.titles), args.out, typeof args.seed === 'string' ? Number(args.seed) : 7, per);
+  const out = await writeSyntheticSource(Number(args.titles), args.out, typeof args.seed === 'string' ? Number(args.seed) : 7, per, args.covers === true);
   console.log(`wrote ${path.join(out, 'catalog.jsonl')}: ${args.titles} titles`);
 }

@@ -19,7 +19,8 @@ import type { Snapshot } from '../src/core/snapshot/snapshot.ts';
 import { GRAM_SPACE, STYLE_SPACE, buildStyleMap } from '../src/core/style/style-map.ts';
 import { fsReader, parseArgs } from './lib/node-io.ts';
 import { mergeShards, shardFiles, shardRange, writeShard } from './lib/shards.ts';
-import { decodedCovers, rowsOf } from './lib/spill.ts';
+import { decodedCovers } from './lib/spill.ts';
+import { imageRows } from '../src/core/style/style-encoder.ts';
 import { normaliseRows, snapshotStyleEncoder, writeStyleSpaces } from './lib/style-spaces.ts';
 
 /** The square covers of every title (the style encoder needs one per title). */
@@ -34,7 +35,7 @@ async function embedRange(snapshot: Snapshot, dir: string, start: number, end: n
   const enc = await snapshotStyleEncoder(snapshot);
   try {
     const rows = Array.from({ length: end - start }, (_, i) => start + i);
-    const { style, gram } = await enc.embed(rowsOf(decodedCovers(dir, coverFiles(snapshot)), rows));
+    const { style, gram } = await enc.embed(imageRows(decodedCovers(dir, coverFiles(snapshot)), rows));
     return { style: normaliseRows(style, enc.config.latent), gram, latent: enc.config.latent, gramDim: enc.gramDim, weightsHash: String(snapshot.spaces.get(STYLE_SPACE)?.encoder.params?.weightsHash ?? '') };
   } finally {
     enc.dispose();

@@ -27,12 +27,12 @@ import { loadSnapshot } from '../src/core/snapshot/load.ts';
 import type { Snapshot } from '../src/core/snapshot/snapshot.ts';
 import { chooseTfjsBackend } from '../src/core/tfjs-backend.ts';
 import { defaultConfig } from '../src/core/config.ts';
-import { StyleEncoder, type ImageSource, type StyleSchedule, type StyleVariant, type WeightsDtype } from '../src/core/style/style-encoder.ts';
+import { StyleEncoder, imageRows, type ImageSource, type StyleSchedule, type StyleVariant, type WeightsDtype } from '../src/core/style/style-encoder.ts';
 import { buildStyleMap, defaultStyleMapOptions, nearestRows, neighbourGenreAgreement } from '../src/core/style/style-map.ts';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/core/train/checkpoint.ts';
 import { fsReader, parseArgs } from './lib/node-io.ts';
 import { normaliseRows, writeStyleSpaces } from './lib/style-spaces.ts';
-import { rowsOf, scratch, spillCovers } from './lib/spill.ts';
+import { scratch, spillCovers } from './lib/spill.ts';
 
 const SIZE = 64;
 
@@ -104,8 +104,8 @@ async function trainOn(snapshot: Snapshot, images: ImageSource, dir: string, o: 
     trainIdx = pool.slice(nCarve);
     o.log(`tuning: the ${nVal} held-out covers are not used; validating on a carve of ${nCarve} training covers`);
   }
-  const val = rowsOf(images, valIdx);
-  const train = rowsOf(images, trainIdx);
+  const val = imageRows(images, valIdx);
+  const train = imageRows(images, trainIdx);
   const resume = o.checkpoint && existsSync(o.checkpoint) ? decodeCheckpoint(new Uint8Array(await readFile(o.checkpoint)), o.checkpoint) : undefined;
 
   const backend = await chooseTfjsBackend('wasm');

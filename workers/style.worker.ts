@@ -13,7 +13,7 @@ import threadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-th
 import { rng, shuffle } from '../src/core/random.ts';
 import { buildStyleMap, encodeStyleMap } from '../src/core/style/style-map.ts';
 import { chooseTfjsBackend, type StyleBackend } from '../src/core/tfjs-backend.ts';
-import { StyleEncoder, type StyleEncoderOptions, type StyleWeights } from '../src/core/style/style-encoder.ts';
+import { StyleEncoder, imageRows, imageSource, type StyleEncoderOptions, type StyleWeights } from '../src/core/style/style-encoder.ts';
 import { serial, type StyleModelInfo, type StyleTrainRequest, type StyleTrainProgress, type StyleWorkerApi } from './protocol.ts';
 
 let backend: Promise<StyleBackend> | null = null;
@@ -140,17 +140,13 @@ const api: StyleWorkerApi = {
       const copy = StyleEncoder.load(await encoder.save());
       try {
         const { images, failed } = await decodeCovers(req.covers, copy.config.size, (done, total) => onProgress?.({ phase: 'decode', done, total }), controller.signal);
-        const per = copy.config.size ** 2 * 3;
         const usable = shuffle(req.covers.map((_, i) => i).filter((i) => !failed.includes(i)), rng((req.seed ?? 0) + 1));
         const nVal = Math.round(usable.length * (req.valFraction ?? 0.1));
-        const pick = (idx: number[]) => {
-          const out = new Float32Array(idx.length * per);
-          idx.forEach((i, k) => out.set(images.subarray(i * per, (i + 1) * per), k * per));
-          return out;
-        };
+        // The splits read the decoded covers in place: no second copy of every image.
+        const all = imageSource(images, copy.config.size);
         const history = await copy.train(
-          pick(usable.slice(nVal)),
-          pick(usable.slice(0, nVal)),
+          imageRows(all, usable.slice(nVal)),
+          imageRows(all, usable.slice(0, nVal)),
           {
             epochs: req.epochs,
             batchSize: req.batchSize,

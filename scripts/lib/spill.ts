@@ -94,11 +94,6 @@ export async function spillCovers(dir: string, files: readonly string[], out: st
   };
 }
 
-/** Some rows of a source, renumbered 0…rows.length − 1 (the training or validation covers of one file). */
-export function rowsOf(source: ImageSource, rows: readonly number[]): ImageSource {
-  return { count: rows.length, read: (which) => source.read(which.map((r) => rows[r])) };
-}
-
 export interface SequenceFile extends SequenceSource {
   close(): void;
 }

@@ -92,6 +92,25 @@ export interface ImageSource {
   read(rows: readonly number[]): Promise<Float32Array>;
 }
 
+/** All the images of a N×size×size×3 array as a source (read copies the rows asked for). */
+export function imageSource(images: Float32Array, size: number): ImageSource {
+  const per = size * size * 3;
+  if (images.length % per !== 0) throw new RangeError(`style encoder: images must be a Float32Array of N×${size}×${size}×3 values, got length ${images.length}`);
+  return {
+    count: images.length / per,
+    read: async (rows) => {
+      const out = new Float32Array(rows.length * per);
+      rows.forEach((i, k) => out.set(images.subarray(i * per, (i + 1) * per), k * per));
+      return out;
+    },
+  };
+}
+
+/** Some rows of a source, renumbered 0…rows.length − 1 (a training or validation split, without copying it). */
+export function imageRows(source: ImageSource, rows: readonly number[]): ImageSource {
+  return { count: rows.length, read: (which) => source.read(which.map((r) => rows[r])) };
+}
+
 export interface StyleTrainProgress {
   /** 1-based. */
   epoch: number;
@@ -755,16 +774,8 @@ export class StyleEncoder {
       this.checkAlive();
       return images;
     }
-    const count = this.countImages(images, what);
-    const per = this.config.size * this.config.size * 3;
-    return {
-      count,
-      read: async (rows) => {
-        const out = new Float32Array(rows.length * per);
-        rows.forEach((i, k) => out.set(images.subarray(i * per, (i + 1) * per), k * per));
-        return out;
-      },
-    };
+    this.countImages(images, what);
+    return imageSource(images, this.config.size);
   }
 
   /** `count` images as a batch tensor; those with `mirrored[k]` flipped left–right (in `pixels`, in place). */
