@@ -111,6 +111,7 @@ describe('StyleEncoder training on real covers (wasm)', () => {
     // Read through an image source, as train:style reads its cover file.
     const source = { count: 40, read: async (rows: readonly number[]) => Float32Array.from(rows.flatMap((i) => Array.from(few.subarray(i * PER, (i + 1) * PER)))) };
     const options = { epochs: 3, batchSize: 8, learningRate: 2e-3, schedule: 'cosine' as const, flip: true, seed: 4, dataKey: 'covers-v1' };
+    const tensorsBefore = tf.memory().numTensors;
     const straight = StyleEncoder.create({ ...SMALL, variant: 'vae' });
     const whole = await straight.train(few, held, options);
     const expected = await straight.save();
@@ -141,6 +142,7 @@ describe('StyleEncoder training on real covers (wasm)', () => {
     expect(() => decodeCheckpoint(new TextEncoder().encode('{"kind":"style"}'), 'x.ckpt')).toThrow(/x\.ckpt: is not a Toonpick training checkpoint/);
     straight.dispose();
     resumed.dispose();
+    expect(tf.memory().numTensors).toBe(tensorsBefore); // nothing leaked by checkpoints, an interrupted run or resuming
   });
 
   it('stops between batches when the signal is aborted, keeping what it learned', async () => {

@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { chooseTfjsBackend } from '../tfjs-backend.ts';
 import type { SequenceConfig } from '../config.ts';
 import { rng, shuffle } from '../random.ts';
+import { sha256Hex } from '../snapshot/format.ts';
 import { adamState, assignValues, checkResumable, restoreAdam, variableValues, type RunKey, type TrainCheckpoint } from '../train/checkpoint.ts';
 import { sequenceWeightCount, sequenceWeightShapes, sizeOf, type SequenceSpec } from './sequence.ts';
 
@@ -272,7 +273,7 @@ export async function trainSequenceModel(input: SequenceTrainInput, opts: Sequen
     tokens += l;
   });
   if (usable.length === 0) throw new Error('no community sequence has two or more preferred titles: nothing to train the sequence model on');
-  const key: RunKey = { ...(opts as unknown as RunKey), spec: JSON.stringify(spec), sequences: usable.length, tokens, from: from ? from.length : null, data: run.dataKey ?? null };
+  const key: RunKey = { ...(opts as unknown as RunKey), spec: JSON.stringify(spec), sequences: usable.length, tokens, from: from ? ((await sha256Hex(new Uint8Array(from.buffer, from.byteOffset, from.byteLength))) ?? `${from.length} weights`) : null, data: run.dataKey ?? null };
   if (resume) checkResumable(resume, 'sequence', key, opts.epochs, usable.length);
 
   if (from && from.length !== sequenceWeightCount(spec)) throw new Error(`warm-start weights hold ${from.length} values, the spec needs ${sequenceWeightCount(spec)}`);

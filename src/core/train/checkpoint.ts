@@ -51,7 +51,9 @@ interface AdamInternals {
 /** Adam's state after the last step (its moments in the order of `variables`, zero before the first step). */
 export async function adamState(optimizer: tf.AdamOptimizer, variables: readonly tf.Variable[]): Promise<AdamState> {
   const inner = optimizer as unknown as AdamInternals;
-  const named = new Map((await optimizer.getWeights()).slice(1).map((w) => [w.name, w.tensor]));
+  const [iterations, ...saved] = await optimizer.getWeights();
+  iterations.tensor.dispose(); // a fresh scalar each call; the count is read from the optimizer below
+  const named = new Map(saved.map((w) => [w.name, w.tensor]));
   const total = variables.reduce((s, v) => s + v.size, 0);
   const moments = new Float32Array(2 * total);
   let o = 0;
@@ -78,9 +80,11 @@ export async function restoreAdam(optimizer: tf.AdamOptimizer, variables: readon
   await optimizer.setWeights(list);
   const inner = optimizer as unknown as AdamInternals;
   // setWeights recomputes β^t with pow; the run had multiplied them up, so put back the exact float32 values.
-  inner.accBeta1.assign(tf.scalar(state.accBeta1));
-  inner.accBeta2.assign(tf.scalar(state.accBeta2));
-  for (const { tensor } of list.slice(1)) tensor.dispose();
+  tf.tidy(() => {
+    inner.accBeta1.assign(tf.scalar(state.accBeta1));
+    inner.accBeta2.assign(tf.scalar(state.accBeta2));
+  });
+  for (const { tensor } of list) tensor.dispose(); // the moments' variables hold their own references
 }
 
 /** The trainable variables' values, concatenated in order. */
