@@ -3,7 +3,7 @@
  * catalog: covers as 64×64 RGB bytes (12 KiB a title, against 48 KiB as float32 in memory: 4.9 GB at 100k titles)
  * and the community's sequences as int32 titles. Only the row offsets (8 bytes a row) stay in memory.
  */
-import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -58,10 +58,26 @@ class RowFile {
   }
 }
 
-/** A scratch folder for spill files, removed by `dispose`. */
+/**
+ * A scratch folder for spill files, removed by `dispose`, or when the process is interrupted or terminated (a
+ * pre-empted training job must not leave a catalog's worth of covers behind on a shared volume).
+ */
 export async function scratch(prefix: string, under?: string): Promise<{ dir: string; dispose: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(under ?? tmpdir(), `${prefix}-`));
-  return { dir, dispose: () => rm(dir, { recursive: true, force: true }) };
+  const onSignal = (signal: NodeJS.Signals) => {
+    rmSync(dir, { recursive: true, force: true });
+    process.kill(process.pid, signal); // the listener is gone (once): the default action ends the process
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return {
+    dir,
+    dispose: async () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 export interface CoverFile extends ImageSource {

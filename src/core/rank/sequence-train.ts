@@ -75,9 +75,6 @@ export interface SequenceTrainResult {
   /** Mean training loss of each epoch. */
   losses: number[];
   seconds: number;
-  /** What one epoch reads: sequences of two or more titles, and their titles (throughput = epochs × tokens / seconds). */
-  sequences: number;
-  tokens: number;
 }
 
 /** Training runs on the project's one tfjs backend choice, starting at wasm (XNNPACK), else cpu. */
@@ -324,7 +321,7 @@ export async function trainSequenceModel(input: SequenceTrainInput, opts: Sequen
     }
 
     // Variables in sequenceWeightShapes order: the file's layout.
-    return { spec, weights: await variableValues(variables), losses, seconds: (performance.now() - started) / 1000, sequences: usable.length, tokens };
+    return { spec, weights: await variableValues(variables), losses, seconds: (performance.now() - started) / 1000 };
   } finally {
     for (const v of variables) v.dispose();
     itemCats.dispose();

@@ -61,7 +61,7 @@ export async function sequenceOf(train: TrainData, content: Catalog, cfg: Ranker
       hooks.onEpoch?.({ stage, epoch: epoch + 1, epochs, loss, tokensPerSecond: (++done * tokens) / ((performance.now() - started) / 1000) });
     },
   });
-  return { model: new SequenceModel(run.spec, run.weights, itemCats, train.items.length), loss: run.losses.at(-1) ?? NaN, seconds: run.seconds, sequences: run.sequences, tokens: run.tokens };
+  return { model: new SequenceModel(run.spec, run.weights, itemCats, train.items.length), loss: run.losses.at(-1) ?? NaN, seconds: run.seconds };
 }
 
 /**
