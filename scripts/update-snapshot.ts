@@ -29,9 +29,10 @@ import { LEXICAL_ENCODER, LexicalEncoder } from '../src/core/text/lexical.ts';
 import { stsSpaceMatches, synopsisText } from '../src/core/text/sts-space.ts';
 import { denseRows, normalize } from '../src/core/vectors.ts';
 import { fsReader, type ArgSpec } from './lib/node-io.ts';
-import { SQUARE_SIZE, encodeCovers, readSource, readSquareCovers, sha256Of, sourcesFile, squareCover, titleHash, writeAndSwap, writeSprite } from './lib/snapshot-files.ts';
+import { SQUARE_SIZE, encodeCovers, readSource, sha256Of, sourcesFile, squareCover, titleHash, writeAndSwap, writeSprite } from './lib/snapshot-files.ts';
 import { embedAll, loadEncoder, type ModelArgs } from './lib/text-model.ts';
 import { snapshotStyleEncoder } from './lib/style-spaces.ts';
+import { decodedCovers } from './lib/spill.ts';
 
 const STYLE_ENCODER = 'toonpick-style-encoder';
 /** A patch is shipped only where it saves at least this share of the file. */
@@ -247,8 +248,8 @@ async function sameAsBuilt(it: SourceItem, t: Snapshot['items'][number], source:
 async function embedCovers(old: Snapshot, dir: string, files: string[]): Promise<{ style: Float32Array; gram: Float32Array; gramDim: number }> {
   const enc = await snapshotStyleEncoder(old);
   try {
-    const images = await readSquareCovers(dir, files);
-    const { style, gram } = files.length ? await enc.embed(images) : { style: new Float32Array(0), gram: new Float32Array(0) };
+    // Decoded a batch at a time: an update that brings many new covers does not hold them all.
+    const { style, gram } = files.length ? await enc.embed(decodedCovers(dir, files)) : { style: new Float32Array(0), gram: new Float32Array(0) };
     return { style, gram, gramDim: enc.gramDim };
   } finally {
     enc.dispose();

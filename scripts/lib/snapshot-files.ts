@@ -70,19 +70,6 @@ export async function decodeSquareCover(dir: string, file: string, size = SQUARE
   return data;
 }
 
-/** Square covers decoded to size×size RGB in [0, 1], one after another in `files` order (the style encoder's input). */
-export async function readSquareCovers(dir: string, files: readonly string[], size = SQUARE_SIZE): Promise<Float32Array> {
-  const per = size * size * 3;
-  const images = new Float32Array(files.length * per);
-  await Promise.all(
-    files.map(async (file, i) => {
-      const data = await decodeSquareCover(dir, file, size);
-      for (let k = 0; k < per; k++) images[i * per + k] = data[k] / 255;
-    }),
-  );
-  return images;
-}
-
 /**
  * Re-encodes each cover: a uniform-width copy keeping the aspect, and a square copy for the encoders. Returns their
  * paths and each source image's SHA-256 (part of the title's content hash) by title id.

@@ -86,7 +86,7 @@ export interface CoverFile extends ImageSource {
 
 /**
  * The square covers `files` (relative to `dir`) decoded once into `out`, 64 at a time, and read back as [0, 1]
- * float32 batches: the same values readSquareCovers gives, without holding them all.
+ * float32 batches (byte / 255), without holding them all.
  */
 export async function spillCovers(dir: string, files: readonly string[], out: string, size = 64): Promise<CoverFile> {
   const rows = new RowFile(out);
