@@ -89,6 +89,7 @@ const HEADER = ['user', 'item', 'rating', 'timestamp'];
 export class InteractionsParser {
   readonly rows: Interaction[] = [];
   private readonly seen = new Set<string>();
+  private readonly names = new Map<string, string>();
   private n = 0;
   private recorded = false;
 
@@ -132,11 +133,22 @@ export class InteractionsParser {
       const key = `${user}\u0000${item}\u0000${timestamp}`;
       if (this.seen.has(key)) throw new DataError(file, `${at} repeats an earlier row (same user, item and time)`, { item });
       this.seen.add(key);
-      this.rows.push({ user, item, rating, timestamp });
+      this.rows.push({ user: this.intern(user), item: this.intern(item), rating, timestamp });
     } catch (e) {
       if (!(e instanceof DataError)) throw e;
       this.bad(e, where);
     }
+  }
+
+  /**
+   * One string object per distinct user or item id: every line's cells are fresh strings, and a platform's
+   * millions of events name far fewer readers and titles (48 bytes an event less at 10M events).
+   */
+  private intern(id: string): string {
+    const known = this.names.get(id);
+    if (known !== undefined) return known;
+    this.names.set(id, id);
+    return id;
   }
 
   private bad(e: DataError, where: number): void {
@@ -147,6 +159,7 @@ export class InteractionsParser {
   finish(): Interaction[] {
     if (this.n === 0 && !this.recorded) throw new DataError(this.file, `header must be "${HEADER.join(',')}"`);
     this.seen.clear();
+    this.names.clear();
     return this.rows;
   }
 }
