@@ -5,6 +5,7 @@
  * The model shape shipped until float16/int8 storage (64×64 covers, filters 16–128, latent 64), kept fixed so the
  * README's rates stay comparable; the wider shipped model (config.models.style) trains more slowly. Each rate is the images of one extra epoch over the
  * time it adds (epochs 2 − epochs 1, after a warm-up), so decoding the covers and starting up do not count.
+ * One more row reads the covers from a scratch file a batch at a time, as `train:style` does at scale.
  */
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
@@ -12,7 +13,8 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { chooseTfjsBackend } from '../src/core/tfjs-backend.ts';
-import { StyleEncoder, type StyleEncoderOptions } from '../src/core/style/style-encoder.ts';
+import { StyleEncoder, type ImageSource, type StyleEncoderOptions } from '../src/core/style/style-encoder.ts';
+import { scratch, spillCovers } from '../scripts/lib/spill.ts';
 import { inWorker, launch, startWorker } from '../tests/browser/harness.ts';
 import { serve } from '../scripts/serve.ts';
 import type { BenchRow } from './lib.ts';
@@ -24,7 +26,7 @@ const N = 16;
 const N_CPU = 8;
 const MODEL: StyleEncoderOptions = { filters: [16, 32, 64, 128], gramSize: 8, seed: 0 };
 
-async function nodeRate(backend: 'cpu' | 'wasm', images: Float32Array): Promise<number> {
+async function nodeRate(backend: 'cpu' | 'wasm', images: Float32Array | ImageSource): Promise<number> {
   if ((await chooseTfjsBackend(backend)) !== backend) throw new Error(`backend ${backend} unavailable`);
   const time = async (epochs: number) => {
     const enc = StyleEncoder.create(MODEL);
@@ -33,7 +35,7 @@ async function nodeRate(backend: 'cpu' | 'wasm', images: Float32Array): Promise<
     enc.dispose();
     return performance.now() - t0;
   };
-  const n = images.length / (64 * 64 * 3);
+  const n = images instanceof Float32Array ? images.length / (64 * 64 * 3) : images.count;
   await time(1); // warm-up: kernels compiled, buffers allocated
   const one = await time(1);
   return (n / ((await time(2)) - one)) * 1000;
@@ -87,7 +89,21 @@ export async function styleBench(): Promise<BenchRow[]> {
   const cpu = await nodeRate('cpu', images.slice(0, N_CPU * per));
   const row = (c: string, v: number): BenchRow => ({ bench: 'style training', case: c, value: v, unit: 'img/s', ratio: v / cpu, baseline: 'vs node cpu (higher is faster)' });
   rows.push({ bench: 'style training', case: 'node cpu (tfjs pure JS)', value: cpu, unit: 'img/s' });
-  rows.push(row('node wasm', await nodeRate('wasm', images)));
+  const wasm = await nodeRate('wasm', images);
+  rows.push(row('node wasm', wasm));
+  // What train:style does at scale: the covers in a scratch file, read back a batch at a time.
+  const work = await scratch('toonpick-bench-covers');
+  try {
+    const file = await spillCovers(COVERS, files, path.join(work.dir, 'covers.rgb'));
+    try {
+      const streamed = await nodeRate('wasm', file);
+      rows.push({ bench: 'style training', case: 'node wasm, covers read from a file a batch at a time', value: streamed, unit: 'img/s', ratio: streamed / wasm, baseline: 'vs node wasm from memory' });
+    } finally {
+      file.close();
+    }
+  } finally {
+    await work.dispose();
+  }
   tf.engine().reset();
   if (!existsSync(path.join(ROOT, 'dist/index.html'))) {
     console.error('style bench: dist/ missing (npm run build), browser rows left out');
