@@ -3,12 +3,13 @@
  * on any machine (docs/scale.md: a Kubernetes Indexed Job), and a final step merges the shard files. Used by
  * `embed:text` (the sts space) and `embed:covers` (the style and gram spaces).
  *
- * File layout: "TPSHARD2", a little-endian uint32 header length, the JSON header, then for each space in the
- * header's order its rows start … end − 1 as float32.
+ * File layout (src/core/framed.ts): "TPSHARD2", the JSON header, then for each space in the header's order its
+ * rows start … end − 1 as float32.
  */
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DataError } from '../../src/core/errors.ts';
+import { decodeFramed, encodeFramed, floatsOf } from '../../src/core/framed.ts';
 import type { Snapshot } from '../../src/core/snapshot/snapshot.ts';
 
 const MAGIC = 'TPSHARD2';
@@ -39,40 +40,21 @@ export function shardRange(spec: string, count: number): { index: number; of: nu
 }
 
 export async function writeShard(out: string, header: Omit<ShardHeader, 'format'>, rows: Float32Array[]): Promise<void> {
-  const head = new TextEncoder().encode(JSON.stringify({ format: 'toonpick-embedding-shard', ...header }));
-  const data = rows.reduce((s, r) => s + r.byteLength, 0);
-  const bytes = new Uint8Array(MAGIC.length + 4 + head.byteLength + data);
-  bytes.set(new TextEncoder().encode(MAGIC));
-  new DataView(bytes.buffer).setUint32(MAGIC.length, head.byteLength, true);
-  bytes.set(head, MAGIC.length + 4);
-  let at = MAGIC.length + 4 + head.byteLength;
-  for (const r of rows) {
-    bytes.set(new Uint8Array(r.buffer, r.byteOffset, r.byteLength), at);
-    at += r.byteLength;
-  }
-  await writeFile(out, bytes);
+  await writeFile(out, encodeFramed(MAGIC, { format: 'toonpick-embedding-shard', ...header }, rows));
 }
 
 function readShard(bytes: Uint8Array, file: string, kind: string): { header: ShardHeader; rows: Float32Array[] } {
-  const what = `not an embedding shard (npm run embed:${kind === 'sts' ? 'text' : kind} -- --shard)`;
-  if (bytes.byteLength < MAGIC.length + 4 || new TextDecoder().decode(bytes.subarray(0, MAGIC.length)) !== MAGIC) throw new DataError(file, `is ${what}`);
-  const length = new DataView(bytes.buffer, bytes.byteOffset + MAGIC.length, 4).getUint32(0, true);
-  const at = MAGIC.length + 4 + length;
-  let header: ShardHeader;
-  try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(MAGIC.length + 4, at)));
-  } catch {
-    throw new DataError(file, 'has a damaged header');
-  }
+  const what = `an embedding shard (npm run embed:${kind === 'sts' ? 'text' : kind} -- --shard)`;
+  const { header: raw, body } = decodeFramed(bytes, MAGIC, file, what);
+  const header = raw as ShardHeader;
   if (header?.format !== 'toonpick-embedding-shard' || !Array.isArray(header.spaces) || !header.spaces.every((s) => s?.dim > 0)) throw new DataError(file, 'has a damaged header');
-  if (header.kind !== kind) throw new DataError(file, `holds ${header.kind} vectors, not ${kind}: it is ${what}`);
+  if (header.kind !== kind) throw new DataError(file, `holds ${header.kind} vectors, not ${kind}: it is not ${what}`);
   const { start, end } = header;
   const dims = header.spaces.map((s) => s.dim);
   const per = dims.reduce((a, b) => a + b, 0);
-  if (!(end >= start) || bytes.byteLength - at !== (end - start) * per * 4)
-    throw new DataError(file, `holds ${bytes.byteLength - at} bytes of vectors, not rows ${start}…${end - 1} of ${dims.join(' + ')} float32 (truncated?)`);
-  const all = new Float32Array((end - start) * per);
-  new Uint8Array(all.buffer).set(bytes.subarray(at));
+  if (!(end >= start) || body.byteLength !== (end - start) * per * 4)
+    throw new DataError(file, `holds ${body.byteLength} bytes of vectors, not rows ${start}…${end - 1} of ${dims.join(' + ')} float32 (truncated?)`);
+  const all = floatsOf(body);
   const rows: Float32Array[] = [];
   let o = 0;
   for (const s of header.spaces) {

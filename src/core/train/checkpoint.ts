@@ -5,11 +5,12 @@
  * same weights as an uninterrupted one (unit-tested), so a long training job can be stopped and restarted on
  * another machine.
  *
- * File layout: "TPCKPT01", a little-endian uint32 header length, the JSON header, then float32 data
- * (weights, then Adam's first and second moments, each in the model's variable order).
+ * File layout (framed.ts): "TPCKPT01", the JSON header, then float32 data (weights, then Adam's first and second
+ * moments, each in the model's variable order).
  */
 import * as tf from '@tensorflow/tfjs';
 import { DataError } from '../errors.ts';
+import { decodeFramed, encodeFramed, floatsOf } from '../framed.ts';
 
 const MAGIC = 'TPCKPT01';
 
@@ -150,39 +151,20 @@ export function encodeCheckpoint(c: TrainCheckpoint): Uint8Array {
     weights: c.weights.length,
     adam: { iterations: c.adam.iterations, accBeta1: c.adam.accBeta1, accBeta2: c.adam.accBeta2, moments: c.adam.moments.length },
   };
-  const head = new TextEncoder().encode(JSON.stringify(header));
-  const at = MAGIC.length + 4 + head.byteLength;
-  const pad = (4 - (at % 4)) % 4; // float32 data starts 4-byte aligned, so it can be read in place
-  const out = new Uint8Array(at + pad + 4 * (c.weights.length + c.adam.moments.length));
-  out.set(new TextEncoder().encode(MAGIC));
-  new DataView(out.buffer).setUint32(MAGIC.length, head.byteLength + pad, true);
-  out.set(head, MAGIC.length + 4);
-  out.fill(0x20, at, at + pad); // JSON allows trailing spaces
-  const floats = new Float32Array(out.buffer, at + pad);
-  floats.set(c.weights);
-  floats.set(c.adam.moments, c.weights.length);
-  return out;
+  return encodeFramed(MAGIC, header, [c.weights, c.adam.moments]);
 }
 
 /** Reads a checkpoint, refusing a damaged or truncated one with a DataError naming `file` and what is wrong. */
 export function decodeCheckpoint(bytes: Uint8Array, file: string): TrainCheckpoint {
-  if (bytes.byteLength < MAGIC.length + 4 || new TextDecoder().decode(bytes.subarray(0, MAGIC.length)) !== MAGIC) throw new DataError(file, 'is not a Toonpick training checkpoint');
-  const length = new DataView(bytes.buffer, bytes.byteOffset + MAGIC.length, 4).getUint32(0, true);
-  const at = MAGIC.length + 4 + length;
-  let h: Header;
-  try {
-    h = JSON.parse(new TextDecoder().decode(bytes.subarray(MAGIC.length + 4, at)));
-  } catch {
-    throw new DataError(file, 'has a damaged header');
-  }
+  const { header, body } = decodeFramed(bytes, MAGIC, file, 'a Toonpick training checkpoint');
+  const h = header as Header;
   const count = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
   if (typeof h?.kind !== 'string' || typeof h.run !== 'object' || !Array.isArray(h.history) || !Array.isArray(h.order) || !count(h.weights) || !count(h.adam?.moments) || !count(h.adam?.iterations) || !count(h.epoch) || !count(h.random))
     throw new DataError(file, 'has a damaged header');
   if (!(h.adam.accBeta1 > 0 && h.adam.accBeta1 < 1 && h.adam.accBeta2 > 0 && h.adam.accBeta2 < 1)) throw new DataError(file, 'has Adam products outside (0, 1)', { field: 'adam' });
   const expected = 4 * (h.weights + h.adam.moments);
-  if (bytes.byteLength - at !== expected) throw new DataError(file, `holds ${bytes.byteLength - at} bytes of weights and moments, not ${expected} (truncated?)`);
-  const floats = new Float32Array(expected / 4);
-  new Uint8Array(floats.buffer).set(bytes.subarray(at));
+  if (body.byteLength !== expected) throw new DataError(file, `holds ${body.byteLength} bytes of weights and moments, not ${expected} (truncated?)`);
+  const floats = floatsOf(body);
   const bad = floats.findIndex((v) => !Number.isFinite(v));
   if (bad >= 0) throw new DataError(file, `has a non-finite ${bad < h.weights ? `weight at ${bad}` : `Adam moment at ${bad - h.weights}`}`);
   return {
