@@ -13,7 +13,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { DataError } from '../src/core/errors.ts';
 import { defaultConfig } from '../src/core/config.ts';
-import { cooccurrenceKeep, type Cooccurrence } from '../src/core/rank/sparse-ease.ts';
+import { cooccurrenceKeep, sparseAt, type Cooccurrence } from '../src/core/rank/sparse-ease.ts';
 import type { SkippedLine } from '../src/core/source.ts';
 import { cooccurrenceWithDuckDb, readCooccurrenceTable } from './lib/cooccurrence.ts';
 import { SOURCES_FILE, buildSnapshot } from '../src/core/snapshot/build.ts';
@@ -104,7 +104,7 @@ export async function makeSnapshot(opts: {
  */
 async function communityCooccurrence(opts: { source: string; strict?: boolean; ratingRange?: readonly [number, number]; engine?: 'duckdb' | 'js'; cooccurrence?: string }, itemIds: string[], skipped: Record<string, SkippedLine[]>): Promise<Cooccurrence | undefined> {
   const cfg = defaultConfig.ranker.community;
-  if (itemIds.length <= cfg.denseUpTo) return undefined;
+  if (!sparseAt(itemIds.length, cfg)) return undefined;
   const keep = cooccurrenceKeep(itemIds.length, cfg.candidates);
   if (opts.cooccurrence) return readCooccurrenceTable(opts.cooccurrence, itemIds, keep, { strict: opts.strict ?? false, skipped: (skipped.cooccurrence = []) });
   if ((opts.engine ?? 'js') === 'js') return undefined;

@@ -11,3 +11,5 @@ export const GRAM_SPACE = 'gram';
 export const CF_SPACE = 'cf';
 /** The sequential next-title model. */
 export const SEQUENCE_SPACE = 'sequence';
+/** How many of the community's readers read each title. */
+export const POPULARITY_SPACE = 'popularity';

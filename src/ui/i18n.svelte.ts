@@ -6,6 +6,7 @@
 import { en, type Messages } from './strings.ts';
 import { ko } from './strings.ko.ts';
 import type { Recommendation } from '../core/ranker.ts';
+import { POPULARITY_SPACE } from '../core/spaces.ts';
 
 export type Locale = 'en' | 'ko';
 export const LOCALES: Record<Locale, string> = { ko: '한국어', en: 'English' };
@@ -63,9 +64,18 @@ export function why(space: string, closest?: string): string {
  * only when these are the same.
  */
 export function reasonOf(r: Recommendation, titleOf: (row: number) => string): string {
+  return reasonIn(strings, r, titleOf);
+}
+
+/** reasonOf in one string table. Popularity is no likeness: it gets its own words, not "similar …". */
+export function reasonIn(m: Messages, r: Recommendation, titleOf: (row: number) => string): string {
+  const genre = (g: string) => m.genreNames[g] ?? g;
   const s = r.why.serendipity;
-  if (s) return s.basis === 'catalog' ? strings.surpriseWhyCatalog(genreName(s.category), s.similarTo) : strings.surpriseWhy(genreName(s.category), s.similarTo);
-  if (r.why.departure) return strings.departureWhy(r.why.departure.genres.map(genreName));
-  const what = strings.spaceList(r.why.spaces.map((n) => strings.spaceNames[n] ?? n));
-  return r.why.closest === undefined ? strings.similar(what) : strings.because(titleOf(r.why.closest), what, r.why.shared.map(genreName));
+  if (s) return s.basis === 'catalog' ? m.surpriseWhyCatalog(genre(s.category), s.similarTo) : m.surpriseWhy(genre(s.category), s.similarTo);
+  if (r.why.departure) return m.departureWhy(r.why.departure.genres.map(genre));
+  const alike = r.why.spaces.filter((n) => n !== POPULARITY_SPACE);
+  const popular = alike.length < r.why.spaces.length;
+  if (popular && !alike.length) return m.popularWhy;
+  const what = m.spaceList(alike.map((n) => m.spaceNames[n] ?? n));
+  return (r.why.closest === undefined ? m.similar(what) : m.because(titleOf(r.why.closest), what, r.why.shared.map(genre))) + (popular ? m.alsoPopular : '');
 }

@@ -84,6 +84,7 @@ export const en = {
     gram: 'drawing texture',
     cf: 'readers with similar taste',
     sequence: 'what readers read next',
+    popularity: 'popular with readers',
   } as Record<string, string>,
   searchLabel: 'Search titles, authors, genres and stories',
   searchPlaceholder: 'Search: 좀비, 회귀자, an author…',
@@ -180,6 +181,9 @@ export const en = {
     `Because of “${closest}” in your history · similar ${what}` + (shared.length ? ` · both ${shared.join(', ')}` : ''),
   spaceList: (names: string[]) => names.join(' and '),
   similar: (space: string) => `Similar ${space}`,
+  /** A card carried by the community's popularity alone, and the note added when it helped another reason. */
+  popularWhy: 'Popular with this catalog’s readers',
+  alsoPopular: ' · popular with readers',
   whyTitle: 'Why this title is recommended for you',
   ranking: 'Ranking…',
   contentOnly: 'This catalog has no community reading data: picks come from your history and the titles’ content only.',

@@ -22,6 +22,13 @@ export interface Community {
   model: CommunityModel;
   /** Category × category co-usage cosine over the genre space's vocabulary (serendipity). */
   categorySimilarity: Float32Array;
+  /**
+   * Fitted as sparse EASE (above `denseUpTo` titles, rank/sparse-ease.ts; a snapshot says so by its model's
+   * `candidates`). Its rows keep only co-read titles, so the ranker adds the popularity signal.
+   */
+  sparse?: boolean;
+  /** Readers per title in the histories the model was fitted on (absent in a loaded snapshot: its titles' popularity stands in). */
+  readers?: Float32Array;
   learned?: LearnedRanker;
 }
 

@@ -182,6 +182,9 @@ export function fitSparseEase(readers: readonly Int32Array[], itemCount: number,
   return { itemCount: n, neighbours: N, index, weight };
 }
 
+/** Whether a catalog of this size gets the sparse model (and with it the popularity signal). */
+export const sparseAt = (itemCount: number, opts: { denseUpTo: number }): boolean => itemCount > opts.denseUpTo;
+
 /**
  * The community model for a catalog of this size: exact EASE up to `denseUpTo` titles (community.ts), above it
  * EASE restricted to each title's `candidates` most co-occurring titles, whose cost grows with the interactions.
@@ -189,5 +192,5 @@ export function fitSparseEase(readers: readonly Int32Array[], itemCount: number,
 export function fitCommunity(readers: readonly Int32Array[], itemCount: number, opts: SparseEaseOptions & { denseUpTo: number }, precomputed?: Cooccurrence): CommunityModel {
   // In the form the snapshot stores (int8 weights, rows in column order), so that tuning and evaluation rank with
   // what ships.
-  return storedModel(itemCount <= opts.denseUpTo ? fitCommunityModel(readers, itemCount, opts) : fitSparseEase(readers, itemCount, opts, precomputed));
+  return storedModel(sparseAt(itemCount, opts) ? fitSparseEase(readers, itemCount, opts, precomputed) : fitCommunityModel(readers, itemCount, opts));
 }

@@ -19,7 +19,7 @@ import { ndcg } from '../math/metrics.ts';
 import { topK } from '../math/top-k.ts';
 import type { Interaction } from '../source.ts';
 import { categorySimilarity, communityScores } from './community.ts';
-import { fitCommunity, type Cooccurrence } from './sparse-ease.ts';
+import { fitCommunity, sparseAt, type Cooccurrence } from './sparse-ease.ts';
 import { attentionLogits, fuse, readerWeights } from './fusion.ts';
 import { readingsFromEvents } from './reader.ts';
 import { calibrationReader, solvePrice } from './calibrate.ts';
@@ -175,13 +175,21 @@ export function carveValidation(train: TrainData) {
   return temporalSplit(train.items, interactionsOf(train));
 }
 
-/** The community model and category similarity of some histories. */
+function readerCounts(readers: readonly Int32Array[], n: number): Float32Array {
+  const c = new Float32Array(n);
+  for (const r of readers) for (const i of r) c[i]++;
+  return c;
+}
+
+/** The community model, category similarity and readers per title of some histories. */
 export function communityOf(train: TrainData, content: Catalog, cfg: RankerConfig, cooccurrence?: Cooccurrence): Community {
   const genre = content.spaces.get('genre');
   const readers = train.users.map((u) => u.seen);
   return {
     model: fitCommunity(readers, train.items.length, cfg.community, cooccurrence),
     categorySimilarity: genre ? categorySimilarity(readers, itemCategories(genre), genre.dim) : new Float32Array(0),
+    ...(sparseAt(train.items.length, cfg.community) ? { sparse: true } : {}),
+    readers: readerCounts(readers, train.items.length),
   };
 }
 

@@ -82,7 +82,8 @@ export function communityEntry(community: Community, counts: { users: number; in
       name: COMMUNITY_MODEL,
       version: COMMUNITY_VERSION,
       neighbours: m.neighbours,
-      params: { lambda: cfg.community.lambda, ...(m.itemCount > cfg.community.denseUpTo ? { candidates: cfg.community.candidates } : {}) },
+      // `candidates` marks sparse EASE (the loader's `Community.sparse`).
+      params: { lambda: cfg.community.lambda, ...(community.sparse ? { candidates: cfg.community.candidates } : {}) },
       files: { model: COMMUNITY_FILES.model },
     },
     ...(hasCategories ? { categories: { file: COMMUNITY_FILES.categories, dim: Math.round(Math.sqrt(community.categorySimilarity.length)) } } : {}),

@@ -141,7 +141,9 @@ function decodeCommunity(info: CommunityInfo, read: (path: string) => Uint8Array
   const learned = info.learned ? { learned: info.learned } : {};
   if (info.model.version !== 1) {
     const file = info.model.files.model!;
-    return { model: decodeCommunityModel(read(file), itemCount, N, file), categorySimilarity, ...learned };
+    // Sparse EASE is stored with its `candidates` (build.ts communityEntry).
+    const sparse = info.model.params?.candidates !== undefined ? { sparse: true } : {};
+    return { model: decodeCommunityModel(read(file), itemCount, N, file), categorySimilarity, ...sparse, ...learned };
   }
   const indexFile = info.model.files.index!;
   const weightFile = info.model.files.weight!;

@@ -8,6 +8,7 @@ import type { Reading } from '../reader.ts';
 import { candidatesOf, standardise, type Catalog, type ReaderSignals, type SignalOptions } from '../signals.ts';
 import { communitySignal } from './community.ts';
 import { contentSignal } from './content.ts';
+import { popularitySignal } from './popularity.ts';
 import { sequenceSignal } from './sequence.ts';
 import type { Signal } from './signal.ts';
 
@@ -22,6 +23,7 @@ export const SIGNALS: readonly Signal[] = [
   contentSignal(GRAM_SPACE, 'style'),
   communitySignal,
   sequenceSignal,
+  popularitySignal,
 ];
 
 const byName = new Map(SIGNALS.map((s) => [s.name, s]));
