@@ -142,6 +142,12 @@ describe('a catalog updated twice', () => {
     await page.locator(`[data-testid="history-entry"][data-id="${all[5].id}"] a`).waitFor();
 
     // Week 3, opened in a new visit: the notice names this update's changes, and the delta is all it downloads.
+    // Until the page has the new version it shows week 2's titles, whose covers the server may no longer have: a
+    // cover of the title this update removed may answer 404 (how often depends on timing); nothing else may.
+    const missing: string[] = [];
+    ctx.on('response', (r) => {
+      if (r.status() === 404) missing.push(new URL(r.url()).pathname);
+    });
     await publish(2);
     requests.length = 0;
     await page.goto(`${server.url}?snapshot=weekly/#/for-you`);
@@ -149,7 +155,10 @@ describe('a catalog updated twice', () => {
     await notice.waitFor();
     expect(await notice.textContent()).toContain('This update: 1 new, 0 changed, 1 removed.');
     expect(notCovers(requests.map((r) => r.path)).filter((p) => p !== 'manifest.json')).toEqual([manifests[2].changes!.delta!.file]);
-    expect(errors).toEqual([]);
+    expect(missing.filter((p) => !(p.includes('/weekly/covers') && p.includes(all[10].id)))).toEqual([]);
+    const notFound = 'Failed to load resource: the server responded with a status of 404 (Not Found)';
+    expect(errors.filter((e) => e !== notFound)).toEqual([]);
+    expect(errors.length).toBeLessThanOrEqual(missing.length);
     await ctx.close();
   }, 120_000);
 

@@ -4,7 +4,7 @@ import { rng } from '../../src/core/random.ts';
 import { categorySimilarity, coLabelSimilarity } from '../../src/core/rank/community.ts';
 import { historySimilarity, itemCategories, serendipitousRanking, serendipityPool, type SerendipityInput } from '../../src/core/rank/serendipity.ts';
 import { topK } from '../../src/core/math/top-k.ts';
-import { standardise } from '../../src/core/rank/signals.ts';
+import { standardise, standardisedRows } from '../../src/core/rank/signals.ts';
 import { genreSpace } from '../../src/core/snapshot/build.ts';
 
 const GENRES = ['Action', 'Romance', 'Comedy', 'Horror', 'Fantasy', 'Drama'];
@@ -94,6 +94,15 @@ describe('serendipity (rank/serendipity.ts)', () => {
     const cats = itemCategories(genre);
     const n = cats.length;
     expect(Array.from(coLabelSimilarity(cats, GENRES.length))).toEqual(Array.from(categorySimilarity(Array.from({ length: n }, (_, i) => [i]), cats, GENRES.length)));
+  });
+
+  it('measures a few rows exactly as the whole catalog (what the shortlist reads)', () => {
+    const w = world(11);
+    const rows = [5, 0, 77, 119, 42];
+    const all = historySimilarity(w.genre, w.history);
+    expect(Array.from(historySimilarity(w.genre, w.history, rows))).toEqual(rows.map((i) => all[i]));
+    const z = standardise(Float32Array.from(w.scores), w.candidates);
+    expect(Array.from(standardisedRows(w.scores, w.candidates, rows))).toEqual(rows.map((i) => z[i]));
   });
 
   it('refuses a level outside [0, 1]', () => {

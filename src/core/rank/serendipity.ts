@@ -17,7 +17,7 @@
  */
 import type { SerendipityConfig } from '../config.ts';
 import type { Space } from '../snapshot/format.ts';
-import { standardise } from './signals.ts';
+import { standardisedRows } from './signals.ts';
 import { topK } from '../math/top-k.ts';
 
 export interface Surprise {
@@ -85,8 +85,19 @@ export function serendipityPool(input: SerendipityInput, top: readonly number[],
   }
   const pool = new Map<number, Surprise>();
   if (similar.size === 0) return pool;
+  // Straight from the genre rows (a title has a category where its row is non-zero, as in itemCategories):
+  // this visits every title of the catalog.
+  const simCats = Int32Array.from(similar.keys());
   const members = new Uint8Array(cats.length);
-  for (let i = 0; i < cats.length; i++) if (input.candidates[i] && cats[i].some((c) => similar.has(c))) members[i] = 1;
+  for (let i = 0; i < cats.length; i++) {
+    if (!input.candidates[i]) continue;
+    for (let q = 0; q < simCats.length; q++) {
+      if (genre.data[i * C + simCats[q]] !== 0) {
+        members[i] = 1;
+        break;
+      }
+    }
+  }
   // The most popular members, ties by row: a bounded top-k, not a sort of every member.
   for (const i of topK(input.popularity, cfg.pool, members)) {
     const c = cats[i].filter((x) => similar.has(x)).sort((a, b) => similar.get(b)!.similarity - similar.get(a)!.similarity)[0];
@@ -96,17 +107,21 @@ export function serendipityPool(input: SerendipityInput, top: readonly number[],
   return pool;
 }
 
-/** Mean genre cosine of every title to the reader's history (0 when the history has no genres). */
-export function historySimilarity(genre: Space, history: readonly number[]): Float32Array {
+/**
+ * Mean genre cosine to the reader's history (0 when the history has no genres) of every title, or of `rows`
+ * only (one value per row given).
+ */
+export function historySimilarity(genre: Space, history: readonly number[], rows?: readonly number[]): Float32Array {
   const mean = new Float32Array(genre.dim);
   for (const h of history) for (let d = 0; d < genre.dim; d++) mean[d] += genre.data[h * genre.dim + d];
   if (history.length) for (let d = 0; d < genre.dim; d++) mean[d] /= history.length;
-  const n = genre.data.length / genre.dim;
+  const n = rows ? rows.length : genre.data.length / genre.dim;
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
+  for (let p = 0; p < n; p++) {
+    const i = rows ? rows[p] : p;
     let s = 0;
     for (let d = 0; d < genre.dim; d++) s += genre.data[i * genre.dim + d] * mean[d];
-    out[i] = s;
+    out[p] = s;
   }
   return out;
 }
@@ -141,7 +156,8 @@ export function serendipityBase(input: SerendipityInput, depth: number, cfg: Ser
     const shortlist = [...accuracy];
     const inList = new Set(accuracy);
     for (const i of pool.keys()) if (!inList.has(i)) shortlist.push(i);
-    return (rest = { pool, relevance: standardise(Float32Array.from(input.scores), input.candidates), similarity: historySimilarity(input.genre, input.history), shortlist });
+    // Relevance and similarity of the shortlist alone (by position in it): nothing else is ever ranked.
+    return (rest = { pool, relevance: standardisedRows(input.scores, input.candidates, shortlist), similarity: historySimilarity(input.genre, input.history, shortlist), shortlist });
   };
   const expected = new Set(accuracy.slice(0, depth));
   return {
@@ -151,9 +167,10 @@ export function serendipityBase(input: SerendipityInput, depth: number, cfg: Ser
       const { pool, relevance, similarity, shortlist } = lazy();
       const price = level * strength;
       const bonus = level * cfg.bonus;
-      const left = [...shortlist];
+      // Positions in the shortlist.
+      const left = shortlist.map((_, p) => p);
       // Relevance weighs less in lower slots (NDCG's discount); the similarity price and the bonus do not.
-      const flat = left.map((i) => -price * similarity[i] + (pool.has(i) ? bonus : 0));
+      const flat = left.map((p) => -price * similarity[p] + (pool.has(shortlist[p]) ? bonus : 0));
       const order: number[] = [];
       for (let r = 0; r < depth && left.length; r++) {
         const discount = 1 / Math.log2(r + 2);
@@ -165,7 +182,7 @@ export function serendipityBase(input: SerendipityInput, depth: number, cfg: Ser
             best = p;
           }
         }
-        order.push(left.splice(best, 1)[0]);
+        order.push(shortlist[left.splice(best, 1)[0]]);
         flat.splice(best, 1);
       }
       const surprises = new Map<number, Surprise>();

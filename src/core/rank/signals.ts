@@ -95,12 +95,24 @@ export function profile(space: Space, rows: readonly WeightedRow[]): Float32Arra
 
 /** Standardises in place over the candidate rows (mean 0, unit variance); constant scores become 0. */
 export function standardise(scores: Float32Array, candidates: Uint8Array): Float32Array {
+  const { mean, sd } = candidateStats(scores, candidates);
+  for (let i = 0; i < scores.length; i++) scores[i] = sd > 1e-9 ? (scores[i] - mean) / sd : 0;
+  return scores;
+}
+
+/** standardise's z-scores of some rows only (a new array, one per row given). */
+export function standardisedRows(scores: Float32Array, candidates: Uint8Array, rows: readonly number[]): Float32Array {
+  const { mean, sd } = candidateStats(scores, candidates);
+  const out = new Float32Array(rows.length);
+  for (let p = 0; p < rows.length; p++) out[p] = sd > 1e-9 ? (scores[rows[p]] - mean) / sd : 0;
+  return out;
+}
+
+function candidateStats(scores: Float32Array, candidates: Uint8Array): { mean: number; sd: number } {
   let n = 0, sum = 0, sq = 0;
   for (let i = 0; i < scores.length; i++) if (candidates[i]) { n++; sum += scores[i]; sq += scores[i] * scores[i]; }
   const mean = n ? sum / n : 0;
-  const sd = n ? Math.sqrt(Math.max(sq / n - mean * mean, 0)) : 0;
-  for (let i = 0; i < scores.length; i++) scores[i] = sd > 1e-9 ? (scores[i] - mean) / sd : 0;
-  return scores;
+  return { mean, sd: n ? Math.sqrt(Math.max(sq / n - mean * mean, 0)) : 0 };
 }
 
 export function candidatesOf(itemCount: number, readings: readonly Reading[]): Uint8Array {

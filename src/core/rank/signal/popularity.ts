@@ -43,7 +43,8 @@ function scoresOf(catalog: Catalog): Float32Array {
   // The community's own counts where its fit kept them (the tuner's carve), else the titles' stored popularity.
   const key = catalog.community?.readers ?? catalog.items;
   let s = scored.get(key);
-  if (!s) {
+  // A title list that grew since (titles arriving in batches) is scored again.
+  if (!s || s.length !== key.length) {
     s = popularityScores(catalog.community?.readers ?? catalog.items.map((t) => t.popularity));
     scored.set(key, s);
   }
