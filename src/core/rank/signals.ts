@@ -27,7 +27,7 @@ export interface Community {
    * `candidates`). Its rows keep only co-read titles, so the ranker adds the popularity signal.
    */
   sparse?: boolean;
-  /** Readers per title in the histories the model was fitted on (absent in a loaded snapshot: its titles' popularity stands in). */
+  /** Readers per title in the histories a sparse model was fitted on (absent in a loaded snapshot: its titles' popularity stands in). */
   readers?: Float32Array;
   learned?: LearnedRanker;
 }

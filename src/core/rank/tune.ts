@@ -175,12 +175,6 @@ export function carveValidation(train: TrainData) {
   return temporalSplit(train.items, interactionsOf(train));
 }
 
-function readerCounts(readers: readonly Int32Array[], n: number): Float32Array {
-  const c = new Float32Array(n);
-  for (const r of readers) for (const i of r) c[i]++;
-  return c;
-}
-
 /** The community model, category similarity and readers per title of some histories. */
 export function communityOf(train: TrainData, content: Catalog, cfg: RankerConfig, cooccurrence?: Cooccurrence): Community {
   const genre = content.spaces.get('genre');
@@ -188,8 +182,8 @@ export function communityOf(train: TrainData, content: Catalog, cfg: RankerConfi
   return {
     model: fitCommunity(readers, train.items.length, cfg.community, cooccurrence),
     categorySimilarity: genre ? categorySimilarity(readers, itemCategories(genre), genre.dim) : new Float32Array(0),
-    ...(sparseAt(train.items.length, cfg.community) ? { sparse: true } : {}),
-    readers: readerCounts(readers, train.items.length),
+    // The popularity signal's counts come with the sparse model only (the dense one has no such signal).
+    ...(sparseAt(train.items.length, cfg.community) ? { sparse: true, readers: Float32Array.from(train.matrix.itemUsers, (u) => u.length) } : {}),
   };
 }
 
