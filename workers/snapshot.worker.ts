@@ -17,7 +17,7 @@ let items: Array<Title | undefined> = [];
 const api: SnapshotWorkerApi = {
   async load(request: SnapshotLoadRequest, onProgress?: (p: LoadProgress) => void) {
     const base = new URL(request.base);
-    const snapshot = await loadSnapshot(withKeptManifest(httpReader(base), base), { profile: request.profile, cache: snapshotFileCache(), onProgress, synopses: 'lazy' });
+    const snapshot = await loadSnapshot(withKeptManifest(httpReader(base), base), { profile: request.profile, cache: snapshotFileCache(), onProgress, synopses: 'lazy', wasmRows: false });
     items = snapshot.items;
     const { message, transfer } = snapshotMessage(snapshot);
     return Comlink.transfer(message, transfer);

@@ -269,9 +269,10 @@ export interface WorkerLimits {
   /**
    * Loading the snapshot: given up when no byte arrives and no file finishes for this long. The titles come to the
    * page `itemSlice` at a time, one message each: receiving a message is one task on the page's thread, and 100k
-   * titles in one would block it for ~150 ms.
+   * titles in one would block it for ~150 ms. Meanwhile the page moves the sparse rows into WebAssembly memory
+   * (math/sparse-scan.ts), `rowChunkBytes` per slice.
    */
-  snapshot: { stallMs: number; itemSlice: number };
+  snapshot: { stallMs: number; itemSlice: number; rowChunkBytes: number };
   /** Reading a note: loading the sentiment model and scoring, given up after this long. */
   sentiment: { callMs: number };
 }
@@ -373,7 +374,7 @@ export const defaultConfig: Readonly<ToonpickConfig> = deepFreeze<ToonpickConfig
   workers: {
     style: { stallMs: 120_000, callMs: 600_000 },
     sequence: { callMs: 30_000 },
-    snapshot: { stallMs: 120_000, itemSlice: 5_000 },
+    snapshot: { stallMs: 120_000, itemSlice: 5_000, rowChunkBytes: 4 * 2 ** 20 },
     sentiment: { callMs: 30_000 },
   },
   search: {

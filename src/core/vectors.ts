@@ -66,6 +66,10 @@ function rowCount(space: Space): number {
 export function scanSpace(space: Space, q: Float32Array, out = new Float32Array(rowCount(space))): Float32Array {
   const csr = space.csr;
   if (!csr) return scanDot(space.data, space.dim, q, out);
+  if (csr.kernel) {
+    csr.kernel.scan(q, out);
+    return out;
+  }
   const { offsets, cols, values, table } = csr;
   // One loop per value form, so the hot loop has no branch.
   if (table) {

@@ -115,11 +115,15 @@ describe('Ranker', () => {
     const sparse = await loadSnapshot(fsReader(demoSnapshotDir), { denseLimitBytes: 0 });
     const lex = sparse.spaces.get('lexical')!;
     expect(lex.csr).toBeDefined();
+    expect(lex.csr!.kernel).toBeDefined(); // scanned in WebAssembly (math/sparse-scan.ts)
+    const inJs = await loadSnapshot(fsReader(demoSnapshotDir), { denseLimitBytes: 0, wasmRows: false });
+    expect(inJs.spaces.get('lexical')!.csr!.kernel).toBeUndefined();
     expect(lex.data.length).toBe(0);
     expect(sparse.spaces.get('genre')!.csr).toBeUndefined(); // read row by row by serendipity: always dense
     expect(denseRows(lex)).toEqual(snap.spaces.get('lexical')!.data);
     const h = ['좀비딸', '데드라이프', '위아더좀비'].map((t, i) => liked(idOf(t), 10 + i));
     for (const level of [0, 1]) expect(recommend(sparse, h, cfg, 24, { serendipity: level })).toEqual(recommend(snap, h, cfg, 24, { serendipity: level }));
+    for (const level of [0, 1]) expect(recommend(inJs, h, cfg, 24, { serendipity: level })).toEqual(recommend(sparse, h, cfg, 24, { serendipity: level }));
     const i = snap.indexOf.get(idOf('좀비딸'))!;
     expect(moreLikeThis(sparse, i, cfg, 12)).toEqual(moreLikeThis(snap, i, cfg, 12));
     const q = lexicalEncoderOf(snap).embedQuery('좀비 아포칼립스 생존');

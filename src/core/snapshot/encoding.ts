@@ -133,6 +133,13 @@ export interface CsrRows {
   cols: Uint16Array;
   values: Float32Array | Uint16Array;
   table?: Float32Array;
+  /** The scan in WebAssembly, when the rows were copied into its memory (math/sparse-scan.ts wasmRows). */
+  kernel?: SparseKernel;
+}
+
+/** Scores of every row for one query, written into `out` (vectors.ts scanSpace). */
+export interface SparseKernel {
+  scan(q: Float32Array, out: Float32Array): void;
 }
 
 

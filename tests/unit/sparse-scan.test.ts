@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { compileWat, wasmModuleSource } from '../../scripts/build-wasm.mts';
+import { wasmRows } from '../../src/core/math/sparse-scan.ts';
+import { decodeSpaceRows, encodeSpaceData } from '../../src/core/snapshot/encoding.ts';
+import type { Space } from '../../src/core/snapshot/format.ts';
+import { scanSpace } from '../../src/core/vectors.ts';
+
+const mathDir = path.join(import.meta.dirname, '../../src/core/math');
+const ctx = { file: 'lexical.csr16', field: 'spaces.lexical', itemOf: String };
+
+/** Rows stored as the builder stores a sparse space, then read back as the loader keeps them (views, half floats). */
+function sparseSpace(dense: Float32Array, rows: number, dim: number): Space {
+  const { data, csr } = decodeSpaceRows(encodeSpaceData(dense, rows, dim, 'csr-f16'), rows, dim, 'csr-f16', ctx, true);
+  return { name: 'lexical', dim, data, csr, normalized: false, encoder: { name: 'test', version: 1 } };
+}
+
+describe('the WebAssembly sparse scan (src/core/math/sparse-scan.ts)', () => {
+  it('ships the bytes its text source compiles to (`npm run build:wasm` was run after the last edit)', async () => {
+    const bytes = await compileWat(path.join(mathDir, 'sparse-scan.wat'));
+    expect(readFileSync(path.join(mathDir, 'sparse-scan.wasm.ts'), 'utf8')).toBe(wasmModuleSource('sparse-scan', bytes));
+  });
+
+  it('scores every row exactly as the JavaScript scan does (the same float32 bits), empty rows included', () => {
+    const matrix = fc.integer({ min: 1, max: 40 }).chain((dim) =>
+      fc.record({
+        dim: fc.constant(dim),
+        rows: fc.array(fc.array(fc.oneof(fc.constant(0), fc.constant(0), fc.float({ min: -4, max: 4, noNaN: true })), { minLength: dim, maxLength: dim }), { maxLength: 30 }),
+        q: fc.array(fc.float({ min: -2, max: 2, noNaN: true }), { minLength: dim, maxLength: dim }),
+      }),
+    );
+    fc.assert(
+      fc.property(matrix, ({ dim, rows, q }) => {
+        const space = sparseSpace(Float32Array.from(rows.flat()), rows.length, dim);
+        const inWasm = { ...space, csr: wasmRows(space.csr!, dim) };
+        expect(inWasm.csr.kernel).toBeDefined();
+        const query = Float32Array.from(q);
+        expect(scanSpace(inWasm, query)).toEqual(scanSpace(space, query));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('holds the same rows, and leaves alone rows it has no kernel for', () => {
+    const dense = Float32Array.from({ length: 12 * 7 }, (_, i) => (i % 3 === 0 ? Math.sin(i) : 0));
+    const space = sparseSpace(dense, 12, 7);
+    const rows = wasmRows(space.csr!, 7);
+    expect([rows.offsets, rows.cols, rows.values]).toEqual([space.csr!.offsets, space.csr!.cols, space.csr!.values]);
+    expect(rows.offsets.buffer).not.toBe(space.csr!.offsets.buffer);
+    expect(wasmRows(rows, 7)).toBe(rows); // already in WebAssembly memory
+    const int8 = decodeSpaceRows(encodeSpaceData(dense, 12, 7, 'csr-int8'), 12, 7, 'csr-int8', ctx, true).csr!;
+    expect(wasmRows(int8, 7)).toBe(int8); // float32 values: the JavaScript scan
+    expect(() => rows.kernel!.scan(new Float32Array(6), new Float32Array(12))).toThrow(/a query of 6 values .* dim 7/);
+  });
+});
