@@ -269,8 +269,8 @@ export interface WorkerLimits {
   /**
    * Loading the snapshot: given up when no byte arrives and no file finishes for this long. The titles come to the
    * page `itemSlice` at a time, one message each: receiving a message is one task on the page's thread, and 100k
-   * titles in one would block it for ~150 ms. Meanwhile the page moves the sparse rows into WebAssembly memory
-   * (math/sparse-scan.ts), `rowChunkBytes` per slice.
+   * titles in one would block it for ~150 ms. Before they come, the page moves the sparse rows into WebAssembly
+   * memory (math/sparse-scan.ts), `rowChunkBytes` per task.
    */
   snapshot: { stallMs: number; itemSlice: number; rowChunkBytes: number };
   /** Reading a note: loading the sentiment model and scoring, given up after this long. */

@@ -299,7 +299,8 @@ describe('the style pages', () => {
       // The next run starts a new worker, which loads the weights in use again, and trains.
       await page.getByTestId('style-train').click();
       await page.waitForFunction(() => document.querySelector('[data-testid="style-progress-label"]')?.getAttribute('data-epoch') === '1');
-      expect(started).toHaveLength(2);
+      // Playwright reports a new worker asynchronously: it can already be training when the event arrives.
+      await expect.poll(() => started.length, { timeout: 10_000 }).toBe(2);
       await page.getByTestId('style-cancel').click();
       await page.waitForFunction(() => document.querySelector('[data-testid="style-message"]')?.getAttribute('role') === 'status', undefined, { timeout: 120_000 });
     } finally {

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { compileWat, wasmModuleSource } from '../../scripts/build-wasm.mts';
-import { wasmRows } from '../../src/core/math/sparse-scan.ts';
+import { wasmRows, wasmRowsInSteps } from '../../src/core/math/sparse-scan.ts';
 import { decodeSpaceRows, encodeSpaceData } from '../../src/core/snapshot/encoding.ts';
 import type { Space } from '../../src/core/snapshot/format.ts';
 import { scanSpace } from '../../src/core/vectors.ts';
@@ -53,5 +53,21 @@ describe('the WebAssembly sparse scan (src/core/math/sparse-scan.ts)', () => {
     const int8 = decodeSpaceRows(encodeSpaceData(dense, 12, 7, 'csr-int8'), 12, 7, 'csr-int8', ctx, true).csr!;
     expect(wasmRows(int8, 7)).toBe(int8); // float32 values: the JavaScript scan
     expect(() => rows.kernel!.scan(new Float32Array(6), new Float32Array(12))).toThrow(/a query of 6 values .* dim 7/);
+  });
+
+  it('moves the rows in steps of the chunk size asked for (the page, between its tasks), to the same rows and scores', () => {
+    const rows = 300, dim = 50;
+    const dense = Float32Array.from({ length: rows * dim }, (_, i) => (i % 7 === 0 ? Math.cos(i) : 0));
+    const space = sparseSpace(dense, rows, dim);
+    const csr = space.csr!;
+    const steps = wasmRowsInSteps(csr, dim, 256);
+    let pauses = 0;
+    let r = steps.next();
+    for (; !r.done; r = steps.next()) pauses++;
+    const chunks = (a: ArrayLike<number> & { BYTES_PER_ELEMENT: number }) => Math.ceil(a.length / (256 / a.BYTES_PER_ELEMENT));
+    expect(pauses).toBe(chunks(csr.offsets) + chunks(csr.cols) + chunks(csr.values) - 3);
+    const q = Float32Array.from({ length: dim }, (_, i) => Math.sin(i));
+    expect(scanSpace({ ...space, csr: r.value }, q)).toEqual(scanSpace({ ...space, csr: wasmRows(csr, dim) }, q));
+    expect(scanSpace({ ...space, csr: r.value }, q)).toEqual(scanSpace(space, q));
   });
 });
