@@ -14,7 +14,7 @@ import { decodeDelta, patchBytes } from './delta.ts';
 import * as v from 'valibot';
 import { contentHashOf, indexItems, sha256Hex, type CommunityInfo, type FileEntry, type Manifest, type SequenceInfo, type SerendipityCalibration, type Space, type SpaceInfo, type Title } from './format.ts';
 import { fieldOf, parseWith } from '../schema/issues.ts';
-import { ManifestSchema, SerendipityCalibrationSchema, TitleSchema } from '../schema/snapshot.ts';
+import { acceptedTitle, ManifestSchema, SerendipityCalibrationSchema, TitleSchema } from '../schema/snapshot.ts';
 import type { Snapshot, SynopsisPages } from './snapshot.ts';
 import { isCoverRef, isSnapshotPath } from './paths.ts';
 import { LEXICAL_ENCODER } from '../text/lexical.ts';
@@ -189,7 +189,7 @@ function validateItems(raw: unknown, manifest: Manifest): Title[] {
   const covers = `a path inside the snapshot${origins.length ? ` or an https URL on ${origins.join(', ')}` : ' (covers on other origins need the manifest\'s coverOrigins)'}`;
   return raw.map((t: unknown, i: number) => {
     const rawId = isObject(t) && typeof t.id === 'string' && t.id ? t.id : undefined;
-    const item = parseWith(TitleSchema, t, f, { item: rawId ?? `#${i}`, skip: 0 });
+    const item = acceptedTitle(t) ?? parseWith(TitleSchema, t, f, { item: rawId ?? `#${i}`, skip: 0 });
     raw[i] = null; // the checked copy replaces it: the parsed original can go while the rest is checked
     // Synopses live in items.json unless the manifest keeps them in pages (filled in from there).
     if (manifest.details) delete item.synopsis;
