@@ -7,10 +7,10 @@
  */
 import type { LoadProgress, SnapshotProfile } from '../core/snapshot/load.ts';
 import { httpReader, loadSnapshot, synopsisPages } from '../core/snapshot/load.ts';
-import { wasmRowsInSteps } from '../core/math/sparse-scan.ts';
+import { spacesIntoWasm } from '../core/math/sparse-scan.ts';
 import { snapshotFileCache, withKeptManifest } from '../core/snapshot/file-cache.ts';
 import type { Snapshot } from '../core/snapshot/snapshot.ts';
-import type { Space, Title } from '../core/snapshot/format.ts';
+import type { Title } from '../core/snapshot/format.ts';
 import { snapshotFromMessage } from '../core/snapshot/transfer.ts';
 import type { SnapshotWorkerApi } from '../../workers/protocol.ts';
 import { isWorkerCrash, WorkerHandle } from './worker-rpc.ts';
@@ -57,11 +57,6 @@ export async function loadSnapshotOffThread(base: URL, options: SnapshotLoad): P
   } finally {
     handle.stop();
   }
-}
-
-/** Moves every sparse space's rows into WebAssembly memory, pausing after each chunk (spaces replaced in the map). */
-function* spacesIntoWasm(spaces: Map<string, Space>, chunkBytes: number): Generator<void, void> {
-  for (const [name, space] of spaces) if (space.csr) spaces.set(name, { ...space, csr: yield* wasmRowsInSteps(space.csr, space.dim, chunkBytes) });
 }
 
 /** The synopses stay in their pages until a title page or a search asks (load.ts synopsisPages; the same file cache). */

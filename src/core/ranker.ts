@@ -19,7 +19,8 @@ import { popularityOf, rankingInputSteps, type RankOptions, type RankingInput } 
 import { attentionSplit } from './rank/fusion.ts';
 import { readingsFromHistory, type Reading } from './rank/reader.ts';
 import { serendipityBase, type SerendipitousList, type SerendipityBase, type Surprise } from './rank/serendipity.ts';
-import { runSteps, signalOf, signalsOf, type ExplainContext } from './rank/signal/index.ts';
+import { signalOf, signalsOf, type ExplainContext } from './rank/signal/index.ts';
+import { runSteps } from './steps.ts';
 import { preferredSequence, rankerSettings, sequenceKey, type Catalog } from './rank/signals.ts';
 
 export type { Catalog, SequenceScores } from './rank/signals.ts';

@@ -6,6 +6,8 @@
  * cannot be had, the rows stay as they are and vectors.ts scans them in JavaScript, with the same result.
  */
 import type { CsrRows } from '../snapshot/encoding.ts';
+import type { Space } from '../snapshot/format.ts';
+import { runSteps } from '../steps.ts';
 import { WASM_BASE64 } from './sparse-scan.wasm.ts';
 
 interface ScanExports {
@@ -36,11 +38,15 @@ const align8 = (x: number) => (x + 7) & ~7;
  * (float32 values) or WebAssembly is unavailable. Rows that already have a kernel are returned as they are.
  */
 export function wasmRows(csr: CsrRows, dim: number): CsrRows {
-  const steps = wasmRowsInSteps(csr, dim, Infinity);
-  for (;;) {
-    const r = steps.next();
-    if (r.done) return r.value;
-  }
+  return runSteps(wasmRowsInSteps(csr, dim, Infinity));
+}
+
+/**
+ * Moves every sparse space's rows into WebAssembly memory (the spaces replaced in the map), pausing after each
+ * `chunkBytes` copied: the loader runs it at once, the page a chunk per task as the snapshot arrives.
+ */
+export function* spacesIntoWasm(spaces: Map<string, Space>, chunkBytes: number): Generator<void, void> {
+  for (const [name, space] of spaces) if (space.csr) spaces.set(name, { ...space, csr: yield* wasmRowsInSteps(space.csr, space.dim, chunkBytes) });
 }
 
 /**

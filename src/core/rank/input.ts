@@ -10,7 +10,8 @@ import type { Reading } from './reader.ts';
 import { itemCategories, type SerendipityInput } from './serendipity.ts';
 import { rankerSettings, type Catalog, type ReaderSignals, type SequenceScores } from './signals.ts';
 import { GENRE_SPACE } from '../spaces.ts';
-import { availableSpaces, readerSignalSteps, runSteps } from './signal/index.ts';
+import { availableSpaces, readerSignalSteps } from './signal/index.ts';
+import { runSteps } from '../steps.ts';
 import type { Space } from '../snapshot/format.ts';
 
 export interface RankOptions {

@@ -18,7 +18,8 @@ import { acceptedTitle, ManifestSchema, SerendipityCalibrationSchema, TitleSchem
 import type { Snapshot, SynopsisPages } from './snapshot.ts';
 import { isCoverRef, isSnapshotPath } from './paths.ts';
 import { LEXICAL_ENCODER } from '../text/lexical.ts';
-import { wasmRows } from '../math/sparse-scan.ts';
+import { spacesIntoWasm } from '../math/sparse-scan.ts';
+import { runSteps } from '../steps.ts';
 
 /**
  * Returns a file's bytes; throws (ideally a DataError) when the file cannot be read. `onBytes`, when the reader
@@ -326,11 +327,6 @@ export interface LoadOptions {
   wasmRows?: boolean;
 }
 
-/** The space with its sparse rows in WebAssembly memory (math/sparse-scan.ts); a dense space as it is. */
-function withWasmRows(space: Space): Space {
-  return space.csr ? { ...space, csr: wasmRows(space.csr, space.dim) } : space;
-}
-
 /** Loads, checks and decodes a snapshot; every file is requested at once, then decoded in manifest order. */
 export async function loadSnapshot(read: ReadFile, options: LoadOptions = {}): Promise<Snapshot> {
   const manifest = validateManifest(parseJson(await read(MANIFEST), MANIFEST));
@@ -389,10 +385,8 @@ export async function loadSnapshot(read: ReadFile, options: LoadOptions = {}): P
   const items = validateItems(itemsRaw, manifest);
   pages.forEach((p, k) => applySynopsisPage(items, k, manifest.details!.pageSize, files.get(p)!, p));
   const spaces = new Map<string, Space>();
-  for (const info of manifest.spaces) {
-    const space = decodeSpace(info, files.get(info.file)!, items, options.denseLimitBytes ?? SPARSE_IN_MEMORY_ABOVE);
-    spaces.set(info.name, options.wasmRows === false ? space : withWasmRows(space));
-  }
+  for (const info of manifest.spaces) spaces.set(info.name, decodeSpace(info, files.get(info.file)!, items, options.denseLimitBytes ?? SPARSE_IN_MEMORY_ABOVE));
+  if (options.wasmRows !== false) runSteps(spacesIntoWasm(spaces, Infinity));
   const blobs = new Map<string, Uint8Array>();
   for (const p of [...encoderFiles, ...modelFiles]) if (files.has(p)) blobs.set(p, files.get(p)!);
   const styleMap = manifest.spaces.find((s) => s.name === 'style')?.encoder.files?.map;

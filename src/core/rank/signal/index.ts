@@ -11,6 +11,7 @@ import { contentSignal } from './content.ts';
 import { popularitySignal } from './popularity.ts';
 import { sequenceSignal } from './sequence.ts';
 import type { Signal } from './signal.ts';
+import { runSteps } from '../../steps.ts';
 
 export type { ExplainContext, Signal } from './signal.ts';
 
@@ -65,12 +66,4 @@ export function* readerSignalSteps(catalog: Catalog, readings: readonly Reading[
     if (raw) z.set(signal.name, standardise(raw, candidates));
   }
   return { candidates, z };
-}
-
-/** Runs steps to the end at once (the synchronous form of a step-wise computation). */
-export function runSteps<T>(steps: Generator<void, T>): T {
-  for (;;) {
-    const r = steps.next();
-    if (r.done) return r.value;
-  }
 }
