@@ -31,7 +31,8 @@ const title = fc
     interactions: optional(fc.integer()),
     completed: optional(fc.boolean()),
     sourceUrl: optional(fc.constantFrom('https://comic.naver.com/x', 'http://example.com/', 'javascript:alert(1)', 'ftp://x', 'not a url')),
-    extra: fc.option(fc.string(), { nil: undefined, freq: 8 }),
+    // A key TitleSchema does not know, now and then (fc.option's freq is the odds of nil, 1 in freq: not what is wanted here).
+    extra: fc.oneof({ arbitrary: fc.constant(undefined), weight: 8 }, { arbitrary: fc.string(), weight: 1 }),
   })
   // As JSON.parse gives them: no key whose value is undefined.
   .map((t) => JSON.parse(JSON.stringify(t)) as Record<string, unknown>);
