@@ -16,7 +16,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { launchPersistent, repoRoot } from '../tests/browser/harness.ts';
+import { clearSnapshotFiles, launchPersistent, repoRoot } from '../tests/browser/harness.ts';
 import { serve } from '../scripts/serve.ts';
 import { syntheticSnapshot } from './scale.ts';
 import type { BenchRow } from './lib.ts';
@@ -105,7 +105,7 @@ async function measure(snapshotDir: string | null, label: string): Promise<{ lab
     // Cold: no file cache and no HTTP cache, so every byte comes over loopback again.
     const cold = await visit(profile, async (page, ctx) => {
       await page.goto(`${server.url}manifest.webmanifest`);
-      await page.evaluate(() => caches.delete('toonpick-snapshot-files'));
+      await clearSnapshotFiles(page);
       const cdp = await ctx.newCDPSession(page);
       await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
       return firstCards(page, forYou);

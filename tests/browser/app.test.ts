@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { readFile, writeFile, cp } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { launch, serveDist, trackErrors } from './harness.ts';
+import { clearSnapshotFiles, launch, serveDist, trackErrors } from './harness.ts';
 import { storedHistory } from './helpers/raw-history.ts';
 
 let browser: Browser;
@@ -230,7 +230,7 @@ describe('the app in a real browser', () => {
     await open(page, '/', '?snapshot=./broken/');
     await page.getByTestId('card').first().waitFor();
     // Without it, the damaged file is downloaded and refused.
-    await page.evaluate(() => caches.delete('toonpick-snapshot-files'));
+    await clearSnapshotFiles(page);
     await page.reload();
     const err = page.getByTestId('snapshot-error');
     await err.waitFor();

@@ -45,6 +45,15 @@ export async function serveDist(): Promise<Served & { root: string; dispose(): P
   return { ...s, root, dispose: async () => { await s.close(); await rm(root, { recursive: true, force: true }); } };
 }
 
+/** Forgets the snapshot files the app keeps on the device (src/core/snapshot/file-cache.ts: OPFS, or Cache Storage). */
+export async function clearSnapshotFiles(page: Page): Promise<void> {
+  await page.evaluate(async () => {
+    await caches.delete('toonpick-snapshot-files');
+    const root = await navigator.storage.getDirectory();
+    await root.removeEntry('toonpick-snapshot-files', { recursive: true }).catch((e: Error) => { if (e.name !== 'NotFoundError') throw e; });
+  });
+}
+
 /** Records every request the page makes, so tests can prove nothing left our origin. */
 export function trackRequests(context: BrowserContext): string[] {
   const urls: string[] = [];

@@ -33,6 +33,18 @@ async function like(page: Page, base: string, titles: string[]) {
   }
 }
 
+/** What the snapshot file cache holds: OPFS file names, and the hash-keyed Cache Storage entries (not kept manifests). */
+function keptFiles(page: Page): Promise<{ opfs: string[]; cacheStorage: string[] }> {
+  return page.evaluate(async () => {
+    const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('toonpick-snapshot-files', { create: true });
+    const opfs: string[] = [];
+    for await (const name of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) opfs.push(name);
+    const requests = await (await caches.open('toonpick-snapshot-files')).keys();
+    const cacheStorage = requests.map((r) => new URL(r.url).pathname.slice(1)).filter((p) => !p.startsWith('manifest'));
+    return { opfs, cacheStorage };
+  });
+}
+
 describe('offline PWA', () => {
   it('has a web app manifest with icons, and a service worker that precaches the shell (the page keeps the snapshot)', async () => {
     const manifest = JSON.parse(await readFile(path.join(server.root, 'manifest.webmanifest'), 'utf8'));
@@ -73,6 +85,43 @@ describe('offline PWA', () => {
     await again.goto(server.url);
     await again.getByTestId('card').first().waitFor();
     expect(snapshotRequests).toEqual(['snapshot/manifest.json']);
+
+    // The files are kept by hash in the origin private file system (file-cache.ts), none in Cache Storage.
+    const hashes = Object.values(manifest.files as Record<string, { sha256: string }>).map((f) => f.sha256);
+    expect((await keptFiles(again)).opfs.sort()).toEqual([...hashes, 'recent-manifests'].sort());
+    expect((await keptFiles(again)).cacheStorage).toEqual([]);
+
+    // A device an older version left its files on in Cache Storage: they are used from there (not downloaded
+    // again), moved into the file system, and let go of in Cache Storage.
+    const items = manifest.files['items.json'].sha256 as string;
+    await again.evaluate(async (sha) => {
+      const bytes = await (await fetch('snapshot/items.json')).arrayBuffer();
+      await (await caches.open('toonpick-snapshot-files')).put(`https://snapshot-files.toonpick.invalid/${sha}`, new Response(bytes));
+      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('toonpick-snapshot-files');
+      await dir.removeEntry(sha);
+    }, items);
+    expect((await keptFiles(again)).cacheStorage).toEqual([items]);
+    snapshotRequests.length = 0;
+    await again.reload();
+    await again.getByTestId('card').first().waitFor();
+    expect(snapshotRequests).toEqual(['snapshot/manifest.json']);
+    await expect.poll(async () => (await keptFiles(again)).cacheStorage).toEqual([]);
+    expect((await keptFiles(again)).opfs).toContain(items);
+
+    // A kept file damaged on the device (one byte, same size) fails its checksum: it is downloaded again, never used.
+    const lexical = manifest.files['spaces/lexical.csr16'].sha256 as string;
+    await again.evaluate(async (sha) => {
+      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('toonpick-snapshot-files');
+      const handle = await dir.getFileHandle(sha);
+      const size = (await handle.getFile()).size;
+      const w = await handle.createWritable({ keepExistingData: true });
+      await w.write({ type: 'write', position: size >> 1, data: new Uint8Array([0x5a]) });
+      await w.close();
+    }, lexical);
+    snapshotRequests.length = 0;
+    await again.reload();
+    await again.getByTestId('card').first().waitFor();
+    expect(snapshotRequests.sort()).toEqual(['snapshot/manifest.json', 'snapshot/spaces/lexical.csr16']);
     await ctx.close();
   });
 

@@ -225,13 +225,21 @@ export function decodeSpaceRows(bytes: Uint8Array, rows: number, dim: number, dt
   for (let i = 0; i < rows; i++) {
     const a = offsets[i], b = offsets[i + 1];
     if (b < a || b > nnz) bad(`row offsets must not decrease (row ${i}: ${a} → ${b})`, i);
+    let previous = -1;
     for (let k = a; k < b; k++) {
-      if (cols[k] >= dim) bad(`names column ${cols[k]}, but the space has dim ${dim}`, i);
-      if (k > a && cols[k] <= cols[k - 1]) bad(`columns must ascend within a row (${cols[k - 1]} then ${cols[k]})`, i);
+      const c = cols[k];
+      if (c >= dim) bad(`names column ${c}, but the space has dim ${dim}`, i);
+      if (c <= previous) bad(`columns must ascend within a row (${previous} then ${c})`, i);
+      previous = c;
+      if (halves && keepSparse) {
+        // Kept as stored: only its exponent is checked (all ones: infinity or NaN), without the table's lookup.
+        if ((halves[k] & 0x7c00) === 0x7c00) bad(`has a non-finite value (${half![halves[k]]}) at [${c}]`, i);
+        continue;
+      }
       const v = half ? half[halves![k]] : codes![k] * scales![i];
-      if (!Number.isFinite(v)) bad(`has a non-finite value (${v}) at [${cols[k]}]`, i);
-      if (!keepSparse) data[i * dim + cols[k]] = v;
-      else if (!half) values[k] = v;
+      if (!Number.isFinite(v)) bad(`has a non-finite value (${v}) at [${c}]`, i);
+      if (!keepSparse) data[i * dim + c] = v;
+      else values[k] = v;
     }
   }
   if (!keepSparse) return { data };
