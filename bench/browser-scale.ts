@@ -9,7 +9,8 @@
  *   workers) during one visit: each visit (the reader's likes, then the warm one, then the cold one) is a fresh
  *   browser on the same profile folder, so a peak is one visit's, not the sum of every load before it in a reused
  *   renderer.
- * The demo catalog (969 titles) is the baseline of the ratios. `npm run bench -- --only browser --titles 10000,100000`.
+ * The demo catalog (969 titles) is the baseline of the ratios. `npm run bench -- --only browser --titles 10000,100000
+ * [--visits N]`: N warm and N cold visits per catalog (default 1), times as medians, longest task and peak as maxima.
  */
 import { mkdtemp, readdir, readFile, rm, symlink, cp } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -78,7 +79,9 @@ async function visit<T>(profile: string, run: (page: Page, ctx: BrowserContext) 
   }
 }
 
-async function measure(snapshotDir: string | null, label: string): Promise<{ label: string; cold: number; warm: number; longest: number; peak: number }> {
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+async function measure(snapshotDir: string | null, label: string, visits: number): Promise<{ label: string; cold: number; warm: number; longest: number; peak: number }> {
   const root = await mkdtemp(path.join(tmpdir(), 'toonpick-browser-bench-'));
   const profile = await mkdtemp(path.join(tmpdir(), 'toonpick-browser-profile-'));
   await cp(path.join(repoRoot, 'dist'), root, { recursive: true });
@@ -98,19 +101,28 @@ async function measure(snapshotDir: string | null, label: string): Promise<{ lab
       return firstCards(page, forYou);
     });
     // Each visit first opens a small file of the origin, so that the browser's own start-up is not counted.
-    const warm = await visit(profile, async (page) => {
-      await page.goto(`${server.url}manifest.webmanifest`);
-      return firstCards(page, forYou);
-    });
+    const warmVisit = () =>
+      visit(profile, async (page) => {
+        await page.goto(`${server.url}manifest.webmanifest`);
+        return firstCards(page, forYou);
+      });
     // Cold: no file cache and no HTTP cache, so every byte comes over loopback again.
-    const cold = await visit(profile, async (page, ctx) => {
-      await page.goto(`${server.url}manifest.webmanifest`);
-      await clearSnapshotFiles(page);
-      const cdp = await ctx.newCDPSession(page);
-      await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
-      return firstCards(page, forYou);
-    });
-    return { label, cold: cold.ms, warm: warm.ms, longest: Math.max(cold.longest, warm.longest), peak: Math.max(cold.peak, warm.peak) };
+    const coldVisit = () =>
+      visit(profile, async (page, ctx) => {
+        await page.goto(`${server.url}manifest.webmanifest`);
+        await clearSnapshotFiles(page);
+        const cdp = await ctx.newCDPSession(page);
+        await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+        return firstCards(page, forYou);
+      });
+    // `--visits N`: N of each, warm and cold in turn (a cold visit leaves the files cached again); times are medians.
+    const warm = [], cold = [];
+    for (let i = 0; i < visits; i++) {
+      warm.push(await warmVisit());
+      cold.push(await coldVisit());
+    }
+    const all = [...warm, ...cold];
+    return { label, cold: median(cold.map((v) => v.ms)), warm: median(warm.map((v) => v.ms)), longest: Math.max(...all.map((v) => v.longest)), peak: Math.max(...all.map((v) => v.peak)) };
   } finally {
     await server.close();
     await rm(root, { recursive: true, force: true });
@@ -121,8 +133,9 @@ async function measure(snapshotDir: string | null, label: string): Promise<{ lab
 export async function browserScaleBench(args: Record<string, string | true | undefined> = {}): Promise<BenchRow[]> {
   if (!existsSync(path.join(repoRoot, 'dist/index.html'))) throw new Error('dist/ is missing: run `npm run build` first');
   const sizes = typeof args.titles === 'string' ? args.titles.split(',').map(Number) : [10_000];
-  const runs = [await measure(null, 'demo (969 titles)')];
-  for (const n of sizes) runs.push(await measure(await syntheticSnapshot(n), `${n.toLocaleString('en')} titles`));
+  const visits = typeof args.visits === 'string' ? Math.max(1, Number(args.visits)) : 1;
+  const runs = [await measure(null, 'demo (969 titles)', visits)];
+  for (const n of sizes) runs.push(await measure(await syntheticSnapshot(n), `${n.toLocaleString('en')} titles`, visits));
   const base = runs[0];
   const rows: BenchRow[] = [];
   for (const r of runs) {

@@ -2,7 +2,8 @@
  * npm run bench — every benchmark, printed as one table of medians and ratios against a baseline
  * measured in the same run (absolute times depend on the machine; ratios travel).
  * `npm run bench -- --only ranking` runs one; `--titles 10000,100000` sets the scale bench's catalog sizes,
- * `--cases 1000x10,100000x10` the build bench's (titles × events per title).
+ * `--cases 1000x10,100000x10` the build bench's (titles × events per title), `--visits N` the browser bench's visits
+ * of each kind per catalog (medians).
  */
 import { parseArgs } from '../scripts/lib/node-io.ts';
 import { printRows, type BenchRow } from './lib.ts';
@@ -22,7 +23,7 @@ const BENCHES: Record<string, (args: Record<string, string | true | undefined>) 
   build: buildBench,
 };
 
-const args = parseArgs(process.argv.slice(2), { only: 'string', titles: 'string', cases: 'string' });
+const args = parseArgs(process.argv.slice(2), { only: 'string', titles: 'string', cases: 'string', visits: 'string' });
 const only = typeof args.only === 'string' ? args.only.split(',') : Object.keys(BENCHES);
 const rows: BenchRow[] = [];
 for (const name of only) {

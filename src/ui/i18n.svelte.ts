@@ -36,8 +36,14 @@ export const strings: Messages = new Proxy(en, {
   get: (_, key) => TABLES[current][key as keyof Messages],
 });
 
+/** One formatter per language and options: making one costs far more than formatting (the progress bar formats often). */
+const numberFormats = new Map<string, Intl.NumberFormat>();
+
 export function formatNumber(n: number, options?: Intl.NumberFormatOptions): string {
-  return new Intl.NumberFormat(current, options).format(n);
+  const key = `${current} ${options ? JSON.stringify(options) : ''}`;
+  let format = numberFormats.get(key);
+  if (!format) numberFormats.set(key, (format = new Intl.NumberFormat(current, options)));
+  return format.format(n);
 }
 
 export function formatDate(t: number): string {
