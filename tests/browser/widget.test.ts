@@ -142,6 +142,37 @@ describe('the widget on a foreign page', () => {
     await ctx.close();
   });
 
+  it('keeps its files on the host origin: a second load downloads only the manifest, also where OPFS cannot be written', async () => {
+    for (const writable of [true, false]) {
+      const ctx = await browser.newContext();
+      // Older Safari has OPFS but no createWritable on a page (the widget has no worker): its files go to Cache Storage.
+      if (!writable) await ctx.addInitScript(() => { delete (FileSystemFileHandle.prototype as { createWritable?: unknown }).createWritable; });
+      const page = await ctx.newPage();
+      const snapshotFiles: string[] = [];
+      page.on('request', (r) => {
+        const rel = r.url().slice(app.url.length);
+        if (r.url().startsWith(app.url) && rel.startsWith('snapshot/') && !/^snapshot\/covers/.test(rel)) snapshotFiles.push(rel);
+      });
+      const ready = () => page.waitForFunction(() => (window as any).__events?.some((e: any) => e.type === 'toonpick:ready'));
+      await page.goto(`${host.url}index.html`);
+      await ready();
+      expect(snapshotFiles.length).toBeGreaterThan(1);
+      const where = await page.evaluate(async () => {
+        const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('toonpick-snapshot-files', { create: true });
+        let opfs = 0;
+        for await (const name of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) if (name !== 'recent-manifests') opfs++;
+        const cacheStorage = (await (await caches.open('toonpick-snapshot-files')).keys()).filter((r) => !new URL(r.url).pathname.startsWith('/manifest')).length;
+        return { opfs, cacheStorage };
+      });
+      expect(where).toEqual(writable ? { opfs: snapshotFiles.length - 1, cacheStorage: 0 } : { opfs: 0, cacheStorage: snapshotFiles.length - 1 });
+      snapshotFiles.length = 0;
+      await page.reload();
+      await ready();
+      expect(snapshotFiles).toEqual(['snapshot/manifest.json']);
+      await ctx.close();
+    }
+  });
+
   it('fires toonpick:select on click and personalises after addToHistory, stored in the host origin', async () => {
     const ctx = await browser.newContext();
     const page = await ctx.newPage();

@@ -10,8 +10,8 @@
  * Where the files live is chosen here, once: the origin private file system (OPFS) where the browser has it, since
  * it gives a file back ~3× faster than Cache Storage (a 60 MB file in a worker, measured in Chromium: 200–270 ms
  * against 650–890 ms: the largest step of a warm visit to a 100k-title catalog); else Cache Storage; where neither
- * exists (an insecure origin) loads simply go to the network. A file an older version kept in Cache Storage is still
- * found there, and moved over.
+ * exists (an insecure origin) loads simply go to the network. A file OPFS could not take is kept in Cache Storage
+ * instead, and a file an older version kept there is still found, and moved over.
  */
 import { sha256Hex } from './format.ts';
 import type { FileCache, ReadFile } from './load.ts';
@@ -133,9 +133,17 @@ interface SyncHandle {
   close(): void;
 }
 
-/** Writes `bytes` then their checksum (`readFile` checks it). */
+/** Writes `bytes` then their checksum (`readFile` checks it); where that fails, no file is left under `name`. */
 async function writeFile(dir: FileSystemDirectoryHandle, name: string, bytes: Uint8Array): Promise<void> {
-  const handle = await dir.getFileHandle(name, { create: true });
+  try {
+    await writeFileIn(await dir.getFileHandle(name, { create: true }), bytes);
+  } catch (e) {
+    await dir.removeEntry(name).catch(() => undefined);
+    throw e;
+  }
+}
+
+async function writeFileIn(handle: FileSystemFileHandle, bytes: Uint8Array): Promise<void> {
   const tail = new Uint8Array(TRAILER);
   new DataView(tail.buffer).setUint32(0, checksum(bytes), true);
   if (typeof handle.createWritable === 'function') {
@@ -164,23 +172,31 @@ async function writeFile(dir: FileSystemDirectoryHandle, name: string, bytes: Ui
 
 function opfsFileCache(root: () => Promise<FileSystemDirectoryHandle>): FileCache {
   let dir: Promise<FileSystemDirectoryHandle> | undefined;
-  // A browser that has the API but refuses it (a private window) keeps the files in Cache Storage instead.
+  // Cache Storage backs OPFS up: for a browser that has the API but refuses it (a private window) or cannot write a
+  // file where this runs (no createWritable on a page in older Safari), and for the files an older version kept.
   const fallback = typeof caches === 'undefined' ? undefined : cacheStorageFileCache();
   const open = () => (dir ??= root().then((r) => r.getDirectoryHandle(CACHE, { create: true })));
   const refused = async () => !(await open().then(() => true, () => false));
+  const dropFromCacheStorage = async (sha256: string) => (await caches.open(CACHE)).delete(keyOf(sha256));
   const cache: FileCache = {
     async get(entry) {
       if (await refused()) return fallback?.get(entry);
       const handle = await (await open()).getFileHandle(entry.sha256).catch(() => undefined);
-      if (handle) return readFile(handle, entry.bytes);
-      // Kept by an older version in Cache Storage: moved here, once.
-      const old = await fallback?.get(entry).catch(() => undefined);
-      if (old) await cache.put(entry, old).catch(() => undefined);
-      return old;
+      const bytes = handle && (await readFile(handle, entry.bytes).catch(() => undefined));
+      if (bytes) return bytes;
+      // In Cache Storage (an older version's, or one this browser could not write here): moved here when it can be.
+      const kept = await fallback?.get(entry).catch(() => undefined);
+      if (kept && (await writeFile(await open(), entry.sha256, kept).then(() => true, () => false))) await dropFromCacheStorage(entry.sha256).catch(() => undefined);
+      return kept;
     },
     async put(entry, bytes) {
       if (await refused()) return fallback?.put(entry, bytes);
-      await writeFile(await open(), entry.sha256, bytes);
+      try {
+        await writeFile(await open(), entry.sha256, bytes);
+      } catch (e) {
+        if (!fallback) throw e;
+        await fallback.put(entry, bytes);
+      }
     },
     async retain(hashes) {
       if (await refused()) return fallback?.retain(hashes);
@@ -192,9 +208,10 @@ function opfsFileCache(root: () => Promise<FileSystemDirectoryHandle>): FileCach
       const names: string[] = [];
       for await (const name of (d as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(name);
       for (const name of names) if (!keep.has(name)) await d.removeEntry(name).catch(() => undefined);
-      // What an older version kept in Cache Storage has been moved here by now (get), all but the kept manifests.
+      // Cache Storage keeps only what could not be moved here, and of the same versions.
       const old = typeof caches === 'undefined' ? undefined : await caches.open(CACHE).catch(() => undefined);
-      for (const request of (await old?.keys()) ?? []) if (!request.url.startsWith(keyOf('manifest/'))) await old!.delete(request);
+      const keepUrls = new Set([...keep].map(keyOf));
+      for (const request of (await old?.keys()) ?? []) if (!request.url.startsWith(keyOf('manifest/')) && !keepUrls.has(request.url)) await old!.delete(request);
     },
   };
   return cache;
