@@ -193,10 +193,12 @@ function decodeSequence(info: SequenceInfo, bytes: Uint8Array, itemCount: number
   return new SequenceModel(spec, weights, genre.data, itemCount);
 }
 
-/** items.json: one TitleSchema per entry (naming the item by id, else by position), ids unique, covers allowed. */
 const COVER_KEYS = ['cover', 'coverSquare'] as const;
 
-/** items.json's titles, checked, and their index by id (built here: the check needs it for repeated ids anyway). */
+/**
+ * items.json: one TitleSchema per entry (naming the item by id, else by position), ids unique, covers allowed; with
+ * the titles' index by id, built here since the check of repeated ids needs it anyway.
+ */
 function validateItems(raw: unknown, manifest: Manifest): { items: Title[]; indexOf: Map<string, number> } {
   const f = manifest.items;
   if (!Array.isArray(raw)) throw new DataError(f, 'must be a JSON array of items');
