@@ -165,6 +165,8 @@ export interface SnapshotLoadRequest {
   /** The snapshot folder's absolute URL (a relative one would resolve against the worker's URL). */
   base: string;
   profile: SnapshotProfile;
+  /** Half-float sparse rows the file cache keeps are left there for the page to read (it has their WebAssembly kernel). */
+  rowsOnDisk: boolean;
 }
 
 export interface SnapshotWorkerApi {

@@ -7,11 +7,11 @@
  */
 import type { LoadProgress, SnapshotProfile } from '../core/snapshot/load.ts';
 import { httpReader, loadSnapshot, synopsisPages } from '../core/snapshot/load.ts';
-import { spacesIntoWasm } from '../core/math/sparse-scan.ts';
-import { snapshotFileCache, withKeptManifest } from '../core/snapshot/file-cache.ts';
-import type { Snapshot } from '../core/snapshot/snapshot.ts';
-import type { Title } from '../core/snapshot/format.ts';
-import { snapshotFromMessage } from '../core/snapshot/transfer.ts';
+import { sparseKernelAvailable, spacesIntoWasm, wasmRowsMemory } from '../core/math/sparse-scan.ts';
+import { keptFile, readKeptFile, snapshotFileCache, withKeptManifest } from '../core/snapshot/file-cache.ts';
+import type { RowsOnDisk, Snapshot } from '../core/snapshot/snapshot.ts';
+import type { Space, Title } from '../core/snapshot/format.ts';
+import { snapshotFromMessage, type SnapshotMessage } from '../core/snapshot/transfer.ts';
 import type { SnapshotWorkerApi } from '../../workers/protocol.ts';
 import { isWorkerCrash, WorkerHandle } from './worker-rpc.ts';
 import { yieldToPage } from './yield.ts';
@@ -35,10 +35,15 @@ export async function loadSnapshotOffThread(base: URL, options: SnapshotLoad): P
   });
   try {
     const limits = { what: 'loading the snapshot', stallMs: options.stallMs };
-    const message = await handle.call((remote, progress) => remote.load({ base: base.href, profile }, progress(options.onProgress)), limits);
-    // The sparse rows go into WebAssembly memory (math/sparse-scan.ts) before the titles come, a chunk per task:
-    // the transferred rows (60 MB at 100k titles) can then go before the titles fill the page's memory (measured:
-    // moving them after the titles, or between the slices, raised the renderer's peak by another 20–30 MiB).
+    const rowsOnDisk = sparseKernelAvailable();
+    const message = await handle.call((remote, progress) => remote.load({ base: base.href, profile, rowsOnDisk }, progress(options.onProgress)), limits);
+    // The sparse rows go into WebAssembly memory (math/sparse-scan.ts) before the titles come: rows the worker left
+    // in the file cache are read from disk a slice at a time, so that they are never held twice (60 MB at 100k
+    // titles); others are copied from the message a chunk per task (the transferred rows can then go before the
+    // titles fill the page's memory; measured: moving them after the titles, or between the slices, raised the
+    // renderer's peak by another 20–30 MiB).
+    for (const r of message.rowsOnDisk ?? []) message.spaces.set(r.space, await rowsFromDisk(message, r, options.rowChunkBytes));
+    delete message.rowsOnDisk;
     const move = spacesIntoWasm(message.spaces, options.rowChunkBytes);
     while (!move.next().done) await yieldToPage();
     const items: Title[] = [];
@@ -50,13 +55,29 @@ export async function loadSnapshotOffThread(base: URL, options: SnapshotLoad): P
     }
     return withSynopsisPages(snapshotFromMessage(message, items, indexOf), base);
   } catch (e) {
-    if (!isWorkerCrash(e)) throw e;
+    if (!isWorkerCrash(e) && !(e instanceof KeptRowsLost)) throw e;
     console.warn(`toonpick: loading the snapshot on the page: ${(e as Error).message}`);
     const snapshot = await loadSnapshot(withKeptManifest(httpReader(base), base), { profile, onProgress: options.onProgress, cache: snapshotFileCache(), synopses: 'lazy' });
     return withSynopsisPages(snapshot, base);
   } finally {
     handle.stop();
   }
+}
+
+/** Rows left on disk that could not be read back as the worker checked them (the file went, or changed). */
+class KeptRowsLost extends Error {}
+
+/**
+ * A space's rows from its kept file straight into WebAssembly memory. The worker checked the rows as they streamed
+ * past (load.ts `rowsOnDisk`); the file's checksum, checked again here, says these are the same bytes.
+ */
+async function rowsFromDisk(message: SnapshotMessage, left: RowsOnDisk, sliceBytes: number): Promise<Space> {
+  const space = message.spaces.get(left.space)!;
+  const memory = wasmRowsMemory(message.manifest.itemCount, left.nnz, space.dim);
+  const file = await keptFile(left.sha256, left.bytes);
+  if (!memory || !file || memory.image.byteLength !== left.bytes || !(await readKeptFile(file, memory.image, sliceBytes)))
+    throw new KeptRowsLost(`the rows of ${left.space} left in the file cache could not be read back`);
+  return { ...space, csr: memory.rows };
 }
 
 /** The synopses stay in their pages until a title page or a search asks (load.ts synopsisPages; the same file cache). */

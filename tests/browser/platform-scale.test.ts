@@ -8,7 +8,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { launch, serveDist, trackErrors } from './harness.ts';
 import { writeSyntheticSource } from '../../bench/synthetic-catalog.ts';
 import { makeSnapshot } from '../../scripts/snapshot.ts';
@@ -18,6 +18,25 @@ import { recommend } from '../../src/core/ranker.ts';
 import { defaultConfig } from '../../src/core/config.ts';
 
 const TITLES = 17_000;
+
+/** Records the largest buffer any worker's message brought to the page (installed before the page's scripts run). */
+const WATCH_WORKER_MESSAGES = () => {
+  const w = window as unknown as { __largestFromWorker: number };
+  w.__largestFromWorker = 0;
+  const largest = (x: unknown, depth: number): number => {
+    if (x instanceof ArrayBuffer) return x.byteLength;
+    if (ArrayBuffer.isView(x)) return x.buffer.byteLength;
+    if (depth > 8 || typeof x !== 'object' || x === null) return 0;
+    const values = x instanceof Map ? [...x.values()] : Object.values(x);
+    return Math.max(0, ...values.map((v) => largest(v, depth + 1)));
+  };
+  const add = Worker.prototype.addEventListener;
+  Worker.prototype.addEventListener = function (this: Worker, type: string, ...rest: unknown[]) {
+    if (type === 'message') add.call(this, 'message', (e: Event) => (w.__largestFromWorker = Math.max(w.__largestFromWorker, largest((e as MessageEvent).data, 0))));
+    return (add as (...args: unknown[]) => void).call(this, type, ...rest);
+  } as typeof Worker.prototype.addEventListener;
+};
+const largestFromWorker = (page: Page) => page.evaluate(() => (window as unknown as { __largestFromWorker: number }).__largestFromWorker);
 let browser: Browser;
 let server: Awaited<ReturnType<typeof serveDist>>;
 let work: string;
@@ -43,6 +62,7 @@ describe('a 17,000-title catalog in the app', () => {
     const lexical = node.spaces.get('lexical')!;
     expect(lexical.csr).toBeDefined();
     const page = await browser.newPage();
+    await page.addInitScript(WATCH_WORKER_MESSAGES);
     const errors = trackErrors(page);
     const liked = [node.items[120].id, node.items[4321].id, node.items[9876].id];
     for (const id of liked) {
@@ -50,7 +70,9 @@ describe('a 17,000-title catalog in the app', () => {
       await page.getByTestId('act-like').click({ timeout: 120_000 });
       await page.locator('[data-testid="act-like"][aria-pressed="true"]').waitFor();
     }
+    // A fresh load of the page (the likes were one load: the app's own navigation): it finds the files kept.
     await page.goto(`${server.url}?snapshot=./big/#/for-you`);
+    await page.reload();
     await page.getByTestId('card').first().waitFor({ timeout: 120_000 });
     const shown = await page.getByTestId('card').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')!));
 
@@ -65,6 +87,30 @@ describe('a 17,000-title catalog in the app', () => {
     const history = liked.map((id, i) => ({ id, readAt: i + 1, likedAt: i + 1 }));
     const expected = recommend(node, history, defaultConfig.ranker, shown.length)!.map((r) => node.items[r.index].id);
     expect(shown).toEqual(expected);
+
+    // The worker checked the kept lexical rows on disk and left them there, and the page read them into
+    // WebAssembly memory itself, so no message from the worker carried them (load.ts rowsOnDisk).
+    expect(await largestFromWorker(page)).toBeLessThan(rowBytes);
+
+    // A kept file damaged on disk: the worker's check finds it, downloads it again and sends its rows; the same list.
+    const file = node.manifest.files[node.manifest.spaces.find((sp) => sp.name === 'lexical')!.file];
+    await page.evaluate(async ({ sha256, titles }) => {
+      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('toonpick-snapshot-files');
+      const handle = await dir.getFileHandle(sha256);
+      const at = 4 + (titles + 1) * 4 + 1234; // a column
+      const old = new Uint8Array(await (await handle.getFile()).slice(at, at + 1).arrayBuffer())[0];
+      const w = await handle.createWritable({ keepExistingData: true });
+      await w.write({ type: 'write', position: at, data: new Uint8Array([old ^ 0x10]) });
+      await w.close();
+    }, { sha256: file.sha256, titles: TITLES });
+    for (const onDisk of [false, true]) {
+      await page.reload();
+      await page.getByTestId('card').first().waitFor({ timeout: 120_000 });
+      expect(await page.getByTestId('card').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')!))).toEqual(expected);
+      // Rewritten by that download, the file is left on disk again on the next load.
+      if (onDisk) expect(await largestFromWorker(page)).toBeLessThan(rowBytes);
+      else expect(await largestFromWorker(page)).toBeGreaterThanOrEqual(rowBytes);
+    }
     expect(errors).toEqual([]);
   }, 300_000);
 });

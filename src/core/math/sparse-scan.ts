@@ -5,7 +5,7 @@
  * go). Where WebAssembly cannot compile (a host page whose Content-Security-Policy forbids it) or the memory
  * cannot be had, the rows stay as they are and vectors.ts scans them in JavaScript, with the same result.
  */
-import type { CsrRows } from '../snapshot/encoding.ts';
+import { halfFloatTable, type CsrRows } from '../snapshot/encoding.ts';
 import type { Space } from '../snapshot/format.ts';
 import { runSteps } from '../steps.ts';
 import { WASM_BASE64 } from './sparse-scan.wasm.ts';
@@ -56,16 +56,38 @@ export function* spacesIntoWasm(spaces: Map<string, Space>, chunkBytes: number):
 export function* wasmRowsInSteps(csr: CsrRows, dim: number, chunkBytes: number): Generator<void, CsrRows> {
   const { offsets, cols, values, table } = csr;
   if (csr.kernel || !table || !(values instanceof Uint16Array) || table.length !== HALF_TABLE) return csr;
+  const memory = wasmRowsMemory(offsets.length - 1, cols.length, dim);
+  if (!memory) return csr;
+  const rows = memory.rows;
+  for (const [to, from] of [[rows.offsets, offsets], [rows.cols, cols], [rows.values, values]] as const) {
+    const step = Math.max(1, Math.floor(chunkBytes / from.BYTES_PER_ELEMENT));
+    for (let i = 0; i < from.length; i += step) {
+      to.set(from.subarray(i, Math.min(from.length, i + step)), i);
+      if (i + step < from.length) yield;
+    }
+  }
+  return rows;
+}
+
+/** Whether this realm can compile the kernel (a page whose Content-Security-Policy forbids WebAssembly cannot). */
+export const sparseKernelAvailable = (): boolean => kernelModule() !== null;
+
+/**
+ * WebAssembly memory for `n` half-float rows of `dim` with `nnz` non-zeros, and their kernel; undefined where there
+ * is no kernel or no memory of that size. The rows sit in it as a `csr-f16` file's image (encoding.ts: the dim, the
+ * row offsets, the columns, the half floats), so that a kept file can be read straight into `image`
+ * (snapshot-client.ts) as well as rows copied into `rows`' views; `rows` is valid once they are filled.
+ */
+export function wasmRowsMemory(n: number, nnz: number, dim: number): { image: Uint8Array; rows: CsrRows } | undefined {
   const module = kernelModule();
-  if (!module) return csr;
-  const n = offsets.length - 1;
-  const nnz = cols.length;
-  // Layout: the half-float table, the query, the output, the row offsets, the columns, the half-float codes.
-  const at = { table: 0, q: HALF_TABLE * 4, out: 0, offsets: 0, cols: 0, values: 0 };
+  if (!module) return undefined;
+  // Layout: the half-float table, the query, the output, then the file's image (its row offsets 4-aligned).
+  const at = { table: 0, q: HALF_TABLE * 4, out: 0, image: 0, offsets: 0, cols: 0, values: 0 };
   at.out = align8(at.q + dim * 4);
-  at.offsets = align8(at.out + n * 4);
-  at.cols = align8(at.offsets + (n + 1) * 4);
-  at.values = align8(at.cols + nnz * 2);
+  at.image = align8(at.out + n * 4);
+  at.offsets = at.image + 4;
+  at.cols = at.offsets + (n + 1) * 4;
+  at.values = at.cols + nnz * 2;
   const end = at.values + nnz * 2;
   let memory: WebAssembly.Memory;
   let exports: ScanExports;
@@ -73,7 +95,7 @@ export function* wasmRowsInSteps(csr: CsrRows, dim: number, chunkBytes: number):
     memory = new WebAssembly.Memory({ initial: Math.ceil(end / PAGE_BYTES) });
     exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as ScanExports;
   } catch {
-    return csr; // no memory of that size here: the JavaScript scan reads the rows where they are
+    return undefined; // no memory of that size here: the JavaScript scan reads the rows where they are
   }
   const buf = memory.buffer;
   const rows: CsrRows = {
@@ -82,14 +104,8 @@ export function* wasmRowsInSteps(csr: CsrRows, dim: number, chunkBytes: number):
     values: new Uint16Array(buf, at.values, nnz),
     table: new Float32Array(buf, at.table, HALF_TABLE),
   };
-  rows.table!.set(table);
-  for (const [to, from] of [[rows.offsets, offsets], [rows.cols, cols], [rows.values, values]] as const) {
-    const step = Math.max(1, Math.floor(chunkBytes / from.BYTES_PER_ELEMENT));
-    for (let i = 0; i < from.length; i += step) {
-      to.set(from.subarray(i, Math.min(from.length, i + step)), i);
-      if (i + step < from.length) yield;
-    }
-  }
+  rows.table!.set(halfFloatTable());
+  new DataView(buf).setUint32(at.image, dim, true);
   const query = new Float32Array(buf, at.q, dim);
   const scores = new Float32Array(buf, at.out, n);
   rows.kernel = {
@@ -100,5 +116,5 @@ export function* wasmRowsInSteps(csr: CsrRows, dim: number, chunkBytes: number):
       out.set(scores);
     },
   };
-  return rows;
+  return { image: new Uint8Array(buf, at.image, end - at.image), rows };
 }

@@ -45,7 +45,7 @@ function toHalf(v: number): number {
 
 /** Every half float's value, built on first use (256 KB): decoding a large sparse space is one lookup per value. */
 let HALF_TABLE: Float32Array | undefined;
-const halfTable = () => (HALF_TABLE ??= Float32Array.from({ length: 65536 }, (_, h) => fromHalf(h)));
+export const halfFloatTable = (): Float32Array => (HALF_TABLE ??= Float32Array.from({ length: 65536 }, (_, h) => fromHalf(h)));
 
 function fromHalf(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
@@ -218,7 +218,7 @@ export function decodeSpaceRows(bytes: Uint8Array, rows: number, dim: number, dt
   // Half floats are 2-aligned after the uint16 columns; int8 codes need no alignment.
   const halves = f16 ? new Uint16Array(buf, at + head + nnz * 2, nnz) : null;
   const codes = f16 ? null : new Int8Array(buf, at + head + nnz * 2, nnz);
-  const half = halves ? halfTable() : null;
+  const half = halves ? halfFloatTable() : null;
   const data = new Float32Array(keepSparse ? 0 : rows * dim);
   // Half floats stay as stored (views on the file); int8 codes become float32 values.
   const values = new Float32Array(keepSparse && !half ? nnz : 0);
@@ -245,6 +245,84 @@ export function decodeSpaceRows(bytes: Uint8Array, rows: number, dim: number, dt
   if (!keepSparse) return { data };
   // Half floats: the file's own bytes, in place. Int8 codes: copies of the offsets and columns, so the file can go.
   return { data, csr: half ? { offsets, cols, values: halves!, table: half } : { offsets: offsets.slice(), cols: cols.slice(), values } };
+}
+
+/**
+ * The checks `decodeSpaceRows` makes of a `csr-f16` file kept sparse, made as the file streams past (`feed`), so
+ * that a 60 MB file is checked without being held: the snapshot worker reads a kept file through one small buffer
+ * and leaves its rows to the page (transfer.ts). It only tells whether the file passes (`ok`); a file that does not
+ * is decoded whole by `decodeSpaceRows`, which names its fault exactly as ever.
+ */
+export class CsrF16Check {
+  private readonly head: number;
+  private readonly offsets: Uint32Array;
+  private nnz = -1;
+  private row = -1;
+  private previous = -1;
+  private failed = false;
+
+  constructor(
+    private readonly bytes: number,
+    private readonly rows: number,
+    private readonly dim: number,
+  ) {
+    this.head = 4 + (rows + 1) * 4;
+    this.offsets = new Uint32Array(rows + 1);
+    this.failed = bytes < this.head;
+  }
+
+  /** Whether every byte fed so far passed (all of them, once the file was fed whole). */
+  get ok(): boolean {
+    return !this.failed;
+  }
+
+  /** The file's non-zeros (known once the row offsets went past). */
+  get nonZeros(): number {
+    return this.nnz;
+  }
+
+  /**
+   * The file's next bytes, from `at` on, in order: every chunk but the last a multiple of 4 bytes long, so that no
+   * stored number is split between two chunks (the row offsets start at byte 4, the columns and values on even ones).
+   */
+  feed(chunk: Uint8Array, at: number): void {
+    if (this.failed) return;
+    const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const end = at + chunk.byteLength;
+    if (at === 0 && chunk.byteLength >= 4 && view.getUint32(0, true) !== this.dim) return this.fail();
+    for (let p = Math.max(at, 4); p < Math.min(end, this.head); p += 4) this.offsets[(p - 4) >> 2] = view.getUint32(p - at, true);
+    if (this.nnz < 0) {
+      if (end < this.head) return;
+      this.nnz = this.offsets[this.rows];
+      if (this.offsets[0] !== 0 || this.bytes !== this.head + this.nnz * 4) return this.fail();
+      if (this.rows > 0) this.enter(0);
+    }
+    const cols = this.head, values = cols + this.nnz * 2, stop = values + this.nnz * 2;
+    const o = this.offsets;
+    for (let p = Math.max(at, cols); p < Math.min(end, values) && !this.failed; p += 2) {
+      const k = (p - cols) >> 1;
+      while (k >= o[this.row + 1] && !this.failed) this.enter(this.row + 1);
+      const c = view.getUint16(p - at, true);
+      if (c >= this.dim || c <= this.previous) return this.fail();
+      this.previous = c;
+    }
+    // Past the last column: the rows left (empty ones) still need sound offsets.
+    if (end >= values) while (this.row + 1 < this.rows && !this.failed) this.enter(this.row + 1);
+    // Kept as stored: only a value's exponent is checked (all ones: infinity or NaN).
+    for (let p = Math.max(at, values); p < Math.min(end, stop); p += 2) if ((view.getUint16(p - at, true) & 0x7c00) === 0x7c00) return this.fail();
+  }
+
+  /** Row i's offsets, checked as `decodeSpaceRows` checks them before its columns. */
+  private enter(i: number): void {
+    const a = this.offsets[i], b = this.offsets[i + 1];
+    if (b < a || b > this.nnz) return this.fail();
+    this.row = i;
+    this.previous = -1;
+  }
+
+  private fail(): void {
+    this.failed = true;
+  }
 }
 
 /**

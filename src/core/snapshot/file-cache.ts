@@ -73,23 +73,44 @@ function cacheStorageFileCache(): FileCache {
  * chance.
  */
 export function checksum(bytes: Uint8Array): number {
-  const whole = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
-  // Signed words: an unsigned one above 2³¹ would be a heap number wherever the loop is not yet optimised.
-  const words = new Int32Array(whole.buffer, whole.byteOffset, whole.byteLength >>> 2);
-  let a = 0x811c9dc5 | 0, b = 0x01000193, c = 0x6a09e667 | 0, d = 0xbb67ae85 | 0;
-  const n = words.length & ~3;
-  for (let i = 0; i < n; i += 4) {
-    a = Math.imul(a ^ words[i], 0x01000193);
-    b = Math.imul(b ^ words[i + 1], 0x01000193);
-    c = Math.imul(c ^ words[i + 2], 0x01000193);
-    d = Math.imul(d ^ words[i + 3], 0x01000193);
+  const sum = new RunningChecksum();
+  sum.update(bytes);
+  return sum.digest();
+}
+
+/** `checksum` of bytes that come in pieces (a file read slice by slice): each piece but the last a multiple of 16 bytes. */
+export class RunningChecksum {
+  private lanes = [0x811c9dc5 | 0, 0x01000193, 0x6a09e667 | 0, 0xbb67ae85 | 0];
+  private length = 0;
+  private ended = false;
+
+  update(bytes: Uint8Array): void {
+    if (this.ended) throw new Error('checksum: only the last piece may be of a length that is not a multiple of 16');
+    this.ended = bytes.byteLength % 16 !== 0;
+    const whole = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+    // Signed words: an unsigned one above 2³¹ would be a heap number wherever the loop is not yet optimised.
+    const words = new Int32Array(whole.buffer, whole.byteOffset, whole.byteLength >>> 2);
+    let [a, b, c, d] = this.lanes;
+    const n = words.length & ~3;
+    for (let i = 0; i < n; i += 4) {
+      a = Math.imul(a ^ words[i], 0x01000193);
+      b = Math.imul(b ^ words[i + 1], 0x01000193);
+      c = Math.imul(c ^ words[i + 2], 0x01000193);
+      d = Math.imul(d ^ words[i + 3], 0x01000193);
+    }
+    for (let i = n; i < words.length; i++) a = Math.imul(a ^ words[i], 0x01000193);
+    for (let i = words.length * 4; i < whole.length; i++) b = Math.imul(b ^ whole[i], 0x01000193);
+    this.lanes = [a, b, c, d];
+    this.length += whole.length;
   }
-  for (let i = n; i < words.length; i++) a = Math.imul(a ^ words[i], 0x01000193);
-  for (let i = words.length * 4; i < whole.length; i++) b = Math.imul(b ^ whole[i], 0x01000193);
-  let h = Math.imul(a ^ whole.length, 0x01000193);
-  h = Math.imul(h ^ b, 0x01000193);
-  h = Math.imul(h ^ c, 0x01000193);
-  return Math.imul(h ^ d, 0x01000193) >>> 0;
+
+  digest(): number {
+    const [a, b, c, d] = this.lanes;
+    let h = Math.imul(a ^ this.length, 0x01000193);
+    h = Math.imul(h ^ b, 0x01000193);
+    h = Math.imul(h ^ c, 0x01000193);
+    return Math.imul(h ^ d, 0x01000193) >>> 0;
+  }
 }
 
 /** The 4 bytes written after a file's own: its checksum, little-endian. */
@@ -102,9 +123,8 @@ const TRAILER = 4;
 async function readFile(handle: FileSystemFileHandle, expected: number): Promise<Uint8Array | undefined> {
   let bytes: Uint8Array | undefined;
   const tail = new Uint8Array(TRAILER);
-  const sync = (handle as { createSyncAccessHandle?: () => Promise<SyncHandle> }).createSyncAccessHandle;
   // Another tab's worker may hold the file's lock for a moment: then it is read as a File.
-  const h = typeof sync === 'function' ? await sync.call(handle).catch(() => undefined) : undefined;
+  const h = await syncHandle(handle);
   if (h) {
     try {
       const size = h.getSize() - TRAILER;
@@ -133,6 +153,35 @@ interface SyncHandle {
   close(): void;
 }
 
+/** The file's sync access handle: in a worker, unless another holds its lock; undefined on a page. */
+async function syncHandle(handle: FileSystemFileHandle): Promise<SyncHandle | undefined> {
+  const sync = (handle as { createSyncAccessHandle?: () => Promise<SyncHandle> }).createSyncAccessHandle;
+  return typeof sync === 'function' ? sync.call(handle).catch(() => undefined) : undefined;
+}
+
+/** `FileCache.scan` of one kept file through its sync access handle (no handle: false, and the loader reads it whole). */
+async function scanFile(handle: FileSystemFileHandle, expected: number, chunkBytes: number, visit: (piece: Uint8Array, at: number) => void): Promise<boolean> {
+  const h = await syncHandle(handle);
+  if (!h) return false;
+  try {
+    const size = h.getSize() - TRAILER;
+    if (size !== expected) return false;
+    const step = Math.max(16, chunkBytes - (chunkBytes % 16));
+    const buffer = new Uint8Array(Math.min(step, size));
+    const sum = new RunningChecksum();
+    for (let at = 0; at < size; at += step) {
+      const piece = buffer.subarray(0, Math.min(step, size - at));
+      if (h.read(piece, { at }) !== piece.byteLength) return false;
+      sum.update(piece);
+      visit(piece, at);
+    }
+    const tail = new Uint8Array(TRAILER);
+    return h.read(tail, { at: size }) === TRAILER && new DataView(tail.buffer).getUint32(0, true) === sum.digest();
+  } finally {
+    h.close();
+  }
+}
+
 /** Writes `bytes` then their checksum (`readFile` checks it); where that fails, no file is left under `name`. */
 async function writeFile(dir: FileSystemDirectoryHandle, name: string, bytes: Uint8Array): Promise<void> {
   try {
@@ -148,8 +197,7 @@ async function writeFileIn(handle: FileSystemFileHandle, bytes: Uint8Array): Pro
   new DataView(tail.buffer).setUint32(0, checksum(bytes), true);
   // In a worker, straight into the file (createWritable sends every byte to the browser's process first: at 100k
   // titles it held the snapshot worker ~0.35 s longer); a write cut short fails its checksum when read.
-  const sync = (handle as { createSyncAccessHandle?: () => Promise<SyncHandle> }).createSyncAccessHandle;
-  const h = typeof sync === 'function' ? await sync.call(handle).catch(() => undefined) : undefined;
+  const h = await syncHandle(handle);
   if (h) {
     try {
       h.truncate(0);
@@ -191,6 +239,11 @@ function opfsFileCache(root: () => Promise<FileSystemDirectoryHandle>): FileCach
       if (kept && (await writeFile(await open(), entry.sha256, kept).then(() => true, () => false))) await dropFromCacheStorage(entry.sha256).catch(() => undefined);
       return kept;
     },
+    async scan(entry, chunkBytes, visit) {
+      if (await refused()) return false;
+      const handle = await (await open()).getFileHandle(entry.sha256).catch(() => undefined);
+      return handle ? scanFile(handle, entry.bytes, chunkBytes, visit) : false;
+    },
     async put(entry, bytes) {
       if (await refused()) return fallback?.put(entry, bytes);
       try {
@@ -217,6 +270,42 @@ function opfsFileCache(root: () => Promise<FileSystemDirectoryHandle>): FileCach
     },
   };
   return cache;
+}
+
+/**
+ * The kept file of a checked file (by its SHA-256 and size) in OPFS, as the browser's File (on disk, not in
+ * memory; its checksum follows its bytes), or undefined: where the page reads the rows a load left on disk
+ * (load.ts `rowsOnDisk`) with `readKeptFile`.
+ */
+export async function keptFile(sha256: string, bytes: number): Promise<Blob | undefined> {
+  const storage = (globalThis as { navigator?: { storage?: { getDirectory?: () => Promise<FileSystemDirectoryHandle> } } }).navigator?.storage;
+  if (typeof storage?.getDirectory !== 'function') return undefined;
+  try {
+    const file = await (await (await storage.getDirectory()).getDirectoryHandle(CACHE)).getFileHandle(sha256);
+    const blob = await file.getFile();
+    return blob.size === bytes + TRAILER ? blob : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Reads a kept file's bytes (`keptFile`) into `into` (exactly its size), `sliceBytes` at a time, each slice let go
+ * once copied: the page fills WebAssembly memory from disk without holding the file twice. Answers whether the
+ * bytes are the ones written (their checksum); when not, `into` holds garbage and must not be used.
+ */
+export async function readKeptFile(file: Blob, into: Uint8Array, sliceBytes: number): Promise<boolean> {
+  const size = file.size - TRAILER;
+  if (size !== into.byteLength) return false;
+  const sum = new RunningChecksum();
+  const step = Math.max(16, sliceBytes - (sliceBytes % 16));
+  for (let at = 0; at < size; at += step) {
+    const slice = new Uint8Array(await file.slice(at, Math.min(size, at + step)).arrayBuffer());
+    into.set(slice, at);
+    sum.update(slice);
+  }
+  const tail = new DataView(await file.slice(size).arrayBuffer());
+  return tail.byteLength === TRAILER && tail.getUint32(0, true) === sum.digest();
 }
 
 /**

@@ -9,13 +9,13 @@ import { COMMUNITY_MODEL, COMMUNITY_VERSION } from '../rank/community.ts';
 import { decodeCommunityModel } from '../rank/community-file.ts';
 import { SEQUENCE_MODEL, SEQUENCE_VERSION, SequenceModel, sequenceWeightCount } from '../rank/sequence.ts';
 import type { Community } from '../rank/signals.ts';
-import { decodeSpaceRows } from './encoding.ts';
+import { CsrF16Check, decodeSpaceRows } from './encoding.ts';
 import { decodeDelta, patchBytes } from './delta.ts';
 import * as v from 'valibot';
 import { contentHashOf, sha256Hex, type CommunityInfo, type FileEntry, type Manifest, type SequenceInfo, type SerendipityCalibration, type Space, type SpaceInfo, type Title } from './format.ts';
 import { fieldOf, parseWith } from '../schema/issues.ts';
 import { acceptedTitle, ManifestSchema, SerendipityCalibrationSchema, TitleSchema } from '../schema/snapshot.ts';
-import type { Snapshot, SynopsisPages } from './snapshot.ts';
+import type { RowsOnDisk, Snapshot, SynopsisPages } from './snapshot.ts';
 import { isCoverRef, isSnapshotPath } from './paths.ts';
 import { LEXICAL_ENCODER } from '../text/lexical.ts';
 import { spacesIntoWasm } from '../math/sparse-scan.ts';
@@ -285,10 +285,15 @@ async function fromCache(cache: FileCache | undefined, entry: FileEntry): Promis
  */
 const SPARSE_IN_MEMORY_ABOVE = 64 * 2 ** 20;
 
+/**
+ * Whether a space's rows stay sparse in memory. The genre space stays dense whatever its size: it is small by
+ * nature, and serendipity reads it row by row.
+ */
+const keptSparse = (info: SpaceInfo, itemCount: number, denseLimit: number) => info.name !== 'genre' && itemCount * info.dim * 4 > denseLimit;
+
 function decodeSpace(info: SpaceInfo, bytes: Uint8Array, items: Title[], denseLimit: number): Space {
   const ctx = { file: info.file, field: `spaces.${info.name}`, itemOf: (row: number) => items[row].id };
-  // The genre space stays dense whatever its size: it is small by nature, and serendipity reads it row by row.
-  const { data, csr } = decodeSpaceRows(bytes, items.length, info.dim, info.dtype, ctx, info.name !== 'genre' && items.length * info.dim * 4 > denseLimit);
+  const { data, csr } = decodeSpaceRows(bytes, items.length, info.dim, info.dtype, ctx, keptSparse(info, items.length, denseLimit));
   return { name: info.name, dim: info.dim, data, ...(csr ? { csr } : {}), normalized: info.normalized, encoder: info.encoder };
 }
 
@@ -329,6 +334,12 @@ export interface FileCache {
   put(entry: FileEntry, bytes: Uint8Array): Promise<void>;
   /** After a load: the files of this manifest (their hashes) are the ones to keep. */
   retain(sha256s: string[]): Promise<void>;
+  /**
+   * The kept file read piece by piece into `visit` through one reused buffer (`visit` must not keep a piece; each is
+   * `chunkBytes` long, a multiple of 16, but the last), its checksum checked at the end: true when all of it went past
+   * intact, false when it is not kept or not intact. Only a cache that reads files in place has it (OPFS in a worker).
+   */
+  scan?(entry: FileEntry, chunkBytes: number, visit: (piece: Uint8Array, at: number) => void): Promise<boolean>;
 }
 
 export interface LoadOptions {
@@ -349,7 +360,16 @@ export interface LoadOptions {
    * transferred, so the page moves the rows in on arrival (src/app/snapshot-client.ts).
    */
   wasmRows?: boolean;
+  /**
+   * Half-float sparse rows kept sparse whose file the cache holds (`FileCache.scan`) are checked there as they stream
+   * past and left on disk, for the page to read into WebAssembly memory (`Snapshot.rowsOnDisk`; the snapshot worker,
+   * whose snapshot goes to the page: src/app/snapshot-client.ts). Their spaces come without rows.
+   */
+  rowsOnDisk?: boolean;
 }
+
+/** Bytes of a kept file read per piece when checking rows left on disk. */
+const SCAN_PIECE = 2 ** 20;
 
 /** The share of a load's bytes between two progress reports. */
 const PROGRESS_STEP = 0.005;
@@ -389,9 +409,27 @@ export async function loadSnapshot(read: ReadFile, options: LoadOptions = {}): P
   // All requests at once: the network, not the order of files, sets the pace. The first failure wins.
   const cache = options.cache;
   const patched = cache ? deltaPatcher(manifest, read, cache) : undefined;
+  const denseLimit = options.denseLimitBytes ?? SPARSE_IN_MEMORY_ABOVE;
+  const onDisk = new Map<string, number>(); // file → its non-zeros, for rows left on disk
+  const leaveOnDisk = async (p: string): Promise<boolean> => {
+    const info = manifest.spaces.find((s) => s.file === p);
+    if (!options.rowsOnDisk || !cache?.scan || !info || !keptSparse(info, manifest.itemCount, denseLimit) || info.dtype !== 'csr-f16') return false;
+    if (manifest.spaces.some((s) => s.file === p && s !== info) || encoderFiles.has(p) || modelFiles.includes(p)) return false;
+    const check = new CsrF16Check(manifest.files[p].bytes, manifest.itemCount, info.dim);
+    const intact = await cache.scan(manifest.files[p], SCAN_PIECE, (piece, at) => check.feed(piece, at)).catch(() => false);
+    // A file that fails is read whole below: downloaded again when damaged, refused by decodeSpace when its rows are bad.
+    if (!intact || !check.ok) return false;
+    onDisk.set(p, check.nonZeros);
+    return true;
+  };
   const files = new Map(
     await Promise.all(
       wanted.map(async (p) => {
+        if (await leaveOnDisk(p)) {
+          received.set(p, manifest.files[p].bytes);
+          report();
+          return [p, new Uint8Array(0)] as const;
+        }
         const bytes = await cachedOrRead(read, cache, p, manifest.files[p], patched, (n) => {
           received.set(p, n);
           report();
@@ -417,7 +455,15 @@ export async function loadSnapshot(read: ReadFile, options: LoadOptions = {}): P
   const { items, indexOf } = validateItems(itemsRaw, manifest);
   pages.forEach((p, k) => applySynopsisPage(items, k, manifest.details!.pageSize, files.get(p)!, p));
   const spaces = new Map<string, Space>();
-  for (const info of manifest.spaces) spaces.set(info.name, decodeSpace(info, files.get(info.file)!, items, options.denseLimitBytes ?? SPARSE_IN_MEMORY_ABOVE));
+  const rowsOnDisk: RowsOnDisk[] = [];
+  for (const info of manifest.spaces) {
+    const nnz = onDisk.get(info.file);
+    if (nnz === undefined) spaces.set(info.name, decodeSpace(info, files.get(info.file)!, items, denseLimit));
+    else {
+      spaces.set(info.name, { name: info.name, dim: info.dim, data: new Float32Array(0), normalized: info.normalized, encoder: info.encoder });
+      rowsOnDisk.push({ space: info.name, sha256: manifest.files[info.file].sha256, bytes: manifest.files[info.file].bytes, nnz });
+    }
+  }
   if (options.wasmRows !== false) runSteps(spacesIntoWasm(spaces, Infinity));
   const blobs = new Map<string, Uint8Array>();
   for (const p of [...encoderFiles, ...modelFiles]) if (files.has(p)) blobs.set(p, files.get(p)!);
@@ -428,7 +474,7 @@ export async function loadSnapshot(read: ReadFile, options: LoadOptions = {}): P
   const community = manifest.community && decodeCommunity(manifest.community, (p) => blobs.get(p)!, items.length, genre);
   const sequence = manifest.sequence && decodeSequence(manifest.sequence, blobs.get(manifest.sequence.file)!, items.length, genre);
   const calibration = community?.learned?.strength === undefined ? calibrationOf(manifest) : undefined;
-  return { manifest, items, spaces, blobs, indexOf, ...(community ? { community } : {}), ...(sequence ? { sequence } : {}), ...(calibration ? { calibration } : {}) };
+  return { manifest, items, spaces, blobs, indexOf, ...(rowsOnDisk.length ? { rowsOnDisk } : {}), ...(community ? { community } : {}), ...(sequence ? { sequence } : {}), ...(calibration ? { calibration } : {}) };
 }
 
 /**

@@ -21,6 +21,19 @@ export interface Snapshot {
   synopses?: SynopsisPages;
   /** From `manifest.calibration` (catalogs without community data). */
   calibration?: SerendipityCalibration;
+  /**
+   * Spaces whose rows a load left in the file cache, checked (load.ts `rowsOnDisk`): until the page reads them in
+   * (src/app/snapshot-client.ts) these spaces have no rows, so only a snapshot on its way to the page has any.
+   */
+  rowsOnDisk?: RowsOnDisk[];
+}
+
+/** A space's `csr-f16` rows left in the kept file of that SHA-256 and size, with `nnz` non-zeros. */
+export interface RowsOnDisk {
+  space: string;
+  sha256: string;
+  bytes: number;
+  nnz: number;
 }
 
 /** The synopsis pages of a snapshot loaded without them (load.ts synopsisPages). */
