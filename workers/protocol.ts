@@ -18,6 +18,7 @@ import type { TextModelConfig, ToonpickConfig } from '../src/core/config.ts';
 import type { SequenceSpec } from '../src/core/rank/sequence.ts';
 import type { LoadProgress, SnapshotProfile } from '../src/core/snapshot/load.ts';
 import type { SnapshotMessage } from '../src/core/snapshot/transfer.ts';
+import type { RowsOnDisk } from '../src/core/snapshot/snapshot.ts';
 import type { Title } from '../src/core/snapshot/format.ts';
 import type {
   SavedStyleWeights,
@@ -172,9 +173,10 @@ export interface SnapshotLoadRequest {
 export interface SnapshotWorkerApi {
   /**
    * Loads the snapshot exactly as loadSnapshot does on the page (the same checks, the same file cache), and
-   * transfers the decoded snapshot back, less its titles: bytes of total arrive through `onProgress`.
+   * transfers the decoded snapshot back, less its titles: bytes of total arrive through `onProgress`, and each
+   * space's rows left on disk through `onRowsOnDisk` as soon as they are checked (`request.rowsOnDisk`).
    */
-  load(request: SnapshotLoadRequest, onProgress?: (p: LoadProgress) => void): Promise<SnapshotMessage>;
+  load(request: SnapshotLoadRequest, onProgress?: (p: LoadProgress) => void, onRowsOnDisk?: (rows: RowsOnDisk) => void): Promise<SnapshotMessage>;
   /** The loaded snapshot's titles `start` to `end` (exclusive), in catalog order: the page asks slice by slice. */
   items(start: number, end: number): Title[];
 }

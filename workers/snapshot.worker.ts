@@ -11,14 +11,15 @@ import { snapshotFileCache, withKeptManifest } from '../src/core/snapshot/file-c
 import type { Title } from '../src/core/snapshot/format.ts';
 import { httpReader, loadSnapshot, type LoadProgress } from '../src/core/snapshot/load.ts';
 import { snapshotMessage } from '../src/core/snapshot/transfer.ts';
+import type { RowsOnDisk } from '../src/core/snapshot/snapshot.ts';
 import type { SnapshotLoadRequest, SnapshotWorkerApi } from './protocol.ts';
 
 let items: Array<Title | undefined> = [];
 
 const api: SnapshotWorkerApi = {
-  async load(request: SnapshotLoadRequest, onProgress?: (p: LoadProgress) => void) {
+  async load(request: SnapshotLoadRequest, onProgress?: (p: LoadProgress) => void, onRowsOnDisk?: (rows: RowsOnDisk) => void) {
     const base = new URL(request.base);
-    const snapshot = await loadSnapshot(withKeptManifest(httpReader(base), base), { profile: request.profile, cache: snapshotFileCache(), onProgress, synopses: 'lazy', wasmRows: false, rowsOnDisk: request.rowsOnDisk });
+    const snapshot = await loadSnapshot(withKeptManifest(httpReader(base), base), { profile: request.profile, cache: snapshotFileCache(), onProgress, synopses: 'lazy', wasmRows: false, rowsOnDisk: request.rowsOnDisk, onRowsOnDisk });
     items = snapshot.items;
     const { message, transfer } = snapshotMessage(snapshot);
     return Comlink.transfer(message, transfer);

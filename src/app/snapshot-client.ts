@@ -10,8 +10,9 @@ import { httpReader, loadSnapshot, synopsisPages } from '../core/snapshot/load.t
 import { sparseKernelAvailable, spacesIntoWasm, wasmRowsMemory } from '../core/math/sparse-scan.ts';
 import { keptFile, readKeptFile, snapshotFileCache, withKeptManifest } from '../core/snapshot/file-cache.ts';
 import type { RowsOnDisk, Snapshot } from '../core/snapshot/snapshot.ts';
-import type { Space, Title } from '../core/snapshot/format.ts';
-import { snapshotFromMessage, type SnapshotMessage } from '../core/snapshot/transfer.ts';
+import type { Title } from '../core/snapshot/format.ts';
+import type { CsrRows } from '../core/snapshot/encoding.ts';
+import { snapshotFromMessage } from '../core/snapshot/transfer.ts';
 import type { SnapshotWorkerApi } from '../../workers/protocol.ts';
 import { isWorkerCrash, WorkerHandle } from './worker-rpc.ts';
 import { yieldToPage } from './yield.ts';
@@ -35,15 +36,22 @@ export async function loadSnapshotOffThread(base: URL, options: SnapshotLoad): P
   });
   try {
     const limits = { what: 'loading the snapshot', stallMs: options.stallMs };
+    // Rows the worker leaves in the file cache are read from disk straight into WebAssembly memory, a slice at a
+    // time, so that they are never held twice (60 MB at 100k titles); the worker says so as soon as it has checked
+    // them, and the page reads them while the worker parses the titles.
+    const fromDisk = new Map<string, Promise<CsrRows>>();
+    const onRowsOnDisk = (r: RowsOnDisk) => {
+      const reading = rowsFromDisk(r, options.rowChunkBytes);
+      reading.catch(() => undefined); // awaited below, unless the load fails first
+      fromDisk.set(r.space, reading);
+    };
     const rowsOnDisk = sparseKernelAvailable();
-    const message = await handle.call((remote, progress) => remote.load({ base: base.href, profile, rowsOnDisk }, progress(options.onProgress)), limits);
-    // The sparse rows go into WebAssembly memory (math/sparse-scan.ts) before the titles come: rows the worker left
-    // in the file cache are read from disk a slice at a time, so that they are never held twice (60 MB at 100k
-    // titles); others are copied from the message a chunk per task (the transferred rows can then go before the
-    // titles fill the page's memory; measured: moving them after the titles, or between the slices, raised the
-    // renderer's peak by another 20–30 MiB).
-    for (const r of message.rowsOnDisk ?? []) message.spaces.set(r.space, await rowsFromDisk(message, r, options.rowChunkBytes));
+    const message = await handle.call((remote, progress) => remote.load({ base: base.href, profile, rowsOnDisk }, progress(options.onProgress), progress(onRowsOnDisk)), limits);
+    for (const r of message.rowsOnDisk ?? []) message.spaces.set(r.space, { ...message.spaces.get(r.space)!, csr: await (fromDisk.get(r.space) ?? rowsFromDisk(r, options.rowChunkBytes)) });
     delete message.rowsOnDisk;
+    // Other sparse rows go into WebAssembly memory from the message before the titles come, a chunk per task: the
+    // transferred rows can then go before the titles fill the page's memory (measured: moving them after the
+    // titles, or between the slices, raised the renderer's peak by another 20–30 MiB).
     const move = spacesIntoWasm(message.spaces, options.rowChunkBytes);
     while (!move.next().done) await yieldToPage();
     const items: Title[] = [];
@@ -68,16 +76,15 @@ export async function loadSnapshotOffThread(base: URL, options: SnapshotLoad): P
 class KeptRowsLost extends Error {}
 
 /**
- * A space's rows from its kept file straight into WebAssembly memory. The worker checked the rows as they streamed
- * past (load.ts `rowsOnDisk`); the file's checksum, checked again here, says these are the same bytes.
+ * A space's rows from its kept file straight into WebAssembly memory. The worker checked the rows (load.ts
+ * `rowsOnDisk`); the file's checksum, checked again here, says these are the same bytes.
  */
-async function rowsFromDisk(message: SnapshotMessage, left: RowsOnDisk, sliceBytes: number): Promise<Space> {
-  const space = message.spaces.get(left.space)!;
-  const memory = wasmRowsMemory(message.manifest.itemCount, left.nnz, space.dim);
+async function rowsFromDisk(left: RowsOnDisk, sliceBytes: number): Promise<CsrRows> {
+  const memory = wasmRowsMemory(left.rows, left.nnz, left.dim);
   const file = await keptFile(left.sha256, left.bytes);
   if (!memory || !file || memory.image.byteLength !== left.bytes || !(await readKeptFile(file, memory.image, sliceBytes)))
     throw new KeptRowsLost(`the rows of ${left.space} left in the file cache could not be read back`);
-  return { ...space, csr: memory.rows };
+  return memory.rows;
 }
 
 /** The synopses stay in their pages until a title page or a search asks (load.ts synopsisPages; the same file cache). */

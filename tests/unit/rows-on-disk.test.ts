@@ -57,9 +57,11 @@ describe('checking csr-f16 rows as they stream past (CsrF16Check)', () => {
       fc.record({ kind: fc.constant('word' as const), at: fc.nat(), value: fc.integer({ min: 0, max: 0xffff }) }),
       fc.record({ kind: fc.constant('cut' as const), at: fc.nat() }),
       fc.record({ kind: fc.constant('grow' as const), at: fc.integer({ min: 1, max: 8 }) }),
-      // Aimed at the rows' structure: a column out of order or repeated, a row offset that goes back or past the end.
+      // Aimed at the rows' structure: a column out of order or repeated, a row offset that goes back or past the end,
+      // a value that is infinite or NaN.
       fc.record({ kind: fc.constant('column' as const), at: fc.nat(), value: fc.nat({ max: 30 }) }),
       fc.record({ kind: fc.constant('offset' as const), at: fc.nat(), value: fc.nat({ max: 300 }) }),
+      fc.record({ kind: fc.constant('infinite' as const), at: fc.nat(), value: fc.nat({ max: 0x3ff }) }),
     );
     fc.assert(
       fc.property(sparseFile, fc.array(damage, { minLength: 1, maxLength: 3 }), fc.array(fc.nat({ max: 40 }), { maxLength: 6 }), fc.integer({ min: -1, max: 1 }), ({ dim, rows }, damages, cuts, dimShift) => {
@@ -70,6 +72,8 @@ describe('checking csr-f16 rows as they stream past (CsrF16Check)', () => {
           const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
           if (d.kind === 'column') {
             if (nnz > 0 && bytes.length >= head + nnz * 2) view.setUint16(head + (d.at % nnz) * 2, d.value % (dim + 1), true);
+          } else if (d.kind === 'infinite') {
+            if (nnz > 0 && bytes.length >= head + nnz * 4) view.setUint16(head + nnz * 2 + (d.at % nnz) * 2, 0x7c00 | d.value, true);
           } else if (d.kind === 'offset') {
             if (rows.length > 0 && bytes.length >= head) view.setUint32(4 + (d.at % (rows.length + 1)) * 4, d.value % (nnz + 2), true);
           } else if (d.kind === 'grow') bytes = Uint8Array.from([...bytes, ...new Uint8Array(d.at)]);

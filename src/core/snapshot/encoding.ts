@@ -257,9 +257,11 @@ export class CsrF16Check {
   private readonly head: number;
   private readonly offsets: Uint32Array;
   private nnz = -1;
+  /** The row the columns have reached (-1: none yet), its last column, and where the next row starts. */
   private row = -1;
   private previous = -1;
-  private failed = false;
+  private next = 0;
+  private failed: boolean;
 
   constructor(
     private readonly bytes: number,
@@ -287,37 +289,45 @@ export class CsrF16Check {
    */
   feed(chunk: Uint8Array, at: number): void {
     if (this.failed) return;
-    const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    const end = at + chunk.byteLength;
-    if (at === 0 && chunk.byteLength >= 4 && view.getUint32(0, true) !== this.dim) return this.fail();
-    for (let p = Math.max(at, 4); p < Math.min(end, this.head); p += 4) this.offsets[(p - 4) >> 2] = view.getUint32(p - at, true);
+    // Typed views on the chunk, as decodeSpaceRows takes on the whole file (an odd offset gets an aligned copy).
+    const bytes = chunk.byteOffset % 4 === 0 ? chunk : chunk.slice();
+    const buf = bytes.buffer, base = bytes.byteOffset, end = at + bytes.byteLength;
+    const view = <T>(make: new (b: ArrayBufferLike, o: number, n: number) => T, from: number, to: number, size: number) => new make(buf, base + from - at, (to - from) / size);
+    if (at === 0 && end >= 4 && view(Uint32Array, 0, 4, 4)[0] !== this.dim) return this.fail();
+    const o = this.offsets;
+    if (Math.max(at, 4) < Math.min(end, this.head)) o.set(view(Uint32Array, Math.max(at, 4), Math.min(end, this.head), 4), (Math.max(at, 4) - 4) >> 2);
     if (this.nnz < 0) {
       if (end < this.head) return;
-      this.nnz = this.offsets[this.rows];
-      if (this.offsets[0] !== 0 || this.bytes !== this.head + this.nnz * 4) return this.fail();
-      if (this.rows > 0) this.enter(0);
+      this.nnz = o[this.rows];
+      if (o[0] !== 0 || this.bytes !== this.head + this.nnz * 4) return this.fail();
     }
-    const cols = this.head, values = cols + this.nnz * 2, stop = values + this.nnz * 2;
-    const o = this.offsets;
-    for (let p = Math.max(at, cols); p < Math.min(end, values) && !this.failed; p += 2) {
-      const k = (p - cols) >> 1;
-      while (k >= o[this.row + 1] && !this.failed) this.enter(this.row + 1);
-      const c = view.getUint16(p - at, true);
-      if (c >= this.dim || c <= this.previous) return this.fail();
-      this.previous = c;
+    const nnz = this.nnz, dim = this.dim, cols = this.head, values = cols + nnz * 2, stop = values + nnz * 2;
+    if (Math.max(at, cols) < Math.min(end, values)) {
+      const c = view(Uint16Array, Math.max(at, cols), Math.min(end, values), 2);
+      let k = (Math.max(at, cols) - cols) >> 1, row = this.row, previous = this.previous, next = this.next;
+      for (let j = 0; j < c.length; j++, k++) {
+        // Each row's offsets are checked before its columns, as decodeSpaceRows does.
+        while (k >= next) {
+          row++;
+          next = o[row + 1];
+          if (next < o[row] || next > nnz) return this.fail();
+          previous = -1;
+        }
+        if (c[j] >= dim || c[j] <= previous) return this.fail();
+        previous = c[j];
+      }
+      [this.row, this.previous, this.next] = [row, previous, next];
     }
     // Past the last column: the rows left (empty ones) still need sound offsets.
-    if (end >= values) while (this.row + 1 < this.rows && !this.failed) this.enter(this.row + 1);
-    // Kept as stored: only a value's exponent is checked (all ones: infinity or NaN).
-    for (let p = Math.max(at, values); p < Math.min(end, stop); p += 2) if ((view.getUint16(p - at, true) & 0x7c00) === 0x7c00) return this.fail();
-  }
-
-  /** Row i's offsets, checked as `decodeSpaceRows` checks them before its columns. */
-  private enter(i: number): void {
-    const a = this.offsets[i], b = this.offsets[i + 1];
-    if (b < a || b > this.nnz) return this.fail();
-    this.row = i;
-    this.previous = -1;
+    if (end >= values) {
+      for (let r = this.row + 1; r < this.rows; r++) if (o[r + 1] < o[r] || o[r + 1] > nnz) return this.fail();
+      this.row = this.rows - 1;
+    }
+    if (Math.max(at, values) < Math.min(end, stop)) {
+      // Kept as stored: only a value's exponent is checked (all ones: infinity or NaN).
+      const h = view(Uint16Array, Math.max(at, values), Math.min(end, stop), 2);
+      for (let j = 0; j < h.length; j++) if ((h[j] & 0x7c00) === 0x7c00) return this.fail();
+    }
   }
 
   private fail(): void {

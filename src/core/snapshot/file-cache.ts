@@ -239,6 +239,11 @@ function opfsFileCache(root: () => Promise<FileSystemDirectoryHandle>): FileCach
       if (kept && (await writeFile(await open(), entry.sha256, kept).then(() => true, () => false))) await dropFromCacheStorage(entry.sha256).catch(() => undefined);
       return kept;
     },
+    async holds(entry) {
+      if (await refused()) return false;
+      const handle = await (await open()).getFileHandle(entry.sha256).catch(() => undefined);
+      return (await handle?.getFile().catch(() => undefined))?.size === entry.bytes + TRAILER;
+    },
     async scan(entry, chunkBytes, visit) {
       if (await refused()) return false;
       const handle = await (await open()).getFileHandle(entry.sha256).catch(() => undefined);

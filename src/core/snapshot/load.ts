@@ -340,6 +340,8 @@ export interface FileCache {
    * intact, false when it is not kept or not intact. Only a cache that reads files in place has it (OPFS in a worker).
    */
   scan?(entry: FileEntry, chunkBytes: number, visit: (piece: Uint8Array, at: number) => void): Promise<boolean>;
+  /** Whether the file is kept where `scan` reads it, by its size (its bytes are checked when read). */
+  holds?(entry: FileEntry): Promise<boolean>;
 }
 
 export interface LoadOptions {
@@ -361,11 +363,18 @@ export interface LoadOptions {
    */
   wasmRows?: boolean;
   /**
-   * Half-float sparse rows kept sparse whose file the cache holds (`FileCache.scan`) are checked there as they stream
-   * past and left on disk, for the page to read into WebAssembly memory (`Snapshot.rowsOnDisk`; the snapshot worker,
-   * whose snapshot goes to the page: src/app/snapshot-client.ts). Their spaces come without rows.
+   * Half-float rows kept sparse are left in the file cache (`Snapshot.rowsOnDisk`), for the page to read from disk
+   * into WebAssembly memory (the snapshot worker, whose snapshot goes to the page: src/app/snapshot-client.ts), so
+   * that they are never held twice (the worker's copy and the page's; 60 MB at 100k titles). A kept file is checked
+   * there as it streams past (`FileCache.scan`); a downloaded one in memory, once the cache holds it
+   * (`FileCache.holds`). Their spaces come without rows. Where the cache cannot, the rows come as usual.
    */
   rowsOnDisk?: boolean;
+  /**
+   * Hears of a kept file's rows as soon as they are checked and left on disk, before the rest of the load (the items
+   * are parsed after every file is in): the page reads them meanwhile. Rows just downloaded come with the snapshot.
+   */
+  onRowsOnDisk?: (rows: RowsOnDisk) => void;
 }
 
 /** Bytes of a kept file read per piece when checking rows left on disk. */
@@ -410,22 +419,12 @@ export async function loadSnapshot(read: ReadFile, options: LoadOptions = {}): P
   const cache = options.cache;
   const patched = cache ? deltaPatcher(manifest, read, cache) : undefined;
   const denseLimit = options.denseLimitBytes ?? SPARSE_IN_MEMORY_ABOVE;
-  const onDisk = new Map<string, number>(); // file → its non-zeros, for rows left on disk
-  const leaveOnDisk = async (p: string): Promise<boolean> => {
-    const info = manifest.spaces.find((s) => s.file === p);
-    if (!options.rowsOnDisk || !cache?.scan || !info || !keptSparse(info, manifest.itemCount, denseLimit) || info.dtype !== 'csr-f16') return false;
-    if (manifest.spaces.some((s) => s.file === p && s !== info) || encoderFiles.has(p) || modelFiles.includes(p)) return false;
-    const check = new CsrF16Check(manifest.files[p].bytes, manifest.itemCount, info.dim);
-    const intact = await cache.scan(manifest.files[p], SCAN_PIECE, (piece, at) => check.feed(piece, at)).catch(() => false);
-    // A file that fails is read whole below: downloaded again when damaged, refused by decodeSpace when its rows are bad.
-    if (!intact || !check.ok) return false;
-    onDisk.set(p, check.nonZeros);
-    return true;
-  };
+  const onDisk = options.rowsOnDisk && cache?.scan && cache.holds ? rowsLeftOnDisk(manifest, cache, denseLimit, new Set([...encoderFiles, ...modelFiles]), options.onRowsOnDisk) : undefined;
   const files = new Map(
     await Promise.all(
       wanted.map(async (p) => {
-        if (await leaveOnDisk(p)) {
+        const rows = onDisk?.candidate(p);
+        if (rows && (await onDisk!.checkedOnDisk(p))) {
           received.set(p, manifest.files[p].bytes);
           report();
           return [p, new Uint8Array(0)] as const;
@@ -436,7 +435,7 @@ export async function loadSnapshot(read: ReadFile, options: LoadOptions = {}): P
         });
         received.set(p, bytes.byteLength);
         report();
-        return [p, bytes] as const;
+        return [p, rows && (await onDisk!.keptAndChecked(p, bytes)) ? new Uint8Array(0) : bytes] as const;
       }),
     ),
   );
@@ -457,12 +456,10 @@ export async function loadSnapshot(read: ReadFile, options: LoadOptions = {}): P
   const spaces = new Map<string, Space>();
   const rowsOnDisk: RowsOnDisk[] = [];
   for (const info of manifest.spaces) {
-    const nnz = onDisk.get(info.file);
-    if (nnz === undefined) spaces.set(info.name, decodeSpace(info, files.get(info.file)!, items, denseLimit));
-    else {
-      spaces.set(info.name, { name: info.name, dim: info.dim, data: new Float32Array(0), normalized: info.normalized, encoder: info.encoder });
-      rowsOnDisk.push({ space: info.name, sha256: manifest.files[info.file].sha256, bytes: manifest.files[info.file].bytes, nnz });
-    }
+    const left = onDisk?.left.get(info.file);
+    if (left) rowsOnDisk.push(left);
+    const withoutRows = { name: info.name, dim: info.dim, data: new Float32Array(0), normalized: info.normalized, encoder: info.encoder };
+    spaces.set(info.name, left ? withoutRows : decodeSpace(info, files.get(info.file)!, items, denseLimit));
   }
   if (options.wasmRows !== false) runSteps(spacesIntoWasm(spaces, Infinity));
   const blobs = new Map<string, Uint8Array>();
@@ -475,6 +472,49 @@ export async function loadSnapshot(read: ReadFile, options: LoadOptions = {}): P
   const sequence = manifest.sequence && decodeSequence(manifest.sequence, blobs.get(manifest.sequence.file)!, items.length, genre);
   const calibration = community?.learned?.strength === undefined ? calibrationOf(manifest) : undefined;
   return { manifest, items, spaces, blobs, indexOf, ...(rowsOnDisk.length ? { rowsOnDisk } : {}), ...(community ? { community } : {}), ...(sequence ? { sequence } : {}), ...(calibration ? { calibration } : {}) };
+}
+
+/**
+ * Which files' rows `LoadOptions.rowsOnDisk` leaves in the file cache (one `csr-f16` space's own file, kept sparse),
+ * and their checks: a kept file as it streams past (`FileCache.scan`), a file just downloaded in memory once the
+ * cache holds it. `left` maps each file left on disk to its rows; those of a kept file are also told to `heard` at
+ * once. A file that fails either is read whole and decoded as ever: downloaded again when damaged, refused by
+ * decodeSpace with its fault named when its rows are bad.
+ */
+function rowsLeftOnDisk(manifest: Manifest, cache: FileCache, denseLimit: number, otherUses: ReadonlySet<string>, heard?: (rows: RowsOnDisk) => void) {
+  const left = new Map<string, RowsOnDisk>();
+  const spaceOf = (p: string) => {
+    const spaces = manifest.spaces.filter((s) => s.file === p);
+    return spaces.length === 1 && !otherUses.has(p) ? spaces[0] : undefined;
+  };
+  const newCheck = (p: string) => new CsrF16Check(manifest.files[p].bytes, manifest.itemCount, spaceOf(p)!.dim);
+  const passed = (p: string, check: CsrF16Check, tell: boolean) => {
+    if (!check.ok) return false;
+    const info = spaceOf(p)!;
+    const rows = { space: info.name, sha256: manifest.files[p].sha256, bytes: manifest.files[p].bytes, rows: manifest.itemCount, dim: info.dim, nnz: check.nonZeros };
+    left.set(p, rows);
+    if (tell) heard?.(rows);
+    return true;
+  };
+  return {
+    left,
+    candidate(p: string): boolean {
+      const info = spaceOf(p);
+      return !!info && info.dtype === 'csr-f16' && keptSparse(info, manifest.itemCount, denseLimit);
+    },
+    async checkedOnDisk(p: string): Promise<boolean> {
+      const check = newCheck(p);
+      return (await cache.scan!(manifest.files[p], SCAN_PIECE, (piece, at) => check.feed(piece, at)).catch(() => false)) && passed(p, check, true);
+    },
+    async keptAndChecked(p: string, bytes: Uint8Array): Promise<boolean> {
+      if (!(await cache.holds!(manifest.files[p]).catch(() => false))) return false;
+      const check = newCheck(p);
+      check.feed(bytes, 0);
+      // Not told before the load ends: the page reading them while this worker still holds the downloaded copy
+      // would hold them twice again (measured at 100k titles: a renderer peak of 395–449 MiB against 362–377).
+      return passed(p, check, false);
+    },
+  };
 }
 
 /**

@@ -28,11 +28,13 @@ export interface Snapshot {
   rowsOnDisk?: RowsOnDisk[];
 }
 
-/** A space's `csr-f16` rows left in the kept file of that SHA-256 and size, with `nnz` non-zeros. */
+/** A space's `csr-f16` rows (`rows` of `dim`, `nnz` non-zeros) left in the kept file of that SHA-256 and size. */
 export interface RowsOnDisk {
   space: string;
   sha256: string;
   bytes: number;
+  rows: number;
+  dim: number;
   nnz: number;
 }
 
