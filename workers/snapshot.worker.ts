@@ -2,9 +2,10 @@
  * The snapshot loader in a Web Worker (comlink): downloads (or takes from the file cache) every file the page
  * needs, checks sizes and SHA-256, parses and validates the items and decodes the spaces here, and transfers the
  * result to the page without a copy, so none of that work lands on the page's thread; the titles follow in slices
- * (transfer.ts says why). Large sparse rows the file cache already keeps are checked there and left on disk, for
- * the page to read into WebAssembly memory (load.ts `rowsOnDisk`), so they are never held twice. A thin adapter over src/core/snapshot/load.ts; created by src/app/snapshot-client.ts,
- * one load per worker. The synopsis pages are left to the page (load.ts synopsisPages), which reads them as it needs them.
+ * (transfer.ts says why). Large sparse rows are checked and left in the file cache, for the page to read into
+ * WebAssembly memory (load.ts `rowsOnDisk`), so they are never held twice. A thin adapter over
+ * src/core/snapshot/load.ts; created by src/app/snapshot-client.ts, one load per worker. The synopsis pages are
+ * left to the page (load.ts synopsisPages), which reads them as it needs them.
  */
 import * as Comlink from 'comlink';
 import { snapshotFileCache, withKeptManifest } from '../src/core/snapshot/file-cache.ts';

@@ -250,7 +250,7 @@ export function decodeSpaceRows(bytes: Uint8Array, rows: number, dim: number, dt
 /**
  * The checks `decodeSpaceRows` makes of a `csr-f16` file kept sparse, made as the file streams past (`feed`), so
  * that a 60 MB file is checked without being held: the snapshot worker reads a kept file through one small buffer
- * and leaves its rows to the page (transfer.ts). It only tells whether the file passes (`ok`); a file that does not
+ * and leaves its rows to the page (load.ts `rowsOnDisk`). It only tells whether the file passes (`ok`); a file that does not
  * is decoded whole by `decodeSpaceRows`, which names its fault exactly as ever.
  */
 export class CsrF16Check {

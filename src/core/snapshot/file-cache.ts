@@ -37,9 +37,15 @@ function parseOrNull(text: string): unknown {
   }
 }
 
-export function snapshotFileCache(): FileCache | undefined {
+/** The origin private file system's root, where this realm has one. */
+function opfsRoot(): (() => Promise<FileSystemDirectoryHandle>) | undefined {
   const storage = (globalThis as { navigator?: { storage?: { getDirectory?: () => Promise<FileSystemDirectoryHandle> } } }).navigator?.storage;
-  if (typeof storage?.getDirectory === 'function') return opfsFileCache(storage.getDirectory.bind(storage));
+  return typeof storage?.getDirectory === 'function' ? storage.getDirectory.bind(storage) : undefined;
+}
+
+export function snapshotFileCache(): FileCache | undefined {
+  const root = opfsRoot();
+  if (root) return opfsFileCache(root);
   return typeof caches === 'undefined' ? undefined : cacheStorageFileCache();
 }
 
@@ -240,9 +246,7 @@ function opfsFileCache(root: () => Promise<FileSystemDirectoryHandle>): FileCach
       return kept;
     },
     async holds(entry) {
-      if (await refused()) return false;
-      const handle = await (await open()).getFileHandle(entry.sha256).catch(() => undefined);
-      return (await handle?.getFile().catch(() => undefined))?.size === entry.bytes + TRAILER;
+      return !(await refused()) && (await keptIn(await open(), entry.sha256, entry.bytes)) !== undefined;
     },
     async scan(entry, chunkBytes, visit) {
       if (await refused()) return false;
@@ -283,11 +287,15 @@ function opfsFileCache(root: () => Promise<FileSystemDirectoryHandle>): FileCach
  * (load.ts `rowsOnDisk`) with `readKeptFile`.
  */
 export async function keptFile(sha256: string, bytes: number): Promise<Blob | undefined> {
-  const storage = (globalThis as { navigator?: { storage?: { getDirectory?: () => Promise<FileSystemDirectoryHandle> } } }).navigator?.storage;
-  if (typeof storage?.getDirectory !== 'function') return undefined;
+  const root = opfsRoot();
+  const dir = root && (await root().then((r) => r.getDirectoryHandle(CACHE), () => undefined));
+  return dir && keptIn(dir, sha256, bytes);
+}
+
+/** The file kept in `dir` under `sha256`, as a File, when it holds `bytes` and their checksum. */
+async function keptIn(dir: FileSystemDirectoryHandle, sha256: string, bytes: number): Promise<Blob | undefined> {
   try {
-    const file = await (await (await storage.getDirectory()).getDirectoryHandle(CACHE)).getFileHandle(sha256);
-    const blob = await file.getFile();
+    const blob = await (await dir.getFileHandle(sha256)).getFile();
     return blob.size === bytes + TRAILER ? blob : undefined;
   } catch {
     return undefined;
