@@ -177,7 +177,7 @@ export interface SnapshotWorkerApi {
    * space's rows left on disk through `onRowsOnDisk` as soon as they are checked (`request.rowsOnDisk`).
    */
   load(request: SnapshotLoadRequest, onProgress?: (p: LoadProgress) => void, onRowsOnDisk?: (rows: RowsOnDisk) => void): Promise<SnapshotMessage>;
-  /** The loaded snapshot's titles `start` to `end` (exclusive), in catalog order: the page asks slice by slice. */
+  /** The loaded snapshot's titles `start` to `end` (exclusive), checked: the page asks slice by slice, in catalog order. */
   items(start: number, end: number): Title[];
 }
 

@@ -240,6 +240,10 @@ describe('snapshot validation names the file, item and field', () => {
     expect(e.item).toBe(snap.items[5].id);
     expect(e.field).toBe('spaces.genre');
     expect(e.message).toMatch(/non-finite value \(NaN\)/);
+    // With the titles left to be parsed a slice at a time (the snapshot worker), the same item is named.
+    const sliced = await loadSnapshot(fsReader(dir), { titlesBySlice: true, synopses: 'lazy' }).catch((x: unknown) => x);
+    expect(sliced).toBeInstanceOf(DataError);
+    expect([(sliced as DataError).item, (sliced as DataError).message]).toEqual([e.item, e.message]);
   });
 
   it('refuses int8 rows with a NaN scale, naming the item', async () => {

@@ -14,9 +14,10 @@ import { decodeDelta, patchBytes } from './delta.ts';
 import * as v from 'valibot';
 import { contentHashOf, sha256Hex, type CommunityInfo, type FileEntry, type Manifest, type SequenceInfo, type SerendipityCalibration, type Space, type SpaceInfo, type Title } from './format.ts';
 import { fieldOf, parseWith } from '../schema/issues.ts';
-import { acceptedTitle, ManifestSchema, SerendipityCalibrationSchema, TitleSchema } from '../schema/snapshot.ts';
+import { ManifestSchema, SerendipityCalibrationSchema } from '../schema/snapshot.ts';
 import type { RowsOnDisk, Snapshot, SynopsisPages } from './snapshot.ts';
-import { isCoverRef, isSnapshotPath } from './paths.ts';
+import { isSnapshotPath } from './paths.ts';
+import { isObject, parseJson, TitleSlices, validateItems } from './titles.ts';
 import { LEXICAL_ENCODER } from '../text/lexical.ts';
 import { spacesIntoWasm } from '../math/sparse-scan.ts';
 import { runSteps } from '../steps.ts';
@@ -29,45 +30,6 @@ import { runSteps } from '../steps.ts';
 export type ReadFile = (path: string, onBytes?: (received: number) => void, expected?: number) => Promise<Uint8Array>;
 
 const MANIFEST = 'manifest.json';
-
-/** Deeper than any field a snapshot has; more would overflow the stack of whatever writes the value back. */
-const MAX_JSON_DEPTH = 32;
-
-function parseJson(bytes: Uint8Array, file: string): unknown {
-  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw new DataError(file, `is not valid JSON (${(e as Error).message})`);
-  }
-  // Iterative, so that checking depth cannot overflow the stack itself; two plain stacks and indexed loops rather
-  // than [value, depth] pairs and Object.values, which took ~110 ms of the 100k-title items.json (now ~10 ms).
-  const values: object[] = [];
-  const depths: number[] = [];
-  const push = (child: unknown, depth: number) => {
-    if (typeof child === 'object' && child !== null) {
-      values.push(child);
-      depths.push(depth);
-    }
-  };
-  push(value, 1);
-  while (values.length) {
-    const v = values.pop()!;
-    const depth = depths.pop()!;
-    if (depth > MAX_JSON_DEPTH) throw new DataError(file, `nests deeper than ${MAX_JSON_DEPTH} levels`);
-    if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) push(v[i], depth + 1);
-    } else {
-      for (const k in v) push((v as Record<string, unknown>)[k], depth + 1);
-    }
-  }
-  return value;
-}
-
-function isObject(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
-}
 
 /**
  * manifest.json: its schema (schema/snapshot.ts), then what one field cannot say — every path it names is listed in
@@ -193,34 +155,6 @@ function decodeSequence(info: SequenceInfo, bytes: Uint8Array, itemCount: number
   return new SequenceModel(spec, weights, genre.data, itemCount);
 }
 
-const COVER_KEYS = ['cover', 'coverSquare'] as const;
-
-/**
- * items.json: one TitleSchema per entry (naming the item by id, else by position), ids unique, covers allowed; with
- * the titles' index by id, built here since the check of repeated ids needs it anyway.
- */
-function validateItems(raw: unknown, manifest: Manifest): { items: Title[]; indexOf: Map<string, number> } {
-  const f = manifest.items;
-  if (!Array.isArray(raw)) throw new DataError(f, 'must be a JSON array of items');
-  if (raw.length !== manifest.itemCount) throw new DataError(f, `has ${raw.length} items, the manifest says ${manifest.itemCount}`);
-  const indexOf = new Map<string, number>();
-  const origins = manifest.coverOrigins ?? [];
-  const covers = `a path inside the snapshot${origins.length ? ` or an https URL on ${origins.join(', ')}` : ' (covers on other origins need the manifest\'s coverOrigins)'}`;
-  const items = raw.map((t: unknown, i: number) => {
-    const item = acceptedTitle(t) ?? parseWith(TitleSchema, t, f, { item: isObject(t) && typeof t.id === 'string' && t.id ? t.id : `#${i}`, skip: 0 });
-    raw[i] = null; // the checked copy replaces it: the parsed original can go while the rest is checked
-    // Synopses live in items.json unless the manifest keeps them in pages (filled in from there).
-    if (manifest.details) {
-      if (item.synopsis !== undefined) delete item.synopsis;
-    } else if (item.synopsis === undefined) throw new DataError(f, 'must be a string', { item: item.id, field: 'synopsis' });
-    if (indexOf.has(item.id)) throw new DataError(f, 'repeats an id', { item: item.id, field: 'id' });
-    indexOf.set(item.id, i);
-    for (const k of COVER_KEYS) if (item[k] !== undefined && !isCoverRef(item[k], origins)) throw new DataError(f, `must be ${covers}`, { item: item.id, field: k });
-    return item;
-  });
-  return { items, indexOf };
-}
-
 /** One page of synopses (`manifest.details.pages[k]`) into its titles, checked: a JSON array of strings, one per row. */
 function applySynopsisPage(items: Title[], k: number, pageSize: number, bytes: Uint8Array, file: string): void {
   const raw = parseJson(bytes, file);
@@ -291,9 +225,9 @@ const SPARSE_IN_MEMORY_ABOVE = 64 * 2 ** 20;
  */
 const keptSparse = (info: SpaceInfo, itemCount: number, denseLimit: number) => info.name !== 'genre' && itemCount * info.dim * 4 > denseLimit;
 
-function decodeSpace(info: SpaceInfo, bytes: Uint8Array, items: Title[], denseLimit: number): Space {
-  const ctx = { file: info.file, field: `spaces.${info.name}`, itemOf: (row: number) => items[row].id };
-  const { data, csr } = decodeSpaceRows(bytes, items.length, info.dim, info.dtype, ctx, keptSparse(info, items.length, denseLimit));
+function decodeSpace(info: SpaceInfo, bytes: Uint8Array, rows: number, itemOf: (row: number) => string, denseLimit: number): Space {
+  const ctx = { file: info.file, field: `spaces.${info.name}`, itemOf };
+  const { data, csr } = decodeSpaceRows(bytes, rows, info.dim, info.dtype, ctx, keptSparse(info, rows, denseLimit));
   return { name: info.name, dim: info.dim, data, ...(csr ? { csr } : {}), normalized: info.normalized, encoder: info.encoder };
 }
 
@@ -375,6 +309,12 @@ export interface LoadOptions {
    * are parsed after every file is in): the page reads them meanwhile. Rows just downloaded come with the snapshot.
    */
   onRowsOnDisk?: (rows: RowsOnDisk) => void;
+  /**
+   * The titles are left to be parsed and checked a slice at a time as the page asks for them (`Snapshot.titles`,
+   * titles.ts TitleSlices; `items` is then empty): the snapshot worker, whose page takes one slice in while it parses
+   * the next. Only with no synopsis pages to read (`synopses: 'lazy'`), and where items.json can be cut.
+   */
+  titlesBySlice?: boolean;
 }
 
 /** Bytes of a kept file read per piece when checking rows left on disk. */
@@ -447,11 +387,13 @@ export async function loadSnapshot(read: ReadFile, options: LoadOptions = {}): P
   for (const p of later) if (Object.hasOwn(patches, p)) kept.push(patches[p], manifest.files[manifest.changes!.delta!.file].sha256);
   await cache?.retain(kept).catch(() => undefined);
 
-  const itemsRaw = parseJson(files.get(manifest.items)!, manifest.items);
-  // Its bytes can go once parsed (a 100k-title catalog: 19 MB), unless a manifest names the same file twice.
+  const { items, indexOf, titles } = titlesOf(files.get(manifest.items)!, manifest, !!options.titlesBySlice && pages.length === 0);
+  // Its bytes can go once parsed (a 100k-title catalog: 19 MB; by slice, once the last is), unless a manifest names
+  // the same file twice.
   const otherUses = new Set([...manifest.spaces.map((s) => s.file), ...encoderFiles, ...modelFiles, ...pages]);
   if (!otherUses.has(manifest.items)) files.delete(manifest.items);
-  const { items, indexOf } = validateItems(itemsRaw, manifest);
+  const itemOf = titles ? (row: number) => titles.idOf(row) : (row: number) => items[row].id;
+  const count = manifest.itemCount; // items.length, once checked
   pages.forEach((p, k) => applySynopsisPage(items, k, manifest.details!.pageSize, files.get(p)!, p));
   const spaces = new Map<string, Space>();
   const rowsOnDisk: RowsOnDisk[] = [];
@@ -459,19 +401,25 @@ export async function loadSnapshot(read: ReadFile, options: LoadOptions = {}): P
     const left = onDisk?.left.get(info.file);
     if (left) rowsOnDisk.push(left);
     const withoutRows = { name: info.name, dim: info.dim, data: new Float32Array(0), normalized: info.normalized, encoder: info.encoder };
-    spaces.set(info.name, left ? withoutRows : decodeSpace(info, files.get(info.file)!, items, denseLimit));
+    spaces.set(info.name, left ? withoutRows : decodeSpace(info, files.get(info.file)!, count, itemOf, denseLimit));
   }
   if (options.wasmRows !== false) runSteps(spacesIntoWasm(spaces, Infinity));
   const blobs = new Map<string, Uint8Array>();
   for (const p of [...encoderFiles, ...modelFiles]) if (files.has(p)) blobs.set(p, files.get(p)!);
   const styleMap = manifest.spaces.find((s) => s.name === 'style')?.encoder.files?.map;
-  if (styleMap && blobs.has(styleMap)) decodeStyleMap(blobs.get(styleMap)!, items.length, styleMap); // size and values, before anything draws it
+  if (styleMap && blobs.has(styleMap)) decodeStyleMap(blobs.get(styleMap)!, count, styleMap); // size and values, before anything draws it
   checkEncoderFiles(manifest, blobs);
   const genre = spaces.get('genre');
-  const community = manifest.community && decodeCommunity(manifest.community, (p) => blobs.get(p)!, items.length, genre);
-  const sequence = manifest.sequence && decodeSequence(manifest.sequence, blobs.get(manifest.sequence.file)!, items.length, genre);
+  const community = manifest.community && decodeCommunity(manifest.community, (p) => blobs.get(p)!, count, genre);
+  const sequence = manifest.sequence && decodeSequence(manifest.sequence, blobs.get(manifest.sequence.file)!, count, genre);
   const calibration = community?.learned?.strength === undefined ? calibrationOf(manifest) : undefined;
-  return { manifest, items, spaces, blobs, indexOf, ...(rowsOnDisk.length ? { rowsOnDisk } : {}), ...(community ? { community } : {}), ...(sequence ? { sequence } : {}), ...(calibration ? { calibration } : {}) };
+  return { manifest, items, spaces, blobs, indexOf, ...(titles ? { titles } : {}), ...(rowsOnDisk.length ? { rowsOnDisk } : {}), ...(community ? { community } : {}), ...(sequence ? { sequence } : {}), ...(calibration ? { calibration } : {}) };
+}
+
+/** items.json's titles checked whole, or left to be checked by slice (`LoadOptions.titlesBySlice`) where it can be cut. */
+function titlesOf(bytes: Uint8Array, manifest: Manifest, bySlice: boolean): { items: Title[]; indexOf: Map<string, number>; titles?: TitleSlices } {
+  const titles = bySlice ? TitleSlices.of(bytes, manifest) : undefined;
+  return titles ? { items: [], indexOf: new Map(), titles } : validateItems(parseJson(bytes, manifest.items), manifest);
 }
 
 /**

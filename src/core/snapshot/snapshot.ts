@@ -5,6 +5,7 @@
 import type { SequenceModel } from '../rank/sequence.ts';
 import type { Community } from '../rank/signals.ts';
 import type { Manifest, SerendipityCalibration, Space, Title } from './format.ts';
+import type { TitleSlices } from './titles.ts';
 
 export interface Snapshot {
   manifest: Manifest;
@@ -26,6 +27,12 @@ export interface Snapshot {
    * (src/app/snapshot-client.ts) these spaces have no rows, so only a snapshot on its way to the page has any.
    */
   rowsOnDisk?: RowsOnDisk[];
+  /**
+   * The titles, when the load left them to be parsed a slice at a time (load.ts `titlesBySlice`): `items` and
+   * `indexOf` are empty until the page has taken them all in (src/app/snapshot-client.ts), so only a snapshot on its
+   * way to the page has it.
+   */
+  titles?: TitleSlices;
 }
 
 /** A space's `csr-f16` rows (`rows` of `dim`, `nnz` non-zeros) left in the kept file of that SHA-256 and size. */

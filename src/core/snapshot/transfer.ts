@@ -11,11 +11,11 @@ import type { SequenceSpec, Title } from './format.ts';
 import { indexItems } from './format.ts';
 import type { Snapshot } from './snapshot.ts';
 
-export type SnapshotMessage = Omit<Snapshot, 'sequence' | 'items' | 'indexOf' | 'synopses'> & { sequence?: { spec: SequenceSpec; weights: Float32Array } };
+export type SnapshotMessage = Omit<Snapshot, 'sequence' | 'items' | 'indexOf' | 'synopses' | 'titles'> & { sequence?: { spec: SequenceSpec; weights: Float32Array } };
 
 /** The message and the buffers it owns (each once). The snapshot must not be used after it was transferred. */
 export function snapshotMessage(snapshot: Snapshot): { message: SnapshotMessage; transfer: ArrayBuffer[] } {
-  const { sequence, items: _items, indexOf: _indexOf, synopses: _synopses, ...rest } = snapshot;
+  const { sequence, items: _items, indexOf: _indexOf, synopses: _synopses, titles: _titles, ...rest } = snapshot;
   const message: SnapshotMessage = { ...rest, ...(sequence ? { sequence: { spec: sequence.spec, weights: sequence.weights } } : {}) };
   const arrays: ArrayBufferView[] = [
     ...[...snapshot.spaces.values()].flatMap((s) => [s.data, ...(s.csr ? [s.csr.offsets, s.csr.cols, s.csr.values, ...(s.csr.table ? [s.csr.table] : [])] : [])]),

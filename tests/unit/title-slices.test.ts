@@ -1,0 +1,124 @@
+/**
+ * The snapshot worker parses and checks items.json a slice at a time (TitleSlices), as the page asks for the titles:
+ * taken in order, the slices must give exactly the titles validateItems gives for the whole file, and refuse exactly
+ * the files it refuses, with the same DataError. Also the loader with `titlesBySlice`, on the demo snapshot.
+ */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { DataError } from '../../src/core/errors.ts';
+import { loadSnapshot } from '../../src/core/snapshot/load.ts';
+import type { Manifest, Title } from '../../src/core/snapshot/format.ts';
+import { arrayElements, parseJson, TitleSlices, validateItems } from '../../src/core/snapshot/titles.ts';
+import { fsReader } from '../../scripts/lib/node-io.ts';
+import { demoSnapshotDir } from './helpers/paths.ts';
+
+const enc = new TextEncoder();
+
+/** Strings with what a cut could trip on: quotes, backslashes (in runs), brackets, commas, and non-ASCII. */
+const tricky = fc.stringMatching(/^[a-z"\\\][}{,: 가-힣\u{1F600}\n\t]{0,12}$/u);
+const title = fc.record(
+  {
+    id: fc.oneof(tricky.filter((s) => s.length > 0), fc.constantFrom('a', 'b', 'c')),
+    title: fc.oneof(tricky.filter((s) => s.length > 0), fc.constant('')),
+    genres: fc.array(tricky, { maxLength: 3 }),
+    popularity: fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), fc.constant(2)),
+    author: tricky,
+    likes: fc.integer(),
+    completed: fc.boolean(),
+    cover: fc.constantFrom('covers/a.jpg', 'https://elsewhere.example/x.jpg'),
+  },
+  { requiredKeys: ['id', 'title', 'genres', 'popularity'] },
+);
+const format = fc.constantFrom<[number | string | undefined, boolean]>([undefined, false], [2, false], ['\t', false], [undefined, true], [1, true]);
+
+function manifestFor(count: number): Manifest {
+  return { items: 'items.json', itemCount: count, details: { pageSize: 100, pages: [] } } as unknown as Manifest;
+}
+
+type Outcome = { items: Title[] } | { error: [string, string, string | undefined, string | undefined] };
+
+function whole(bytes: Uint8Array, manifest: Manifest): Outcome {
+  try {
+    return { items: validateItems(parseJson(bytes, manifest.items), manifest).items };
+  } catch (e) {
+    if (!(e instanceof DataError)) throw e;
+    return { error: [e.file, e.message, e.item, e.field] };
+  }
+}
+
+function sliced(bytes: Uint8Array, manifest: Manifest, sizes: number[]): Outcome {
+  try {
+    const slices = TitleSlices.of(bytes, manifest);
+    if (!slices) return whole(bytes, manifest); // as the loader does
+    const items: Title[] = [];
+    for (let start = 0, k = 0; start < slices.count; k++) {
+      const end = Math.min(slices.count, start + sizes[k % sizes.length]);
+      items.push(...slices.slice(start, end));
+      start = end;
+    }
+    return { items };
+  } catch (e) {
+    if (!(e instanceof DataError)) throw e;
+    return { error: [e.file, e.message, e.item, e.field] };
+  }
+}
+
+describe('items.json a slice at a time (TitleSlices)', () => {
+  it('gives the titles and the refusals that checking the whole file gives', () => {
+    let refused = 0;
+    fc.assert(
+      fc.property(fc.array(title, { maxLength: 12 }), format, fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 4 }), fc.integer({ min: -1, max: 1 }), (list, [indent, bom], sizes, countOff) => {
+        const json = JSON.stringify(list, null, indent);
+        const bytes = enc.encode(bom ? `\uFEFF ${json}\n` : json);
+        const manifest = manifestFor(list.length + (list.length ? countOff : Math.max(0, countOff)));
+        const a = whole(bytes, manifest);
+        expect(sliced(bytes, manifest, sizes)).toEqual(a);
+        if ('error' in a) refused++;
+        // Where the file is an array, the scan cuts it exactly where its elements are.
+        const at = arrayElements(bytes)!;
+        expect([...at.starts].map((s, k) => JSON.parse(new TextDecoder().decode(bytes.subarray(s, at.ends[k]))))).toEqual(list);
+      }),
+      { numRuns: 400, seed: 20261204 },
+    );
+    expect(refused).toBeGreaterThan(50);
+  });
+
+  it('refuses broken bytes as parsing the whole file does', () => {
+    const list = [{ id: 'a', title: 'x"]}', genres: ['드라마'], popularity: 0.5 }, { id: 'b\\', title: '[{,', genres: [], popularity: 1 }, { id: 'c', title: 'z', genres: ['a'], popularity: 0 }];
+    const good = enc.encode(JSON.stringify(list));
+    fc.assert(
+      fc.property(fc.nat({ max: good.length }), fc.constantFrom('cut', 'insert', 'replace'), fc.constantFrom(...'{}[]",:\\ 0an'.split('')), fc.integer({ min: 1, max: 3 }), (at, how, ch, size) => {
+        const c = ch.charCodeAt(0);
+        const bytes = how === 'cut' ? good.slice(0, at) : how === 'insert' ? new Uint8Array([...good.slice(0, at), c, ...good.slice(at)]) : Uint8Array.from(good, (b, i) => (i === at ? c : b));
+        const manifest = manifestFor(3);
+        const a = whole(bytes, manifest);
+        const b = sliced(bytes, manifest, [size]);
+        if ('items' in a) expect(b).toEqual(a);
+        // Bytes that are not JSON: refused in both, naming items.json (a cut that changes the count may say so first).
+        else if (a.error[1].includes('is not valid JSON')) expect('error' in b && b.error[0] === 'items.json').toBe(true);
+        else expect(b).toEqual(a);
+      }),
+      { numRuns: 600, seed: 4 },
+    );
+  });
+
+  it('gives the slices only in order, each once', () => {
+    const bytes = enc.encode(JSON.stringify([{ id: 'a', title: 'a', genres: [], popularity: 0 }, { id: 'b', title: 'b', genres: [], popularity: 0 }]));
+    const slices = TitleSlices.of(bytes, manifestFor(2))!;
+    expect(() => slices.slice(1, 2)).toThrow(/not the next ones/);
+    expect(slices.slice(0, 1).map((t) => t.id)).toEqual(['a']);
+    expect(() => slices.slice(0, 1)).toThrow(/not the next ones/);
+    expect(slices.slice(1, 2).map((t) => t.id)).toEqual(['b']);
+  });
+
+  it('loads the demo snapshot with the titles left to slices: the same titles, and spaces, as a whole load', async () => {
+    const all = await loadSnapshot(fsReader(demoSnapshotDir), { synopses: 'lazy' });
+    const snap = await loadSnapshot(fsReader(demoSnapshotDir), { synopses: 'lazy', titlesBySlice: true });
+    expect(snap.items).toEqual([]);
+    const items: Title[] = [];
+    for (let start = 0; start < snap.titles!.count; start += 100) items.push(...snap.titles!.slice(start, Math.min(snap.titles!.count, start + 100)));
+    expect(items).toEqual(all.items);
+    expect([...snap.spaces.keys()]).toEqual([...all.spaces.keys()]);
+    for (const [name, s] of all.spaces) expect(snap.spaces.get(name)!.data).toEqual(s.data);
+  });
+});
