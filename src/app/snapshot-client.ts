@@ -52,9 +52,8 @@ export async function loadSnapshotOffThread(base: URL, options: SnapshotLoad): P
     // titles, or between the slices, raised the renderer's peak by another 20–30 MiB).
     const move = spacesIntoWasm(message.spaces, options.rowChunkBytes);
     while (!move.next().done) await yieldToPage();
-    // Rows left on disk are read while the titles come (no buffer of them is held twice meanwhile): a 100k-title
-    // catalog's first visit then ends ~0.2 s sooner, and its renderer peaks ~30 MiB lower (the worker never holds
-    // every title at once).
+    // Rows left on disk are read while the titles come (no buffer of them is held twice meanwhile): the worker
+    // parses each slice of titles when it is asked for (titles.ts), and need not wait for the rows.
     const titles = takeTitles(handle, message.manifest.itemCount, options.itemSlice, limits);
     titles.catch(() => undefined); // awaited below, unless the rows fail first
     for (const r of message.rowsOnDisk ?? []) message.spaces.set(r.space, { ...message.spaces.get(r.space)!, csr: await (fromDisk.get(r.space) ?? rowsFromDisk(r, options.rowChunkBytes)) });
