@@ -14,7 +14,7 @@ import type { Title } from '../core/snapshot/format.ts';
 import type { CsrRows } from '../core/snapshot/encoding.ts';
 import { snapshotFromMessage } from '../core/snapshot/transfer.ts';
 import type { SnapshotWorkerApi } from '../../workers/protocol.ts';
-import { isWorkerCrash, WorkerHandle } from './worker-rpc.ts';
+import { isWorkerCrash, WorkerHandle, type CallLimits } from './worker-rpc.ts';
 import { yieldToPage } from './yield.ts';
 
 export interface SnapshotLoad {
@@ -74,7 +74,7 @@ export async function loadSnapshotOffThread(base: URL, options: SnapshotLoad): P
  * The titles from the worker, a slice at a time (one message, one task each); the next is asked for before this one
  * is taken in, so that the worker parses and checks it meanwhile (titles.ts TitleSlices).
  */
-async function takeTitles(handle: WorkerHandle<SnapshotWorkerApi>, count: number, itemSlice: number, limits: { what: string; stallMs: number }): Promise<{ items: Title[]; indexOf: Map<string, number> }> {
+async function takeTitles(handle: WorkerHandle<SnapshotWorkerApi>, count: number, itemSlice: number, limits: CallLimits): Promise<{ items: Title[]; indexOf: Map<string, number> }> {
   const items: Title[] = [];
   const indexOf = new Map<string, number>();
   const slice = (start: number) => handle.call((remote) => remote.items(start, Math.min(count, start + itemSlice)), limits);

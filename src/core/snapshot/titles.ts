@@ -52,6 +52,9 @@ export function isObject(x: unknown): x is Record<string, unknown> {
 
 const COVER_KEYS = ['cover', 'coverSquare'] as const;
 
+/** How an error names the title of row `i`: by its id where it has one, else by position. */
+const nameOf = (t: unknown, i: number) => (isObject(t) && typeof t.id === 'string' && t.id ? t.id : `#${i}`);
+
 /**
  * One entry of items.json checked (row `i`): TitleSchema (naming the item by id, else by position), its id not in
  * `indexOf` yet (then added), its covers allowed; a synopsis only where the manifest has no pages.
@@ -61,7 +64,7 @@ function titleCheck(manifest: Manifest): (t: unknown, i: number, indexOf: Map<st
   const origins = manifest.coverOrigins ?? [];
   const covers = `a path inside the snapshot${origins.length ? ` or an https URL on ${origins.join(', ')}` : ' (covers on other origins need the manifest\'s coverOrigins)'}`;
   return (t, i, indexOf) => {
-    const item = acceptedTitle(t) ?? parseWith(TitleSchema, t, f, { item: isObject(t) && typeof t.id === 'string' && t.id ? t.id : `#${i}`, skip: 0 });
+    const item = acceptedTitle(t) ?? parseWith(TitleSchema, t, f, { item: nameOf(t, i), skip: 0 });
     // Synopses live in items.json unless the manifest keeps them in pages (filled in from there).
     if (manifest.details) {
       if (item.synopsis !== undefined) delete item.synopsis;
@@ -196,8 +199,7 @@ export class TitleSlices {
   idOf(i: number): string {
     if (!this.bytes) return `#${i}`;
     try {
-      const t: unknown = JSON.parse(new TextDecoder().decode(this.bytes.subarray(this.at.starts[i], this.at.ends[i])));
-      return isObject(t) && typeof t.id === 'string' && t.id ? t.id : `#${i}`;
+      return nameOf(JSON.parse(new TextDecoder().decode(this.bytes.subarray(this.at.starts[i], this.at.ends[i]))), i);
     } catch {
       return `#${i}`;
     }
