@@ -11,6 +11,9 @@
  *   renderer.
  * The demo catalog (969 titles) is the baseline of the ratios. `npm run bench -- --only browser --titles 10000,100000
  * [--visits N]`: N warm and N cold visits per catalog (default 1), times as medians, longest task and peak as maxima.
+ * Two rows first say how dear fresh memory is on this machine (in Node): 256 MiB touched for the first time, against
+ * the same memory touched again. Where each page fault is slow (a virtual machine's), a browser that starts, loads
+ * and draws runs slower for it, and these visits with it (README, Benchmarks).
  */
 import { mkdtemp, readdir, readFile, rm, symlink, cp } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -130,6 +133,25 @@ async function measure(snapshotDir: string | null, label: string, visits: number
   }
 }
 
+/** Milliseconds to write one byte in every 4 KiB page of 256 MiB of fresh memory, then again (medians of 3). */
+function memoryTouch(): { first: number; again: number } {
+  const bytes = 256 * 2 ** 20;
+  const first: number[] = [];
+  const again: number[] = [];
+  const touch = (memory: Uint8Array) => {
+    const t0 = performance.now();
+    for (let i = 0; i < bytes; i += 4096) memory[i] = 1;
+    return performance.now() - t0;
+  };
+  for (let run = 0; run < 3; run++) {
+    const memory = new Uint8Array(bytes); // allocated zeroed by the system, its pages given on first touch
+    first.push(touch(memory));
+    again.push(touch(memory));
+  }
+  const mid = (xs: number[]) => xs.sort((a, b) => a - b)[1];
+  return { first: mid(first), again: mid(again) };
+}
+
 export async function browserScaleBench(args: Record<string, string | true | undefined> = {}): Promise<BenchRow[]> {
   if (!existsSync(path.join(repoRoot, 'dist/index.html'))) throw new Error('dist/ is missing: run `npm run build` first');
   const sizes = typeof args.titles === 'string' ? args.titles.split(',').map(Number) : [10_000];
@@ -137,7 +159,11 @@ export async function browserScaleBench(args: Record<string, string | true | und
   const runs = [await measure(null, 'demo (969 titles)', visits)];
   for (const n of sizes) runs.push(await measure(await syntheticSnapshot(n), `${n.toLocaleString('en')} titles`, visits));
   const base = runs[0];
-  const rows: BenchRow[] = [];
+  const memory = memoryTouch();
+  const rows: BenchRow[] = [
+    { bench: 'browser', case: 'this machine: 256 MiB of memory touched again', value: memory.again, unit: 'ms' },
+    { bench: 'browser', case: 'this machine: 256 MiB of fresh memory touched', value: memory.first, unit: 'ms', ratio: memory.first / memory.again, baseline: 'vs again' },
+  ];
   for (const r of runs) {
     const vs = r === base ? {} : { baseline: 'vs demo' };
     rows.push({ bench: 'browser', case: `${r.label}: first recommendations, cold`, value: r.cold, unit: 'ms', ...(r === base ? {} : { ratio: r.cold / base.cold, ...vs }) });

@@ -97,7 +97,7 @@ class KeptRowsLost extends Error {}
 async function rowsFromDisk(left: RowsOnDisk, sliceBytes: number): Promise<CsrRows> {
   const memory = wasmRowsMemory(left.rows, left.nnz, left.dim);
   const file = await keptFile(left.sha256, left.bytes);
-  if (!memory || !file || memory.image.byteLength !== left.bytes || !(await readKeptFile(file, memory.image, sliceBytes)))
+  if (!memory || !file || memory.image.byteLength !== left.bytes || !(await readKeptFile(file, memory.image, sliceBytes, yieldToPage)))
     throw new KeptRowsLost(`the rows of ${left.space} left in the file cache could not be read back`);
   return memory.rows;
 }

@@ -18,6 +18,7 @@ import { ManifestSchema, SerendipityCalibrationSchema } from '../schema/snapshot
 import type { RowsOnDisk, Snapshot, SynopsisPages } from './snapshot.ts';
 import { isSnapshotPath } from './paths.ts';
 import { isObject, parseJson, TitleSlices, validateItems } from './titles.ts';
+import { readAll } from './streams.ts';
 import { LEXICAL_ENCODER } from '../text/lexical.ts';
 import { spacesIntoWasm } from '../math/sparse-scan.ts';
 import { runSteps } from '../steps.ts';
@@ -534,24 +535,9 @@ export function httpReader(base: string | URL, fetchFn: typeof fetch = fetch): R
     if (!res.ok) throw failed(`HTTP ${res.status}`);
     try {
       if (!onBytes || !res.body) return new Uint8Array(await res.arrayBuffer());
-      // Read as it arrives, so the progress bar moves within large files too (decoded bytes, as the manifest counts).
-      // Into one buffer of the expected size (grown by doubling when the file is larger, or the size unknown).
-      const reader = res.body.getReader();
-      let out = new Uint8Array(expected ?? 0);
-      let received = 0;
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        if (received + value.byteLength > out.byteLength) {
-          const grown = new Uint8Array(Math.max(2 * out.byteLength, received + value.byteLength));
-          grown.set(out.subarray(0, received));
-          out = grown;
-        }
-        out.set(value, received);
-        received += value.byteLength;
-        onBytes(received);
-      }
-      return received === out.byteLength ? out : out.slice(0, received);
+      // Read as it arrives, so the progress bar moves within large files too (decoded bytes, as the manifest counts),
+      // into one buffer of the expected size (streams.ts).
+      return await readAll(res.body, expected ?? 0, onBytes);
     } catch (e) {
       throw failed((e as Error).message);
     }
