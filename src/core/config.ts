@@ -244,6 +244,8 @@ export interface ToonpickConfig {
   pageSize: number;
   /** How long a removal from the history can be undone (milliseconds). */
   undoMs: number;
+  /** How many titles' "More like this" lists are kept (a title page opened again shows its list at once). */
+  similarKept: number;
   /** Which device the encoders prefer; `auto` = WebGPU when an adapter exists, else WASM. */
   device: 'auto' | 'webgpu' | 'wasm' | 'cpu';
   /** `sentiment`: the folder (relative to the page) of the review-note sentiment model (`npm run train:sentiment`). */
@@ -329,6 +331,7 @@ export const defaultConfig: Readonly<ToonpickConfig> = deepFreeze<ToonpickConfig
   },
   pageSize: 24,
   undoMs: 8000,
+  similarKept: 32,
   device: 'auto',
   models: {
     text: {

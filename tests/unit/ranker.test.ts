@@ -2,7 +2,8 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { fsReader } from '../../scripts/lib/node-io.ts';
 import { loadSnapshot } from '../../src/core/snapshot/load.ts';
 import type { Snapshot } from '../../src/core/snapshot/snapshot.ts';
-import { recommend, moreLikeThis, popular, explainTitle, readerRanking, readerRankingInSteps } from '../../src/core/ranker.ts';
+import { recommend, moreLikeThis, moreLikeThisInSteps, popular, explainTitle, readerRanking, readerRankingInSteps } from '../../src/core/ranker.ts';
+import { signalsOf } from '../../src/core/rank/signal/index.ts';
 import { readingsFromHistory } from '../../src/core/rank/reader.ts';
 import { contentRows, rankerSettings } from '../../src/core/rank/signals.ts';
 import { defaultConfig } from '../../src/core/config.ts';
@@ -109,6 +110,22 @@ describe('Ranker', () => {
     const i = whole.list(0.4, 24)[3].index;
     expect(stepped.explain(i, 0.4, 24)).toEqual(whole.explain(i, 0.4, 24));
     expect(await readerRankingInSteps(snap, [], cfg, {}, pause)).toBeNull();
+  });
+
+  it('"more like this" in steps gives the one-go list exactly, pausing before each content space\'s scan', async () => {
+    let pauses = 0;
+    const pause = async () => void pauses++;
+    const scanned = signalsOf(snap).filter((s) => s.kind === 'content' && (cfg.spaceWeights[s.name] ?? 0) > 0);
+    expect(scanned.length).toBeGreaterThan(1);
+    for (const title of ['좀비딸', '데드라이프']) {
+      pauses = 0;
+      const i = snap.indexOf.get(idOf(title))!;
+      const stepped = await moreLikeThisInSteps(snap, i, cfg, 12, pause);
+      expect(stepped).toEqual(moreLikeThis(snap, i, cfg, 12));
+      expect(stepped).toHaveLength(12);
+      // One pause per scanned space, one before the fusion, one before the list, and the first.
+      expect(pauses).toBe(scanned.length + 3);
+    }
   });
 
   it('ranks, explains and searches the same with a sparse space kept sparse in memory (platform-scale catalogs)', async () => {

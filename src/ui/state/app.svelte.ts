@@ -6,7 +6,7 @@
  */
 import { defaultConfig, withUrlOverrides, type ToonpickConfig } from '../../core/config.ts';
 import { untrack } from 'svelte';
-import { readerRankingInSteps, type ReaderRanking } from '../../core/ranker.ts';
+import { moreLikeThisInSteps, readerRankingInSteps, type Catalog as RankedCatalog, type ReaderRanking, type Recommendation } from '../../core/ranker.ts';
 import { yieldToPage } from '../../app/yield.ts';
 import { Catalog } from './catalog.svelte.ts';
 import { Models } from './models.svelte.ts';
@@ -15,6 +15,9 @@ import { Reader } from './reader.svelte.ts';
 import { Router } from './router.svelte.ts';
 import { Search } from './search.svelte.ts';
 import { AppUpdate } from './update.svelte.ts';
+
+/** Titles in a title page's "More like this". */
+const SIMILAR_SHOWN = 12;
 
 export class AppState {
   readonly config: ToonpickConfig;
@@ -74,6 +77,26 @@ export class AppState {
       },
     );
   }
+
+  /**
+   * "More like this" for a title of the catalog the ranker sees (the title page), in steps like the reader's ranking
+   * (a 100k-title catalog ranked in one task held the page's thread for 35–60 ms). The last `config.similarKept`
+   * titles' lists are kept, for this catalog only.
+   */
+  similarTo(catalog: RankedCatalog, index: number): Promise<Recommendation[]> {
+    if (this.similar.catalog !== catalog) this.similar = { catalog, lists: new Map() };
+    const lists = this.similar.lists;
+    let list = lists.get(index);
+    if (list) lists.delete(index); // kept again as the newest
+    else {
+      list = moreLikeThisInSteps(catalog, index, this.config.ranker, SIMILAR_SHOWN, yieldToPage);
+      list.catch(() => lists.get(index) === list && lists.delete(index)); // a failure is not kept: the next visit tries again
+    }
+    lists.set(index, list);
+    for (const oldest of lists.keys()) if (lists.size > this.config.similarKept) lists.delete(oldest);
+    return list;
+  }
+  private similar: { catalog: RankedCatalog | null; lists: Map<number, Promise<Recommendation[]>> } = { catalog: null, lists: new Map() };
 
   /** The store and the snapshot load independently: a broken snapshot still leaves the history usable. */
   async init(): Promise<void> {
