@@ -15,6 +15,7 @@ import { LexicalEncoder } from './text/lexical.ts';
 import { charNgrams, normalizeText, words } from './text/tokenize.ts';
 import { scanSpace } from './vectors.ts';
 import { topK } from './math/top-k.ts';
+import { runSteps } from './steps.ts';
 
 export const SEARCH_FIELDS = ['title', 'author', 'genres', 'synopsis'] as const;
 export type SearchField = (typeof SEARCH_FIELDS)[number];
@@ -41,12 +42,12 @@ function fieldText(t: Title, f: SearchField): string {
 
 /** BM25 terms of a text: `w:<word>` for each word and its character bigrams (with edge marks). */
 function terms(text: string): string[] {
-  const out: string[] = [];
-  for (const w of words(text)) {
-    out.push(`w:${w}`);
-    for (const g of charNgrams(w, 2)) out.push(g);
-  }
-  return out;
+  return words(text).flatMap(wordTerms);
+}
+
+/** One word's terms. */
+function wordTerms(word: string): string[] {
+  return [`w:${word}`, ...charNgrams(word, 2)];
 }
 
 /** The prefixes of a word that count as it occurring, longest first (see the module comment). */
@@ -72,7 +73,7 @@ function fold(text: string): Folded {
   const to: number[] = [];
   let i = 0;
   for (const ch of text) {
-    const n = normalizeText(ch);
+    const n = foldChar(ch);
     for (let k = 0; k < n.length; k++) {
       from.push(i);
       to.push(i + ch.length);
@@ -81,6 +82,31 @@ function fold(text: string): Folded {
     i += ch.length;
   }
   return { text: out, from: Int32Array.from(from), to: Int32Array.from(to) };
+}
+
+/** fold's text alone. */
+function foldedText(text: string): string {
+  if (OWN_FOLD.test(text)) return text;
+  let out = '';
+  for (const ch of text) out += foldChar(ch);
+  return out;
+}
+
+/** Text whose every character is its own fold (foldChar's fast case). */
+const OWN_FOLD = /^[^\u0041-\u005a\u0080-\uabff\ud7a4-\uffff]*$/;
+
+/** normalizeText of one character; Hangul syllables and ASCII other than capitals are their own (the common case). */
+function foldChar(ch: string): string {
+  const c = ch.charCodeAt(0);
+  if ((c >= 0xac00 && c <= 0xd7a3) || (c < 0x80 && !(c >= 0x41 && c <= 0x5a))) return ch;
+  return normalizeText(ch);
+}
+
+/** The array twice as long: the same values, then `fill`. */
+function grow(a: Int32Array<ArrayBuffer>, fill: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(a.length * 2).fill(fill);
+  b.set(a);
+  return b;
 }
 
 function occurrences(haystack: string, needle: string): number[] {
@@ -102,42 +128,125 @@ function merge(spans: Span[]): Span[] {
   return out;
 }
 
-interface Posting {
-  docs: number[];
-  /** BM25F's pseudo term frequency per doc: Σ_f w_f · tf_f / (1 − b + b · len_f / avglen_f). */
-  tf: number[];
-}
-
+/**
+ * The keyword index. Postings are typed arrays, term after term (a 100k-title catalog has ~12M of them: as arrays of
+ * numbers, with every title's text folded character by character ahead of time, building took ~19 s and ~1.3 GB in
+ * Node; now ~100 MB). Per title it keeps only its folded text for the coverage check; the offset maps a highlight
+ * needs are made for the titles a page shows. `TitleSearch.build` makes it in steps, so that a page can give its
+ * thread back while a large catalog is indexed.
+ */
 export class TitleSearch {
   private readonly items: readonly Title[];
   private readonly cfg: SearchConfig;
-  private readonly postings = new Map<string, Posting>();
-  /** Per title, per field, the folded text (for coverage checks and highlights). */
-  private readonly folded: Array<Record<SearchField, Folded>>;
-  private readonly haystack: string[];
+  /** Term → its number; its postings are docs/tf[start[n] … start[n + 1]), in catalog order. */
+  private readonly termIds = new Map<string, number>();
+  private start = new Int32Array(0);
+  private docs = new Int32Array(0);
+  /** BM25F's pseudo term frequency per posting: Σ_f w_f · tf_f / (1 − b + b · len_f / avglen_f). */
+  private tf = new Float32Array(0);
+  /** Per title, its fields' folded text joined by newlines (for coverage checks). */
+  private readonly haystack: string[] = [];
 
-  constructor(items: readonly Title[], cfg: SearchConfig) {
+  /** The whole index at once (Node, tests); `index` is how its steps are run (`build` takes them instead). */
+  constructor(items: readonly Title[], cfg: SearchConfig, index: (steps: Generator<void, void>) => void = runSteps) {
     this.items = items;
     this.cfg = cfg;
-    const perField = SEARCH_FIELDS.map((f) => items.map((t) => terms(fieldText(t, f))));
-    const avg = perField.map((docs) => docs.reduce((a, d) => a + d.length, 0) / Math.max(1, docs.length) || 1);
-    items.forEach((_, doc) => {
-      const tf = new Map<string, number>();
+    index(this.indexSteps());
+  }
+
+  /**
+   * The index made in steps: `pause` is awaited whenever `sliceMs` have passed since the last one, `onProgress`
+   * told the titles done (each title is read twice: once to count, once to fill).
+   */
+  static async build(items: readonly Title[], cfg: SearchConfig, pause: () => Promise<void>, onProgress?: (done: number, total: number) => void, sliceMs = 8): Promise<TitleSearch> {
+    let steps!: Generator<void, void>;
+    const search = new TitleSearch(items, cfg, (s) => (steps = s));
+    let since = performance.now();
+    let done = 0;
+    while (!steps.next().done) {
+      if (++done % 64 !== 0 || performance.now() - since < sliceMs) continue;
+      onProgress?.(done, 2 * items.length);
+      await pause();
+      since = performance.now();
+    }
+    return search;
+  }
+
+  /** Yields after each title of each pass. */
+  private *indexSteps(): Generator<void, void> {
+    const { items, cfg } = this;
+    const n = items.length;
+    // Each distinct word's terms by number (a catalog repeats its words: looking every term up again, title after
+    // title, was most of the time), and each title's fields as word numbers, so the second pass reads no text.
+    const byWord = new Map<string, number>();
+    const wordTermIds: Int32Array[] = [];
+    let seq = new Int32Array(1024);
+    let used = 0;
+    const fieldEnd = new Int32Array(n * SEARCH_FIELDS.length);
+    // Pass 1: each field's length (in terms) per title, and how many titles hold each term.
+    const lengths = SEARCH_FIELDS.map(() => new Float64Array(n));
+    let df = new Int32Array(1024);
+    let lastDoc = new Int32Array(1024).fill(-1);
+    for (let doc = 0; doc < n; doc++) {
       SEARCH_FIELDS.forEach((f, fi) => {
-        const ts = perField[fi][doc];
-        const norm = 1 - cfg.b + (cfg.b * ts.length) / avg[fi];
-        const w = cfg.fieldWeights[f] / norm;
-        for (const t of ts) tf.set(t, (tf.get(t) ?? 0) + w);
+        for (const w of words(fieldText(items[doc], f))) {
+          let word = byWord.get(w);
+          if (word === undefined) {
+            byWord.set(w, (word = wordTermIds.length));
+            wordTermIds.push(Int32Array.from(wordTerms(w), (t) => this.termIds.get(t) ?? (this.termIds.set(t, this.termIds.size), this.termIds.size - 1)));
+          }
+          if (used === seq.length) seq = grow(seq, 0);
+          seq[used++] = word;
+          const ids = wordTermIds[word];
+          lengths[fi][doc] += ids.length;
+          for (const id of ids) {
+            if (id >= df.length) [df, lastDoc] = [grow(df, 0), grow(lastDoc, -1)];
+            if (lastDoc[id] !== doc) {
+              lastDoc[id] = doc;
+              df[id]++;
+            }
+          }
+        }
+        fieldEnd[doc * SEARCH_FIELDS.length + fi] = used;
       });
-      for (const [t, v] of tf) {
-        let p = this.postings.get(t);
-        if (!p) this.postings.set(t, (p = { docs: [], tf: [] }));
-        p.docs.push(doc);
-        p.tf.push(v);
+      yield;
+    }
+    byWord.clear();
+    const avg = lengths.map((l) => l.reduce((a, b) => a + b, 0) / Math.max(1, n) || 1);
+    this.start = new Int32Array(this.termIds.size + 1);
+    for (let id = 0; id < this.termIds.size; id++) this.start[id + 1] = this.start[id] + df[id];
+    this.docs = new Int32Array(this.start[this.termIds.size]);
+    this.tf = new Float32Array(this.docs.length);
+    const fill = this.start.slice(0, -1);
+    // Pass 2: the postings, title after title (so each term's titles come in catalog order).
+    const tf = new Float64Array(this.termIds.size);
+    const held: number[] = [];
+    lastDoc.fill(-1);
+    for (let doc = 0; doc < n; doc++) {
+      SEARCH_FIELDS.forEach((f, fi) => {
+        const norm = 1 - cfg.b + (cfg.b * lengths[fi][doc]) / avg[fi];
+        const w = cfg.fieldWeights[f] / norm;
+        const at = doc * SEARCH_FIELDS.length + fi;
+        for (let k = at === 0 ? 0 : fieldEnd[at - 1]; k < fieldEnd[at]; k++) {
+          for (const id of wordTermIds[seq[k]]) {
+            if (lastDoc[id] !== doc) {
+              lastDoc[id] = doc;
+              held.push(id);
+            }
+            tf[id] += w;
+          }
+        }
+      });
+      for (const id of held) {
+        const at = fill[id]++;
+        this.docs[at] = doc;
+        this.tf[at] = tf[id];
+        tf[id] = 0;
       }
-    });
-    this.folded = items.map((t) => Object.fromEntries(SEARCH_FIELDS.map((f) => [f, fold(fieldText(t, f))])) as Record<SearchField, Folded>);
-    this.haystack = this.folded.map((r) => SEARCH_FIELDS.map((f) => r[f].text).join('\n'));
+      held.length = 0;
+      this.haystack.push(SEARCH_FIELDS.map((f) => foldedText(fieldText(items[doc], f))).join('\n'));
+      yield;
+    }
   }
 
   /** idf(t) = ln(1 + (N − df + 0.5) / (df + 0.5)): never negative, so a common term still counts a little. */
@@ -151,10 +260,15 @@ export class TitleSearch {
     const { k1 } = this.cfg;
     const out = new Map<number, number>();
     for (const t of terms(query)) {
-      const p = this.postings.get(t);
-      if (!p) continue;
-      const idf = this.idf(p.docs.length);
-      p.docs.forEach((doc, i) => out.set(doc, (out.get(doc) ?? 0) + (idf * p.tf[i] * (k1 + 1)) / (k1 + p.tf[i])));
+      const id = this.termIds.get(t);
+      if (id === undefined) continue;
+      const [from, to] = [this.start[id], this.start[id + 1]];
+      const idf = this.idf(to - from);
+      for (let i = from; i < to; i++) {
+        const doc = this.docs[i];
+        const tf = this.tf[i];
+        out.set(doc, (out.get(doc) ?? 0) + (idf * tf * (k1 + 1)) / (k1 + tf));
+      }
     }
     return out;
   }
@@ -202,7 +316,7 @@ export class TitleSearch {
     const qwords = [...new Set(words(query))];
     const out = {} as Record<SearchField, Span[]>;
     for (const f of SEARCH_FIELDS) {
-      const fd = this.folded[doc][f];
+      const fd = fold(fieldText(this.items[doc], f));
       const raw: Span[] = [];
       for (const w of qwords) {
         const stem = stems(w, this.cfg.prefixShare).find((s) => fd.text.includes(s));

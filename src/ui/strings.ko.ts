@@ -78,6 +78,7 @@ export const ko: Messages = {
   searchNoKeyword: (q) => `“${q}”의 모든 단어와 맞는 작품이 없습니다.`,
   searchLexical: '대신 표현이 비슷한 작품을 보여 드려요(줄거리 키워드).',
   searchLoading: '의미로 검색하려고 텍스트 모델을 불러오는 중…',
+  searchIndexing: '검색용 카탈로그 색인',
   searchPreparing: '검색할 수 있도록 줄거리를 준비하는 중…',
   searchUnavailable: '줄거리를 내려받지 못해 검색할 수 없습니다. 온라인일 때 다시 시도해 주세요.',
   searchSts: (model, device) => `대신 의미가 비슷한 작품을 보여 드려요(텍스트 모델 ${model}, ${device}).`,

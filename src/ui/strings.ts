@@ -95,6 +95,7 @@ export const en = {
   searchNoKeyword: (q: string) => `No title matches every word of “${q}”.`,
   searchLexical: 'Showing titles with similar wording instead (story keywords).',
   searchLoading: 'Loading the text model to search by meaning…',
+  searchIndexing: 'Indexing the catalog for search',
   searchPreparing: 'Getting the catalog’s synopses ready to search…',
   searchUnavailable: 'Search is unavailable: the catalog’s synopses could not be downloaded. Try again when you are online.',
   searchSts: (model: string, device: string) => `Showing titles similar in meaning instead (text model ${model}, on ${device}).`,

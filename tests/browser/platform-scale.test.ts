@@ -3,7 +3,8 @@
  * 66 MiB), in the built app: the snapshot worker checks those rows in the file cache and leaves them there, and the
  * page reads them from disk straight into WebAssembly memory (load.ts rowsOnDisk, src/app/snapshot-client.ts,
  * math/sparse-scan.ts); For you ranks with that kernel exactly what Node ranks with the JavaScript loop over the
- * rows where the loader left them.
+ * rows where the loader left them. More like this and the search index are made in steps on the page, and give the
+ * lists Node gives.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtemp, rm, symlink } from 'node:fs/promises';
@@ -15,7 +16,8 @@ import { writeSyntheticSource } from '../../bench/synthetic-catalog.ts';
 import { makeSnapshot } from '../../scripts/snapshot.ts';
 import { fsReader } from '../../scripts/lib/node-io.ts';
 import { loadSnapshot } from '../../src/core/snapshot/load.ts';
-import { recommend } from '../../src/core/ranker.ts';
+import { moreLikeThis, recommend } from '../../src/core/ranker.ts';
+import { TitleSearch } from '../../src/core/search.ts';
 import { defaultConfig } from '../../src/core/config.ts';
 
 const TITLES = 17_000;
@@ -118,6 +120,34 @@ describe('a 17,000-title catalog in the app', () => {
       expect(requested.filter((u) => u.endsWith('/lexical.csr16')).length).toBe(downloads);
       expect(await largestFromWorker(page)).toBeLessThan(rowBytes);
     }
+    expect(errors).toEqual([]);
+  }, 300_000);
+
+  it('ranks More like this and indexes its titles for search in steps on the page, with the lists Node gives', async () => {
+    const node = await loadSnapshot(fsReader(snapshotDir), { wasmRows: false });
+    const page = await browser.newPage();
+    const errors = trackErrors(page);
+    // Whether the page ever showed how far the search index was (it is made in steps, with a progress bar).
+    await page.addInitScript(() => {
+      const w = window as unknown as { __sawIndexing: boolean };
+      w.__sawIndexing = false;
+      new MutationObserver(() => (w.__sawIndexing ||= !!document.querySelector('[data-testid="search-indexing"]'))).observe(document, { subtree: true, childList: true });
+    });
+    const title = node.items[2024];
+    await page.goto(`${server.url}?snapshot=./big/#/title/${encodeURIComponent(title.id)}`);
+    const similar = page.locator('[data-testid="similar"] [data-testid="card"]');
+    await similar.first().waitFor({ timeout: 120_000 });
+    expect(await page.getByTestId('similar').getAttribute('aria-busy')).toBe('false');
+    const expectedSimilar = moreLikeThis(node, 2024, defaultConfig.ranker, 12).map((r) => node.items[r.index].id);
+    expect(await similar.evaluateAll((els) => els.map((e) => e.getAttribute('data-id')!))).toEqual(expectedSimilar);
+
+    const query = title.title;
+    await page.goto(`${server.url}?snapshot=./big/#/search/${encodeURIComponent(query)}`);
+    await page.locator('[data-testid="search-notice"][data-loading="false"][data-mode="keyword"]').waitFor({ timeout: 120_000 });
+    const hits = new TitleSearch(node.items, defaultConfig.search).keyword(query, defaultConfig.pageSize).map((h) => node.items[h.index].id);
+    expect(hits).toContain(title.id);
+    expect(await page.getByTestId('search-result').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')!))).toEqual(hits);
+    expect(await page.evaluate(() => (window as unknown as { __sawIndexing: boolean }).__sawIndexing)).toBe(true);
     expect(errors).toEqual([]);
   }, 300_000);
 });

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { defaultConfig, withUrlOverrides } from '../../src/core/config.ts';
 import { applyAction, exportHistory, isConsumed, parseHistoryFile } from '../../src/core/history.ts';
 import { signalWeight } from '../../src/core/ranker.ts';
@@ -7,6 +8,8 @@ import { loadSnapshot } from '../../src/core/snapshot/load.ts';
 import type { Title } from '../../src/core/snapshot/format.ts';
 import type { Snapshot } from '../../src/core/snapshot/snapshot.ts';
 import { fsReader } from '../../scripts/lib/node-io.ts';
+import { charNgrams, normalizeText, words } from '../../src/core/text/tokenize.ts';
+import { synopsisOf } from '../../src/core/snapshot/format.ts';
 import { demoSnapshotDir } from './helpers/paths.ts';
 
 let snap: Snapshot;
@@ -65,6 +68,89 @@ describe('BM25F keyword search on the demo catalog', () => {
     expect(search.keyword('복수를 꿈꾸는 회귀자')).toEqual([]);
     expect(search.keyword('zqxv')).toEqual([]);
     expect(search.keyword('   ')).toEqual([]);
+  });
+});
+
+/**
+ * BM25F as its formula reads, with nothing kept between queries (the test's oracle for the compact index): per title
+ * and term, Σ_f w_f · tf_f / (1 − b + b · len_f / avglen_f), scored idf · tf · (k1 + 1) / (k1 + tf); a match must
+ * hold each query word or a long enough prefix of it in its folded text.
+ */
+function oracleKeyword(items: readonly Title[], query: string, k: number): number[] {
+  const cfg = defaultConfig.search;
+  const fields = ['title', 'author', 'genres', 'synopsis'] as const;
+  const text = (t: Title, f: (typeof fields)[number]) => (f === 'genres' ? t.genres.join(' · ') : f === 'author' ? (t.author ?? '') : f === 'synopsis' ? synopsisOf(t) : t.title);
+  const termsOf = (x: string) => words(x).flatMap((w) => [`w:${w}`, ...charNgrams(w, 2)]);
+  const perField = fields.map((f) => items.map((t) => termsOf(text(t, f))));
+  const avg = perField.map((docs) => docs.reduce((a, d) => a + d.length, 0) / Math.max(1, docs.length) || 1);
+  const tfs = items.map((_, d) => {
+    const tf = new Map<string, number>();
+    fields.forEach((f, fi) => {
+      const w = cfg.fieldWeights[f] / (1 - cfg.b + (cfg.b * perField[fi][d].length) / avg[fi]);
+      for (const t of perField[fi][d]) tf.set(t, (tf.get(t) ?? 0) + w);
+    });
+    return tf;
+  });
+  const folded = items.map((t) => fields.map((f) => Array.from(text(t, f), (ch) => normalizeText(ch)).join('')).join('\n'));
+  const covers = (d: number, w: string) => {
+    const chars = Array.from(w);
+    const min = chars.length <= 2 ? chars.length : Math.max(2, Math.ceil(cfg.prefixShare * chars.length));
+    for (let n = chars.length; n >= min; n--) if (folded[d].includes(chars.slice(0, n).join(''))) return true;
+    return false;
+  };
+  const qwords = [...new Set(words(query))];
+  const score = new Map<number, number>();
+  for (const t of termsOf(query)) {
+    const holders = tfs.flatMap((tf, d) => (tf.has(t) ? [d] : []));
+    const idf = Math.log(1 + (items.length - holders.length + 0.5) / (holders.length + 0.5));
+    for (const d of holders) score.set(d, (score.get(d) ?? 0) + (idf * tfs[d].get(t)! * (cfg.k1 + 1)) / (cfg.k1 + tfs[d].get(t)!));
+  }
+  if (!qwords.length) return [];
+  return [...score].filter(([d]) => qwords.every((w) => covers(d, w))).sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, k).map(([d]) => d);
+}
+
+describe('the keyword index', () => {
+  it('ranks as the formula does, for queries made of the catalog\'s own words and their prefixes', () => {
+    // The oracle reads every title per query: 300 of the catalog's, and titles whose folding is not their own text
+    // (capitals, full-width letters, a combining accent, decomposed Hangul).
+    const odd = ['Tower of GOD', 'ＺＯＭＢＩＥ Girl', 'Cafe\u0301 NOIR', '\u1112\u1161\u11ab 여름 Night'].map((title, i): Title => ({ id: `odd${i}`, title, author: 'KIM Ahn', synopsis: `${title} STORY`, genres: ['Drama'], popularity: 0 }));
+    const items = [...snap.items.slice(0, 300), ...odd];
+    const vocabulary = [...new Set(items.flatMap((t) => words(`${t.title} ${t.author ?? ''} ${synopsisOf(t)}`)))];
+    const index = new TitleSearch(items, defaultConfig.search);
+    const word = fc.tuple(fc.constantFrom(...vocabulary), fc.nat(3)).map(([w, cut]) => Array.from(w).slice(0, Math.max(1, Array.from(w).length - cut)).join(''));
+    fc.assert(
+      fc.property(fc.array(word, { minLength: 1, maxLength: 3 }), (ws) => {
+        const q = ws.join(' ');
+        expect(index.keyword(q, 24).map((h) => h.index), q).toEqual(oracleKeyword(items, q, 24));
+      }),
+      { seed: 12, numRuns: 150 },
+    );
+  });
+
+  it('made in steps, gives the index made at once, and says how far it is', async () => {
+    let pauses = 0;
+    const progress: number[] = [];
+    const stepped = await TitleSearch.build(snap.items, defaultConfig.search, async () => void pauses++, (done, total) => {
+      expect(total).toBe(2 * snap.items.length);
+      progress.push(done);
+    }, 0);
+    expect(pauses).toBeGreaterThan(10);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
+    expect(progress.at(-1)).toBeLessThanOrEqual(2 * snap.items.length);
+    for (const q of ['좀비', '외계인이 유일신', '기안84', '회귀 복수', '사랑', 'zqxv']) {
+      expect(stepped.keyword(q, 24), q).toEqual(search.keyword(q, 24));
+      expect([...stepped.coverage(q)], q).toEqual([...search.coverage(q)]);
+    }
+  });
+
+  it('cuts words into the same character bigrams with or without characters outside the BMP', () => {
+    const slow = (w: string) => Array.from(`<${w}>`).flatMap((_, i, cs) => (i + 2 <= cs.length ? [cs.slice(i, i + 2).join('')] : []));
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom('가', '힣', 'a', 'Z', '1', '😀', '𝒳', '\u0301') , maxLength: 8 }), (w) => {
+        expect(charNgrams(w, 2)).toEqual(slow(w));
+      }),
+      { seed: 5, numRuns: 300 },
+    );
   });
 });
 

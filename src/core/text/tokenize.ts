@@ -16,7 +16,14 @@ export function words(text: string): string[] {
 
 /** Character n-grams of one word, with `<` `>` marking its edges so prefixes and suffixes count. */
 export function charNgrams(word: string, n: number): string[] {
-  const chars = Array.from(`<${word}>`);
+  const marked = `<${word}>`;
+  // Without surrogate pairs a character is one UTF-16 unit: slices are the n-grams (the common case, and faster).
+  if (!/[\ud800-\udfff]/.test(marked)) {
+    const out: string[] = [];
+    for (let i = 0; i + n <= marked.length; i++) out.push(marked.slice(i, i + n));
+    return out;
+  }
+  const chars = Array.from(marked);
   const out: string[] = [];
   for (let i = 0; i + n <= chars.length; i++) out.push(chars.slice(i, i + n).join(''));
   return out;

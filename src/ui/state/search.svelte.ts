@@ -11,6 +11,7 @@ import type { Catalog } from './catalog.svelte.ts';
 import type { Snapshot } from '../../core/snapshot/snapshot.ts';
 import type { Models } from './models.svelte.ts';
 import { messageOf } from './notices.svelte.ts';
+import { yieldToPage } from '../../app/yield.ts';
 
 export class Search {
   /** keyword: BM25F matches; lexical / sts: the similarity fallback in that space. */
@@ -24,6 +25,8 @@ export class Search {
   progress = $state.raw<TextSpaceProgress | null>(null);
   /** The keyword index is being built (its synopsis pages downloading, on a catalog that keeps them apart). */
   preparing = $state(false);
+  /** How far the keyword index is (titles read of twice the catalog: it reads each title twice), while it is made. */
+  indexing = $state.raw<{ done: number; total: number } | null>(null);
   /** Why there is no index to search (a synopsis page that could not be downloaded), in the runtime's words. */
   failure = $state<string | null>(null);
   private run = 0;
@@ -40,7 +43,13 @@ export class Search {
     const snapshot = this.catalog.snapshot!;
     // Built again for a new version of the catalog (an update loaded while the page is open).
     if (this.index?.snapshot !== snapshot) {
-      const index = { snapshot, search: this.catalog.loadSynopses().then(() => new TitleSearch(snapshot.items, this.config.search)) };
+      // Indexed in steps, the page's thread given back every few milliseconds (a 100k-title catalog takes seconds).
+      const onProgress = (done: number, total: number) => (this.indexing = { done, total });
+      const search = this.catalog
+        .loadSynopses()
+        .then(() => TitleSearch.build(snapshot.items, this.config.search, yieldToPage, onProgress))
+        .finally(() => (this.indexing = null));
+      const index = { snapshot, search };
       // A page that failed to download is tried again on the next search.
       index.search.catch(() => {
         if (this.index === index) this.index = null;
