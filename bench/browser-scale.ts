@@ -68,6 +68,90 @@ async function firstCards(page: Page, url: string): Promise<{ ms: number; longes
   });
 }
 
+/**
+ * What the reader does once the cards are there, measured in the page from the event to the frame after the page
+ * answered it, with the longest task meanwhile:
+ * - the Surprise slider moved to each of `levels` in turn (the ranking is kept: only a shortlist is reordered): the
+ *   input event to the cards re-ranked, updated and laid out (Svelte's update, then a forced layout), without the
+ *   wait for the next frame;
+ * - the first card's title page opened: the hash change to the frame after the one that drew its "More like this";
+ * - a like on that title page, then For you again: the history is written, the whole catalog ranked
+ *   again (in steps on the page's thread) and the new first cards drawn, none of them the liked title: the click to
+ *   the frame after the one that drew them;
+ * - a search for the first new card's title, the first on this page: the hash change to the frame after the
+ *   results (the synopses are downloaded, where the catalog keeps them apart, and the keyword index is made);
+ * - Browse, its filter typed into (the first two characters of that title), each keystroke's input event to the
+ *   list updated and laid out, as for the slider.
+ */
+async function interactions(page: Page, levels: number[]): Promise<{ slider: number[]; title: number; titleLongest: number; like: number; search: number; searchLongest: number; typing: number[]; typingLongest: number; longest: number }> {
+  // A string, not a function: the bench runs under tsx, whose helpers (__name) do not exist in the page.
+  return page.evaluate(`(${INTERACTIONS})(${JSON.stringify(levels)})`);
+}
+
+const INTERACTIONS = `async (levels) => {
+  const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
+  const task = () => new Promise((r) => { const c = new MessageChannel(); c.port1.onmessage = () => r(); c.port2.postMessage(0); });
+  const shown = () => [...document.querySelectorAll('[data-testid="for-you"] [data-testid="card"]')].map((e) => e.getAttribute('data-id'));
+  const until = async (ok, what) => {
+    for (const limit = performance.now() + 120000; !ok(); await frame()) if (performance.now() > limit) throw new Error('timed out waiting for ' + what);
+  };
+  const longestSince = (from, to) => Math.max(0, ...window.__longTasks.filter((t) => t.start + t.duration > from && t.start < to).map((t) => t.duration));
+  const t0 = performance.now();
+  const slider = [];
+  for (const level of levels) {
+    const input = document.querySelector('[data-testid="serendipity"]');
+    if (!input) throw new Error('no Surprise slider on For you');
+    const start = performance.now();
+    input.value = String(level);
+    input.dispatchEvent(new Event('input', { bubbles: true }));
+    await task();
+    void document.body.offsetHeight;
+    slider.push(performance.now() - start);
+    await frame();
+  }
+  const liked = shown()[0];
+  if (!liked) throw new Error('no card on For you');
+  const openAt = performance.now();
+  location.hash = '#/title/' + encodeURIComponent(liked);
+  await until(() => !!document.querySelector('section[aria-labelledby="similar-heading"] [data-testid="card"]'), 'More like this');
+  await frame();
+  await frame();
+  const title = performance.now() - openAt;
+  const likeAt = performance.now();
+  document.querySelector('[data-testid="act-like"]').click();
+  location.hash = '#/for-you';
+  await until(() => shown().length > 0 && !shown().includes(liked), 'For you without the liked title');
+  await frame();
+  await frame();
+  const like = performance.now() - likeAt;
+  const query = document.querySelector('[data-testid="for-you"] [data-testid="card-title"]').textContent.trim();
+  const searchAt = performance.now();
+  location.hash = '#/search/' + encodeURIComponent(query);
+  await until(() => document.querySelector('[data-testid="search-notice"][data-loading="false"]') && document.querySelector('[data-testid="search-result"]'), 'search results');
+  await frame();
+  await frame();
+  const search = performance.now() - searchAt;
+  location.hash = '#/';
+  await until(() => document.querySelector('[data-testid="title-filter"]'), 'Browse');
+  await new Promise((r) => setTimeout(r, 1000)); // Browse prepares its titles in steps as it opens
+  const filter = document.querySelector('[data-testid="title-filter"]');
+  const typed = query.slice(0, 2);
+  const typing = [];
+  const typeAt = performance.now();
+  for (let n = 1; n <= typed.length; n++) {
+    const start = performance.now();
+    filter.value = typed.slice(0, n);
+    filter.dispatchEvent(new Event('input', { bubbles: true }));
+    await task();
+    void document.body.offsetHeight;
+    typing.push(performance.now() - start);
+    await frame();
+  }
+  const typeEnd = performance.now();
+  await new Promise((r) => setTimeout(r, 100)); // the longtask observer reports a task after it ends
+  return { slider, title, like, search, typing, titleLongest: longestSince(openAt, openAt + title), searchLongest: longestSince(searchAt, searchAt + search), typingLongest: longestSince(typeAt, typeEnd), longest: longestSince(t0, searchAt) };
+}`;
+
 /** One visit in a fresh browser on the reader's profile: `run` gets its page; answers its result and the renderers' peak. */
 async function visit<T>(profile: string, run: (page: Page, ctx: BrowserContext) => Promise<T>): Promise<T & { peak: number }> {
   const before = new Set((await processes()).map((p) => p.pid));
@@ -84,7 +168,33 @@ async function visit<T>(profile: string, run: (page: Page, ctx: BrowserContext) 
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
-async function measure(snapshotDir: string | null, label: string, visits: number): Promise<{ label: string; cold: number; warm: number; longest: number; peak: number }> {
+interface Measured {
+  label: string;
+  cold: number;
+  warm: number;
+  longest: number;
+  peak: number;
+  /** Surprise slider: input event to the cards updated and laid out (median of every move). */
+  slider: number;
+  /** A title page opened: hash change to the frame after its More like this (median). */
+  title: number;
+  /** The longest task while a title page opened (largest). */
+  titleLongest: number;
+  /** A like, then For you: click to the frame after the new first cards (median). */
+  like: number;
+  /** The first search of a page: hash change to the frame after its results (median). */
+  search: number;
+  /** The longest task during that search (largest). */
+  searchLongest: number;
+  /** A keystroke in Browse's filter: input event to the list updated and laid out (median). */
+  typing: number;
+  /** The longest task while typing (largest). */
+  typingLongest: number;
+  /** The longest task while the reader moved the slider, opened a title and liked it (largest). */
+  actLongest: number;
+}
+
+async function measure(snapshotDir: string | null, label: string, visits: number): Promise<Measured> {
   const root = await mkdtemp(path.join(tmpdir(), 'toonpick-browser-bench-'));
   const profile = await mkdtemp(path.join(tmpdir(), 'toonpick-browser-profile-'));
   await cp(path.join(repoRoot, 'dist'), root, { recursive: true });
@@ -125,7 +235,26 @@ async function measure(snapshotDir: string | null, label: string, visits: number
       cold.push(await coldVisit());
     }
     const all = [...warm, ...cold];
-    return { label, cold: median(cold.map((v) => v.ms)), warm: median(warm.map((v) => v.ms)), longest: Math.max(...all.map((v) => v.longest)), peak: Math.max(...all.map((v) => v.peak)) };
+    // Then, in warm visits of their own (their likes add to the history, and their peaks are not the load's), what
+    // the reader does on the cards: the slider from the default level to each end and back, and a like.
+    const acts = [];
+    for (let i = 0; i < visits; i++) acts.push(await visit(profile, async (page) => (await firstCards(page, forYou), interactions(page, [0, 1, 0.5, 0]))));
+    return {
+      label,
+      cold: median(cold.map((v) => v.ms)),
+      warm: median(warm.map((v) => v.ms)),
+      longest: Math.max(...all.map((v) => v.longest)),
+      peak: Math.max(...all.map((v) => v.peak)),
+      slider: median(acts.flatMap((a) => a.slider)),
+      title: median(acts.map((a) => a.title)),
+      titleLongest: Math.max(...acts.map((a) => a.titleLongest)),
+      like: median(acts.map((a) => a.like)),
+      search: median(acts.map((a) => a.search)),
+      searchLongest: Math.max(...acts.map((a) => a.searchLongest)),
+      typing: median(acts.flatMap((a) => a.typing)),
+      typingLongest: Math.max(...acts.map((a) => a.typingLongest)),
+      actLongest: Math.max(...acts.map((a) => a.longest)),
+    };
   } finally {
     await server.close();
     await rm(root, { recursive: true, force: true });
@@ -170,6 +299,15 @@ export async function browserScaleBench(args: Record<string, string | true | und
     rows.push({ bench: 'browser', case: `${r.label}: first recommendations, warm`, value: r.warm, unit: 'ms', ...(r === base ? {} : { ratio: r.warm / base.warm, ...vs }) });
     rows.push({ bench: 'browser', case: `${r.label}: longest main-thread task`, value: r.longest, unit: 'ms' });
     rows.push({ bench: 'browser', case: `${r.label}: renderer peak memory`, value: r.peak, unit: 'MiB', ...(r === base ? {} : { ratio: r.peak / base.peak, ...vs }) });
+    rows.push({ bench: 'browser', case: `${r.label}: Surprise slider, cards re-ranked and laid out`, value: r.slider, unit: 'ms', ...(r === base ? {} : { ratio: r.slider / base.slider, ...vs }) });
+    rows.push({ bench: 'browser', case: `${r.label}: a title page with More like this`, value: r.title, unit: 'ms', ...(r === base ? {} : { ratio: r.title / base.title, ...vs }) });
+    rows.push({ bench: 'browser', case: `${r.label}: longest main-thread task opening it`, value: r.titleLongest, unit: 'ms' });
+    rows.push({ bench: 'browser', case: `${r.label}: a like, For you ranked and drawn again`, value: r.like, unit: 'ms', ...(r === base ? {} : { ratio: r.like / base.like, ...vs }) });
+    rows.push({ bench: 'browser', case: `${r.label}: longest main-thread task in those`, value: r.actLongest, unit: 'ms' });
+    rows.push({ bench: 'browser', case: `${r.label}: a first search, its results drawn`, value: r.search, unit: 'ms', ...(r === base ? {} : { ratio: r.search / base.search, ...vs }) });
+    rows.push({ bench: 'browser', case: `${r.label}: longest main-thread task in it`, value: r.searchLongest, unit: 'ms' });
+    rows.push({ bench: 'browser', case: `${r.label}: a keystroke in Browse's filter`, value: r.typing, unit: 'ms', ...(r === base ? {} : { ratio: r.typing / base.typing, ...vs }) });
+    rows.push({ bench: 'browser', case: `${r.label}: longest main-thread task typing`, value: r.typingLongest, unit: 'ms' });
   }
   return rows;
 }
