@@ -7,15 +7,19 @@
 import type { Title } from './snapshot/format.ts';
 import { normalizeText } from './text/tokenize.ts';
 
-/** Catalog order (the snapshot's), most popular, best rated, newest (by year), or by title in the reader's language. */
-export type BrowseSort = 'catalog' | 'popular' | 'rating' | 'newest' | 'title';
+/**
+ * Catalog order (the snapshot's), most popular, best rated, newest (by year), by title in the reader's language, or
+ * by a value of the page's own (highest first), named for the cache: the same name must mean the same values.
+ */
+export type BrowseSort = 'catalog' | 'popular' | 'rating' | 'newest' | 'title' | { name: string; value: (t: Title) => number | undefined };
 
 export interface BrowseQuery {
   /** Titles with every one of these genres. */
   genres: readonly string[];
-  completedOnly: boolean;
   /** Text the title or the author holds (normalised as normalizeText does; empty: any). */
   text: string;
+  /** Titles this keeps (the page's other filters: completed only, what the last update added…); absent: all. */
+  keep?: (t: Title) => boolean;
   sort: BrowseSort;
   /** The language titles are sorted in (`title` only). */
   locale: string;
@@ -54,7 +58,7 @@ function foldUpTo(items: readonly Title[], k: Kept, end: number): void {
 /** The catalog's rows in this order, sorted once per catalog. */
 function orderOf(items: readonly Title[], sort: BrowseSort, locale: string): Int32Array {
   const k = keptFor(items);
-  const key = sort === 'title' ? `title ${locale}` : sort;
+  const key = sort === 'title' ? `title ${locale}` : typeof sort === 'string' ? sort : `by ${sort.name}`;
   let order = k.orders.get(key);
   if (order) return order;
   const rows = Array.from(items, (_, i) => i);
@@ -63,6 +67,7 @@ function orderOf(items: readonly Title[], sort: BrowseSort, locale: string): Int
   if (sort === 'popular') by((t) => t.popularity);
   else if (sort === 'rating') by((t) => t.rating);
   else if (sort === 'newest') by((t) => t.year);
+  else if (typeof sort === 'object') by(sort.value);
   else if (sort === 'title') {
     const collator = new Intl.Collator(locale); // what localeCompare(b, locale) uses, made once
     rows.sort((a, b) => collator.compare(items[a].title, items[b].title));
@@ -84,7 +89,7 @@ export function browse(items: readonly Title[], q: BrowseQuery): Title[] {
     // The folded text first: it is read without touching the title object.
     if (text && !k.titles[i].includes(text) && !(k.authors[i]?.includes(text) ?? false)) continue;
     const t = items[i];
-    if (q.completedOnly && t.completed !== true) continue;
+    if (q.keep && !q.keep(t)) continue;
     if (genres.length && !genres.every((g) => t.genres.includes(g))) continue;
     out.push(t);
   }

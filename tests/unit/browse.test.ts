@@ -43,9 +43,19 @@ describe('browsing the catalog', () => {
     );
     fc.assert(
       fc.property(fc.subarray(genres, { maxLength: 2 }), fc.boolean(), text, fc.constantFrom<BrowseSort>('catalog', 'popular', 'rating', 'newest', 'title'), fc.constantFrom('ko', 'en'), (g, done, q, sort, locale) => {
-        for (const catalog of [items, mixed]) expect(browse(catalog, { genres: g, completedOnly: done, text: q, sort, locale })).toEqual(oracle(catalog, g, done, q, sort, locale));
+        const keep = done ? (t: Title) => t.completed === true : undefined;
+        for (const catalog of [items, mixed]) expect(browse(catalog, { genres: g, keep, text: q, sort, locale })).toEqual(oracle(catalog, g, done, q, sort, locale));
       }),
       { seed: 3, numRuns: 200 },
     );
+  });
+
+  it('orders by a value of the page\'s own, highest first, titles without it last, ties in catalog order', () => {
+    const odd = { name: 'odd rows', value: (t: Title) => (items.indexOf(t) % 2 === 1 ? items.indexOf(t) % 10 : undefined) };
+    const list = browse(items, { genres: [], text: '', sort: odd, locale: 'ko' });
+    expect(list).toHaveLength(items.length);
+    const values = list.map((t) => odd.value(t) ?? -1);
+    expect(values).toEqual([...values].sort((a, b) => b - a));
+    for (let r = 1; r < list.length; r++) if (values[r] === values[r - 1]) expect(items.indexOf(list[r])).toBeGreaterThan(items.indexOf(list[r - 1]));
   });
 });
