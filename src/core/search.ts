@@ -255,10 +255,18 @@ export class TitleSearch {
     return Math.log(1 + (n - df + 0.5) / (df + 0.5));
   }
 
-  /** BM25F score of every title with at least one query term (sparse: only touched titles). */
-  private scores(query: string): Map<number, number> {
+  /**
+   * BM25F score of every title with at least one query term (sparse: only touched titles): the titles in the order
+   * they were first touched, their scores in `sums` (valid until the next query). Summed in an array, not a map: a
+   * common word's postings run to tens of thousands at 100k titles.
+   */
+  private scores(query: string): { touched: number[]; sums: Float64Array } {
     const { k1 } = this.cfg;
-    const out = new Map<number, number>();
+    const n = this.items.length;
+    if (this.sums?.length !== n) [this.sums, this.touchedBy] = [new Float64Array(n), new Int32Array(n)];
+    const [sums, touchedBy] = [this.sums, this.touchedBy!];
+    const mark = ++this.queries;
+    const touched: number[] = [];
     for (const t of terms(query)) {
       const id = this.termIds.get(t);
       if (id === undefined) continue;
@@ -267,16 +275,26 @@ export class TitleSearch {
       for (let i = from; i < to; i++) {
         const doc = this.docs[i];
         const tf = this.tf[i];
-        out.set(doc, (out.get(doc) ?? 0) + (idf * tf * (k1 + 1)) / (k1 + tf));
+        if (touchedBy[doc] !== mark) {
+          touchedBy[doc] = mark;
+          sums[doc] = 0;
+          touched.push(doc);
+        }
+        sums[doc] += (idf * tf * (k1 + 1)) / (k1 + tf);
       }
     }
-    return out;
+    return { touched, sums };
   }
+  private sums?: Float64Array;
+  private touchedBy?: Int32Array;
+  private queries = 0;
 
-  /** Whether title `doc` covers query word `w` (see the module comment). */
-  private covers(doc: number, w: string): boolean {
-    const text = this.haystack[doc];
-    return stems(w, this.cfg.prefixShare).some((s) => text.includes(s));
+  /** Per query word, a test of whether title `doc` covers it (see the module comment). */
+  private coverTests(query: string): Array<(doc: number) => boolean> {
+    return [...new Set(words(query))].map((w) => {
+      const prefixes = stems(w, this.cfg.prefixShare);
+      return (doc) => prefixes.some((s) => this.haystack[doc].includes(s));
+    });
   }
 
   /**
@@ -285,10 +303,9 @@ export class TitleSearch {
    * no title shares a word with (`qqqzzzxx`) gets none, however its hashed n-grams happen to collide.
    */
   coverage(query: string): Map<number, number> {
-    const qwords = [...new Set(words(query))];
-    const docs = [...this.scores(query).keys()];
+    const { touched } = this.scores(query);
     // Every title covering a word shares its first bigram, so the candidates hold every title that covers it.
-    const covering = qwords.map((w) => docs.filter((doc) => this.covers(doc, w)));
+    const covering = this.coverTests(query).map((covers) => touched.filter(covers));
     const out = new Map<number, number>();
     covering.forEach((list) => {
       const idf = this.idf(list.length);
@@ -299,13 +316,11 @@ export class TitleSearch {
 
   /** Keyword matches (every query word covered), best BM25F first; ties keep catalog order. */
   keyword(query: string, k = Infinity): SearchHit[] {
-    const qwords = [...new Set(words(query))];
-    if (!qwords.length) return [];
-    const hits = [...this.scores(query)]
-      .filter(([doc]) => qwords.every((w) => this.covers(doc, w)))
-      .sort((a, b) => b[1] - a[1] || a[0] - b[0])
-      .slice(0, k);
-    return hits.map(([index, score]) => ({ index, score, spans: this.highlight(index, query) }));
+    const tests = this.coverTests(query);
+    if (!tests.length) return [];
+    const { touched, sums } = this.scores(query);
+    const hits = touched.filter((doc) => tests.every((covers) => covers(doc))).sort((a, b) => sums[b] - sums[a] || a - b);
+    return hits.slice(0, k).map((index) => ({ index, score: sums[index], spans: this.highlight(index, query) }));
   }
 
   /**
