@@ -56,8 +56,7 @@ function foldUpTo(items: readonly Title[], k: Kept, end: number): void {
 }
 
 /** The catalog's rows in this order, sorted once per catalog. */
-function orderOf(items: readonly Title[], sort: BrowseSort, locale: string): Int32Array {
-  const k = keptFor(items);
+function orderOf(items: readonly Title[], k: Kept, sort: BrowseSort, locale: string): Int32Array {
   const key = sort === 'title' ? `title ${locale}` : typeof sort === 'string' ? sort : `by ${sort.name}`;
   let order = k.orders.get(key);
   if (order) return order;
@@ -83,7 +82,7 @@ export function browse(items: readonly Title[], q: BrowseQuery): Title[] {
   const genres = [...q.genres]; // read once: a page's reactive array costs a proxy call per read, per title
   if (text) foldUpTo(items, k, items.length);
   const out: Title[] = [];
-  const order = orderOf(items, q.sort, q.locale);
+  const order = orderOf(items, k, q.sort, q.locale);
   for (let r = 0; r < order.length; r++) {
     const i = order[r];
     // The folded text first: it is read without touching the title object.

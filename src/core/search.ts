@@ -146,6 +146,10 @@ export class TitleSearch {
   private tf = new Float32Array(0);
   /** Per title, its fields' folded text joined by newlines (for coverage checks). */
   private readonly haystack: string[] = [];
+  /** A query's sums per title, which titles the query numbered `queries` touched (reused: scores). */
+  private sums?: Float64Array;
+  private touchedBy?: Int32Array;
+  private queries = 0;
 
   /** The whole index at once (Node, tests); `index` is how its steps are run (`build` takes them instead). */
   constructor(items: readonly Title[], cfg: SearchConfig, index: (steps: Generator<void, void>) => void = runSteps) {
@@ -285,9 +289,6 @@ export class TitleSearch {
     }
     return { touched, sums };
   }
-  private sums?: Float64Array;
-  private touchedBy?: Int32Array;
-  private queries = 0;
 
   /** Per query word, a test of whether title `doc` covers it (see the module comment). */
   private coverTests(query: string): Array<(doc: number) => boolean> {

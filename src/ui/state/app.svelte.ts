@@ -37,6 +37,8 @@ export class AppState {
    */
   ranking = $state.raw<ReaderRanking | null | undefined>(undefined);
   private rankRun = 0;
+  /** More like this lists kept (similarTo), for one catalog. */
+  private similar: { catalog: RankedCatalog | null; lists: Map<number, Promise<Recommendation[]>> } = { catalog: null, lists: new Map() };
 
   constructor(config: ToonpickConfig = defaultConfig) {
     this.config = config;
@@ -80,7 +82,7 @@ export class AppState {
 
   /**
    * "More like this" for a title of the catalog the ranker sees (the title page), in steps like the reader's ranking
-   * (a 100k-title catalog ranked in one task held the page's thread for 35–60 ms). The last `config.similarKept`
+   * (at 100k titles, one task of 69–91 ms on every title page opened). The last `config.similarKept`
    * titles' lists are kept, for this catalog only.
    */
   similarTo(catalog: RankedCatalog, index: number): Promise<Recommendation[]> {
@@ -96,7 +98,6 @@ export class AppState {
     for (const oldest of lists.keys()) if (lists.size > this.config.similarKept) lists.delete(oldest);
     return list;
   }
-  private similar: { catalog: RankedCatalog | null; lists: Map<number, Promise<Recommendation[]>> } = { catalog: null, lists: new Map() };
 
   /** The store and the snapshot load independently: a broken snapshot still leaves the history usable. */
   async init(): Promise<void> {
