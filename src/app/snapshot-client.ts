@@ -11,11 +11,11 @@ import { sparseKernelAvailable, spacesIntoWasm, wasmRowsMemory } from '../core/m
 import { keptFile, readKeptFile, snapshotFileCache, withKeptManifest } from '../core/snapshot/file-cache.ts';
 import type { RowsOnDisk, Snapshot } from '../core/snapshot/snapshot.ts';
 import type { Title } from '../core/snapshot/format.ts';
-import type { CsrRows } from '../core/snapshot/encoding.ts';
+import { halfFloatTable, type CsrRows } from '../core/snapshot/encoding.ts';
 import { snapshotFromMessage } from '../core/snapshot/transfer.ts';
 import type { SnapshotWorkerApi } from '../../workers/protocol.ts';
 import { isWorkerCrash, WorkerHandle, type CallLimits } from './worker-rpc.ts';
-import { yieldToPage } from './yield.ts';
+import { pauseAfter, yieldToPage } from './yield.ts';
 
 export interface SnapshotLoad {
   profile?: SnapshotProfile;
@@ -26,6 +26,8 @@ export interface SnapshotLoad {
   itemSlice: number;
   /** Bytes of sparse rows moved into WebAssembly memory per step (config.workers.snapshot.rowChunkBytes). */
   rowChunkBytes: number;
+  /** The page's thread is given back between those steps once this many ms have passed (config.stepBudgetMs). */
+  stepBudgetMs: number;
 }
 
 export async function loadSnapshotOffThread(base: URL, options: SnapshotLoad): Promise<Snapshot> {
@@ -41,7 +43,7 @@ export async function loadSnapshotOffThread(base: URL, options: SnapshotLoad): P
     // them, and the page reads them while the worker parses the titles.
     const fromDisk = new Map<string, Promise<CsrRows>>();
     const onRowsOnDisk = (r: RowsOnDisk) => {
-      const reading = rowsFromDisk(r, options.rowChunkBytes);
+      const reading = rowsFromDisk(r, options.rowChunkBytes, options.stepBudgetMs);
       reading.catch(() => undefined); // awaited below, unless the load fails first
       fromDisk.set(r.space, reading);
     };
@@ -51,14 +53,17 @@ export async function loadSnapshotOffThread(base: URL, options: SnapshotLoad): P
     // transferred rows can then go before the titles fill the page's memory (measured: moving them after the
     // titles, or between the slices, raised the renderer's peak by another 20–30 MiB).
     const move = spacesIntoWasm(message.spaces, options.rowChunkBytes);
-    while (!move.next().done) await yieldToPage();
+    const pause = pauseAfter(options.stepBudgetMs);
+    while (!move.next().done) await pause();
     // Rows left on disk are read while the titles come (no buffer of them is held twice meanwhile): the worker
     // parses each slice of titles when it is asked for (titles.ts), and need not wait for the rows.
     const titles = takeTitles(handle, message.manifest.itemCount, options.itemSlice, limits);
     titles.catch(() => undefined); // awaited below, unless the rows fail first
-    for (const r of message.rowsOnDisk ?? []) message.spaces.set(r.space, { ...message.spaces.get(r.space)!, csr: await (fromDisk.get(r.space) ?? rowsFromDisk(r, options.rowChunkBytes)) });
+    for (const r of message.rowsOnDisk ?? []) message.spaces.set(r.space, { ...message.spaces.get(r.space)!, csr: await (fromDisk.get(r.space) ?? rowsFromDisk(r, options.rowChunkBytes, options.stepBudgetMs)) });
     delete message.rowsOnDisk;
     const { items, indexOf } = await titles;
+    // The last slice's message was a task; what the page does with the whole catalog (drawing, ranking) starts in the next.
+    await yieldToPage();
     return withSynopsisPages(snapshotFromMessage(message, items, indexOf), base);
   } catch (e) {
     if (!isWorkerCrash(e) && !(e instanceof KeptRowsLost)) throw e;
@@ -94,10 +99,13 @@ class KeptRowsLost extends Error {}
  * A space's rows from its kept file straight into WebAssembly memory. The worker checked the rows (load.ts
  * `rowsOnDisk`); the file's checksum, checked again here, says these are the same bytes.
  */
-async function rowsFromDisk(left: RowsOnDisk, sliceBytes: number): Promise<CsrRows> {
+async function rowsFromDisk(left: RowsOnDisk, sliceBytes: number, budgetMs: number): Promise<CsrRows> {
+  // The half-float table, then the memory (its garbage collection), each in a task of its own.
+  halfFloatTable();
+  await yieldToPage();
   const memory = wasmRowsMemory(left.rows, left.nnz, left.dim);
   const file = await keptFile(left.sha256, left.bytes);
-  if (!memory || !file || memory.image.byteLength !== left.bytes || !(await readKeptFile(file, memory.image, sliceBytes, yieldToPage)))
+  if (!memory || !file || memory.image.byteLength !== left.bytes || !(await readKeptFile(file, memory.image, sliceBytes, pauseAfter(budgetMs))))
     throw new KeptRowsLost(`the rows of ${left.space} left in the file cache could not be read back`);
   return memory.rows;
 }

@@ -15,3 +15,18 @@ export function yieldToPage(): Promise<void> {
     channel.port2.postMessage(null);
   });
 }
+
+/**
+ * The pause of one stepped computation on the page (ranking, More like this, rows read into memory): it gives the
+ * thread back only once `budgetMs` have passed since it last did (config.stepBudgetMs), so that fine steps cost
+ * nothing on a fast device and no task runs much past the budget on a slow one. The first pause always gives it
+ * back: the task that started the computation may have run for long already (a message, a redraw).
+ */
+export function pauseAfter(budgetMs: number): () => Promise<void> {
+  let since = -Infinity;
+  return async () => {
+    if (performance.now() - since < budgetMs) return;
+    await yieldToPage();
+    since = performance.now();
+  };
+}

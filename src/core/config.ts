@@ -12,6 +12,11 @@ export interface RankerConfig {
   signal: { liked: number; disliked: number; read: number; bookmarked: number; searched: number };
   /** A history entry's weight halves every `recencyHalfLife` newer entries: recent taste counts more. */
   recencyHalfLife: number;
+  /**
+   * Values a step of a stepped ranking multiplies at most (the page gives its thread back between steps): one
+   * space's scan at 100k titles is cut into steps of a few milliseconds. The scores are the same either way.
+   */
+  stepValues: number;
   /** The community item-item model (collaborative filtering; only in snapshots built from interactions). */
   community: CommunityConfig;
   /** The sequential next-title model (seed 003), trained by `npm run train:seq`. */
@@ -246,6 +251,12 @@ export interface ToonpickConfig {
   undoMs: number;
   /** How many titles' "More like this" lists are kept (a title page opened again shows its list at once). */
   similarKept: number;
+  /**
+   * Work the page does in steps (ranking, More like this, a kept file's rows read into memory) gives the thread back
+   * once this many milliseconds have passed since it last did: far below a long task's 50 ms, and on a fast device
+   * many steps run in one task.
+   */
+  stepBudgetMs: number;
   /** Which device the encoders prefer; `auto` = WebGPU when an adapter exists, else WASM. */
   device: 'auto' | 'webgpu' | 'wasm' | 'cpu';
   /** `sentiment`: the folder (relative to the page) of the review-note sentiment model (`npm run train:sentiment`). */
@@ -272,7 +283,8 @@ export interface WorkerLimits {
    * Loading the snapshot: given up when no byte arrives and no file finishes for this long. The titles come to the
    * page `itemSlice` at a time, one message each: receiving a message is one task on the page's thread, and 100k
    * titles in one would block it for ~150 ms. Before they come, the page moves the sparse rows into WebAssembly
-   * memory (math/sparse-scan.ts), `rowChunkBytes` per task.
+   * memory (math/sparse-scan.ts), `rowChunkBytes` per task (4 MiB a task took 57–68 ms in a slow Chromium; the
+   * first pieces run before their code is optimised).
    */
   snapshot: { stallMs: number; itemSlice: number; rowChunkBytes: number };
   /** Reading a note: loading the sentiment model and scoring, given up after this long. */
@@ -299,6 +311,7 @@ export const defaultConfig: Readonly<ToonpickConfig> = deepFreeze<ToonpickConfig
     spaceWeights: { genre: 0.4, lexical: 0.6, sts: 0.6, style: 0.2, gram: 0.1 },
     signal: { liked: 1, disliked: -1, read: 0.25, bookmarked: 0.5, searched: 0.1 },
     recencyHalfLife: 8,
+    stepValues: 2_000_000,
     // Choices below were checked on the validation carve of the MovieLens training histories (rank/tune.ts), fused
     // NDCG@10 with the fixed half-life of f1714c5: 200 neighbours 0.2260 (100: 0.2255, 400: 0.2267, at twice the
     // size); sequence learning rate 0.005 (0.01: 0.2218) and 30 epochs (15: 0.2211); the network's size again with
@@ -332,6 +345,7 @@ export const defaultConfig: Readonly<ToonpickConfig> = deepFreeze<ToonpickConfig
   pageSize: 24,
   undoMs: 8000,
   similarKept: 32,
+  stepBudgetMs: 8,
   device: 'auto',
   models: {
     text: {
@@ -377,7 +391,7 @@ export const defaultConfig: Readonly<ToonpickConfig> = deepFreeze<ToonpickConfig
   workers: {
     style: { stallMs: 120_000, callMs: 600_000 },
     sequence: { callMs: 30_000 },
-    snapshot: { stallMs: 120_000, itemSlice: 5_000, rowChunkBytes: 4 * 2 ** 20 },
+    snapshot: { stallMs: 120_000, itemSlice: 2_500, rowChunkBytes: 2 ** 18 },
     sentiment: { callMs: 30_000 },
   },
   search: {

@@ -110,6 +110,8 @@ function explainContext(catalog: Catalog, readings: readonly Reading[], cfg: Ran
 export interface ReaderRanking {
   /** The first `k` titles at serendipity `level` (clamped into [0, 1]), with explanations. */
   list(level: number, k: number): Recommendation[];
+  /** `list` in steps (yielding between them): the first list at a level above 0 walks the catalog several times. */
+  listSteps(level: number, k: number): Generator<void, Recommendation[]>;
   /** Why one title is (or is not) recommended, and whether it is a surprise in the first `k` at `level`; undefined for a title the reader has read. */
   explain(index: number, level: number, k: number): Recommendation | undefined;
 }
@@ -125,12 +127,19 @@ function* rankingSteps(catalog: Catalog, readings: readonly Reading[], cfg: Rank
   const ctx = explainContext(catalog, readings, cfg, ranking);
   const bases = new Map<number, SerendipityBase>();
   const rows = new Map<number, Explanation>();
-  const listAt = (level: number, k: number): SerendipitousList => {
+  // A list at a level above 0 is built in steps the first time (the accuracy top list, then serendipity's pool,
+  // then its shortlist's scores), each a walk over the catalog; after that a level only reorders the shortlist.
+  function* listAtSteps(level: number, k: number): Generator<void, SerendipitousList> {
     if (!input || level === 0) return { order: topK(fused, k, candidates), surprises: new Map<number, Surprise>(), departures: new Set<number>() };
     let base = bases.get(k);
-    if (!base) bases.set(k, (base = serendipityBase(input, k, cfg.serendipity)));
+    if (!base) {
+      bases.set(k, (base = serendipityBase(input, k, cfg.serendipity)));
+      yield;
+    }
+    yield* base.prepare();
     return base.rank(level, settings.strength ?? serendipityStrength(catalog, cfg));
-  };
+  }
+  const listAt = (level: number, k: number): SerendipitousList => runSteps(listAtSteps(level, k));
   // A title's explanation does not depend on the level; only its surprise mark does.
   const why = (index: number, list: SerendipitousList, explain: boolean): Recommendation => {
     let row = rows.get(index);
@@ -139,11 +148,13 @@ function* rankingSteps(catalog: Catalog, readings: readonly Reading[], cfg: Rank
     markSurprise(w, list, index, ctx);
     return { index, score: fused[index], why: w };
   };
+  function* listSteps(level: number, k: number): Generator<void, Recommendation[]> {
+    const list = yield* listAtSteps(clampLevel(level), k);
+    return list.order.map((index) => why(index, list, opts.explain !== false));
+  }
   return {
-    list(level, k) {
-      const list = listAt(clampLevel(level), k);
-      return list.order.map((index) => why(index, list, opts.explain !== false));
-    },
+    list: (level, k) => runSteps(listSteps(level, k)),
+    listSteps,
     explain(index, level, k) {
       if (!candidates[index]) return undefined;
       return why(index, listAt(clampLevel(level), k), true);
@@ -162,18 +173,19 @@ export function readerRanking(catalog: Catalog, history: HistoryEntry[], cfg: Ra
 }
 
 /**
- * readerRanking in steps: `pause` is awaited before each space's scan, before the fusion and before the first list
- * (`first`: the level and length the page will show, computed here so that drawing it is cheap), so that no single
- * task holds the page's thread for the whole catalog (a 100k-title catalog: ~20 ms per space instead of ~60 ms in
- * one). The result is readerRanking's, exactly.
+ * readerRanking in steps: `pause` is awaited before each space's scan and within long ones (`cfg.stepValues`), before
+ * the fusion, before the serendipity input and between the first list's walks over the catalog (`first`: the level
+ * and length the page will show, computed here so that drawing it is cheap), so that no single task holds the page's
+ * thread for long (a 100k-title catalog in a slow Chromium: the lexical scan was one task of ~60 ms, the first list
+ * ~75 ms). The result is readerRanking's, exactly.
  */
 export async function readerRankingInSteps(catalog: Catalog, history: HistoryEntry[], cfg: RankerConfig, opts: RankOptions, pause: () => Promise<void>, first?: { level: number; k: number }): Promise<ReaderRanking | null> {
   const readings = readingsFromHistory(history, catalog.indexOf, cfg);
   if (!readings.some((r) => r.signal > 0)) return null;
   const ranking = await inSteps(rankingSteps(catalog, readings, cfg, opts), pause);
   if (first) {
-    await pause();
-    ranking.list(first.level, first.k);
+    await inSteps(ranking.listSteps(first.level, first.k), pause);
+    await pause(); // drawing the list is a task of its own
   }
   return ranking;
 }
@@ -237,8 +249,7 @@ export function moreLikeThis(catalog: Catalog, index: number, cfg: RankerConfig,
 export async function moreLikeThisInSteps(catalog: Catalog, index: number, cfg: RankerConfig, k: number, pause: () => Promise<void>): Promise<Recommendation[]> {
   const { readings, opts } = moreLikeThisQuery(catalog, index, cfg);
   const ranking = await inSteps(rankingSteps(catalog, readings, cfg, opts), pause);
-  await pause();
-  return ranking.list(0, k);
+  return inSteps(ranking.listSteps(0, k), pause);
 }
 
 function moreLikeThisQuery(catalog: Catalog, index: number, cfg: RankerConfig): { readings: Reading[]; opts: RankOptions & { serendipity: 0 } } {

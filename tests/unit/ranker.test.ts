@@ -2,6 +2,7 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { fsReader } from '../../scripts/lib/node-io.ts';
 import { loadSnapshot } from '../../src/core/snapshot/load.ts';
 import type { Snapshot } from '../../src/core/snapshot/snapshot.ts';
+import type { Space } from '../../src/core/snapshot/format.ts';
 import { recommend, moreLikeThis, moreLikeThisInSteps, popular, explainTitle, readerRanking, readerRankingInSteps } from '../../src/core/ranker.ts';
 import { signalsOf } from '../../src/core/rank/signal/index.ts';
 import { readingsFromHistory } from '../../src/core/rank/reader.ts';
@@ -20,6 +21,19 @@ const liked = (id: string, at: number): HistoryEntry => ({ id, readAt: at, liked
 beforeAll(async () => {
   snap = await loadSnapshot(fsReader(demoSnapshotDir));
 });
+
+/** The catalog with copies of its spaces: what the ranker makes once per space (the category table) is made again. */
+const fresh = (c: Snapshot): Snapshot => ({ ...c, spaces: new Map([...c.spaces].map(([n, s]) => [n, { ...s }])) });
+
+/** The steps the category table (serendipity.ts itemCategoriesSteps) is made in: 64 values' worth a title. */
+const categorySteps = (stepValues: number) => Math.ceil(snap.items.length / Math.floor(stepValues / 64));
+
+/** The steps a scan of `space` is cut into (vectors.ts scanSpaceSteps): about `stepValues` values each. */
+function scanSteps(space: Space, stepValues: number): number {
+  const n = space.csr ? space.csr.offsets.length - 1 : space.data.length / space.dim;
+  const perRow = space.csr ? (space.csr.offsets[n] - space.csr.offsets[0]) / n : space.dim;
+  return Math.ceil(n / Math.max(1, Math.floor(stepValues / Math.max(1, perRow))));
+}
 
 describe('Ranker', () => {
   it('gives no personal list to a reader without a positive signal (cold start → popular)', () => {
@@ -97,14 +111,20 @@ describe('Ranker', () => {
     expect(readerRanking(snap, [], cfg)).toBeNull();
   });
 
-  it('ranks in steps (the page\'s thread given back between spaces) to exactly the ranking of one go', async () => {
+  it('ranks in steps (the page\'s thread given back between spaces and within long scans) to exactly the ranking of one go', async () => {
     const h = ['좀비딸', '데드라이프', '위아더좀비'].map((t, i) => liked(idOf(t), 10 + i));
     let pauses = 0;
     const pause = async () => void pauses++;
-    const stepped = (await readerRankingInSteps(snap, h, cfg, {}, pause, { level: 0.4, k: 24 }))!;
-    // One pause per scanned space, one before the fusion, one before the first list, and the first.
-    const weighted = [...snap.spaces.keys()].filter((s) => (rankerSettings(snap, cfg).weights[s] ?? 0) > 0);
-    expect(pauses).toBe(weighted.length + 3);
+    // Small steps, so that every scan of the demo is cut into several (at 100k titles the default does that).
+    const small = { ...cfg, stepValues: 20_000 };
+    const catalog = fresh(snap);
+    const stepped = (await readerRankingInSteps(catalog, h, small, {}, pause, { level: 0.4, k: 24 }))!;
+    const weighted = [...snap.spaces.values()].filter((s) => (rankerSettings(snap, cfg).weights[s.name] ?? 0) > 0);
+    expect(weighted.some((s) => scanSteps(s, small.stepValues) > 2)).toBe(true);
+    // The scans' steps; one pause before the fusion, one before the serendipity input, the category table's steps
+    // and one after them (made once per genre space); the ranking's last step; four for the first list (the
+    // accuracy list, serendipity's pool, its shortlist's relevance, its similarity) and one before it is drawn.
+    expect(pauses).toBe(weighted.reduce((n, s) => n + scanSteps(s, small.stepValues), 0) + 2 + categorySteps(small.stepValues) + 1 + 4 + 1);
     const whole = readerRanking(snap, h, cfg)!;
     for (const level of [0, 0.4, 1]) expect(stepped.list(level, 24)).toEqual(whole.list(level, 24));
     const i = whole.list(0.4, 24)[3].index;
@@ -112,19 +132,21 @@ describe('Ranker', () => {
     expect(await readerRankingInSteps(snap, [], cfg, {}, pause)).toBeNull();
   });
 
-  it('"more like this" in steps gives the one-go list exactly, pausing before each content space\'s scan', async () => {
+  it('"more like this" in steps gives the one-go list exactly, pausing before each content space\'s scan and within it', async () => {
     let pauses = 0;
     const pause = async () => void pauses++;
-    const scanned = signalsOf(snap).filter((s) => s.kind === 'content' && (cfg.spaceWeights[s.name] ?? 0) > 0);
+    const small = { ...cfg, stepValues: 20_000 };
+    const scanned = signalsOf(snap).filter((s) => s.kind === 'content' && (cfg.spaceWeights[s.name] ?? 0) > 0).map((s) => snap.spaces.get(s.name)!);
     expect(scanned.length).toBeGreaterThan(1);
     for (const title of ['좀비딸', '데드라이프']) {
       pauses = 0;
       const i = snap.indexOf.get(idOf(title))!;
-      const stepped = await moreLikeThisInSteps(snap, i, cfg, 12, pause);
+      const stepped = await moreLikeThisInSteps(fresh(snap), i, small, 12, pause);
       expect(stepped).toEqual(moreLikeThis(snap, i, cfg, 12));
       expect(stepped).toHaveLength(12);
-      // One pause per scanned space, one before the fusion, one before the list, and the first.
-      expect(pauses).toBe(scanned.length + 3);
+      // The scans' steps, one pause before the fusion, one before the serendipity input, the category table's,
+      // the ranking's last step and the list.
+      expect(pauses).toBe(scanned.reduce((n, s) => n + scanSteps(s, small.stepValues), 0) + 2 + categorySteps(small.stepValues) + 1 + 1);
     }
   });
 

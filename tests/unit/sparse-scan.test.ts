@@ -4,9 +4,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { compileWat, wasmModuleSource } from '../../scripts/build-wasm.mts';
 import { wasmRows, wasmRowsInSteps } from '../../src/core/math/sparse-scan.ts';
-import { decodeSpaceRows, encodeSpaceData } from '../../src/core/snapshot/encoding.ts';
+import { decodeSpaceRows, encodeSpaceData, fromHalf, halfFloatTable } from '../../src/core/snapshot/encoding.ts';
 import type { Space } from '../../src/core/snapshot/format.ts';
-import { scanSpace } from '../../src/core/vectors.ts';
+import { scanSpace, scanSpaceSteps } from '../../src/core/vectors.ts';
+import { runSteps } from '../../src/core/steps.ts';
 
 const mathDir = path.join(import.meta.dirname, '../../src/core/math');
 const ctx = { file: 'lexical.csr16', field: 'spaces.lexical', itemOf: String };
@@ -41,6 +42,41 @@ describe('the WebAssembly sparse scan (src/core/math/sparse-scan.ts)', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('scans in steps (any row ranges) to the same bits, in WebAssembly, in JavaScript and over dense rows', () => {
+    const matrix = fc.integer({ min: 1, max: 24 }).chain((dim) =>
+      fc.record({
+        dim: fc.constant(dim),
+        rows: fc.array(fc.array(fc.oneof(fc.constant(0), fc.constant(0), fc.float({ min: -4, max: 4, noNaN: true })), { minLength: dim, maxLength: dim }), { minLength: 1, maxLength: 40 }),
+        q: fc.array(fc.float({ min: -2, max: 2, noNaN: true }), { minLength: dim, maxLength: dim }),
+        stepValues: fc.integer({ min: 1, max: 200 }),
+      }),
+    );
+    fc.assert(
+      fc.property(matrix, ({ dim, rows, q, stepValues }) => {
+        const sparse = sparseSpace(Float32Array.from(rows.flat()), rows.length, dim);
+        const dense: Space = { ...sparse, data: Float32Array.from(rows.flat(), Math.fround), csr: undefined };
+        const query = Float32Array.from(q);
+        for (const space of [sparse, { ...sparse, csr: wasmRows(sparse.csr!, dim) }, dense]) {
+          const steps = scanSpaceSteps(space, query, stepValues);
+          let pauses = 0;
+          let r = steps.next();
+          for (; !r.done; r = steps.next()) pauses++;
+          expect(r.value).toEqual(scanSpace(space, query));
+          const perRow = space.csr ? space.csr.offsets[rows.length] / rows.length : dim;
+          expect(pauses).toBe(Math.ceil(rows.length / Math.max(1, Math.floor(stepValues / Math.max(1, perRow)))) - 1);
+          expect(runSteps(scanSpaceSteps(space, query, Infinity))).toEqual(scanSpace(space, query));
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('reads half floats through a table of every half\'s value (the formula\'s, bit for bit)', () => {
+    const table = halfFloatTable();
+    for (let h = 0; h < 65536; h++) if (!Object.is(table[h], Math.fround(fromHalf(h)))) throw new Error(`half 0x${h.toString(16)}: ${table[h]} ≠ ${fromHalf(h)}`);
+    expect([table[0x3c00], table[0xc000], table[0x7bff], table[0x0001], table[0x8000], table[0x7c00]]).toEqual([1, -2, 65504, 2 ** -24, -0, Infinity]);
   });
 
   it('holds the same rows, and leaves alone rows it has no kernel for', () => {

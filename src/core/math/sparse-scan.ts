@@ -109,11 +109,13 @@ export function wasmRowsMemory(n: number, nnz: number, dim: number): { image: Ui
   const query = new Float32Array(buf, at.q, dim);
   const scores = new Float32Array(buf, at.out, n);
   rows.kernel = {
-    scan(q, out) {
+    scan(q, out, start = 0, end = n) {
       if (q.length !== dim || out.length !== n) throw new RangeError(`sparse scan: a query of ${q.length} values and ${out.length} outputs for ${n} rows of dim ${dim}`);
+      if (!(start >= 0 && start <= end && end <= n)) throw new RangeError(`sparse scan: rows ${start}–${end} of ${n}`);
       query.set(q);
-      exports.scan(n, at.offsets, at.cols, at.values, at.table, at.q, at.out);
-      out.set(scores);
+      // The kernel reads each row's absolute offsets, so rows [start, end) are the offsets and outputs from there on.
+      exports.scan(end - start, at.offsets + 4 * start, at.cols, at.values, at.table, at.q, at.out + 4 * start);
+      out.set(scores.subarray(start, end), start);
     },
   };
   return { image: new Uint8Array(buf, at.image, end - at.image), rows };

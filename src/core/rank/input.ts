@@ -7,7 +7,7 @@ import type { RankerConfig } from '../config.ts';
 import { coLabelSimilarity } from './community.ts';
 import { attentionLogits, fuse, readerWeights } from './fusion.ts';
 import type { Reading } from './reader.ts';
-import { itemCategories, type SerendipityInput } from './serendipity.ts';
+import { itemCategoriesSteps, type SerendipityInput } from './serendipity.ts';
 import { rankerSettings, type Catalog, type ReaderSignals, type SequenceScores } from './signals.ts';
 import { GENRE_SPACE } from '../spaces.ts';
 import { availableSpaces, readerSignalSteps } from './signal/index.ts';
@@ -32,13 +32,19 @@ export interface RankOptions {
   sequenceScores?: SequenceScores;
 }
 
-/** Category similarity of a catalog without community data: co-labelling (each title "uses" its own genres). */
+/**
+ * Category similarity of a catalog without community data: co-labelling (each title "uses" its own genres). Made
+ * once per genre space, in steps: each title's categories, a slice of titles at a time, then their co-labelling.
+ */
 const coLabelled = new WeakMap<Space, Float32Array>();
-function categorySimilarityOf(catalog: Catalog, genre: Space): Float32Array {
+function* categorySimilaritySteps(catalog: Catalog, genre: Space, stepValues: number): Generator<void, Float32Array> {
   if (catalog.community) return catalog.community.categorySimilarity;
   let sim = coLabelled.get(genre);
   if (!sim) {
-    sim = coLabelSimilarity(itemCategories(genre), genre.dim);
+    // A title's categories (an array) cost about as much as 64 values multiplied.
+    const categories = yield* itemCategoriesSteps(genre, Math.max(1, Math.floor(stepValues / 64)));
+    yield;
+    sim = coLabelled.get(genre) ?? coLabelSimilarity(categories, genre.dim);
     coLabelled.set(genre, sim);
   }
   return sim;
@@ -59,7 +65,10 @@ export function rankingInput(catalog: Catalog, readings: readonly Reading[], cfg
   return runSteps(rankingInputSteps(catalog, readings, cfg, opts));
 }
 
-/** rankingInput with a pause (yield) before each space's scan and before the fusion (see readerSignalSteps). */
+/**
+ * rankingInput with a pause (yield) before each space's scan, within long scans, before the fusion and before the
+ * serendipity input (see readerSignalSteps).
+ */
 export function* rankingInputSteps(catalog: Catalog, readings: readonly Reading[], cfg: RankerConfig, opts: RankOptions = {}): Generator<void, RankingInput> {
   const settings = opts.settings ?? rankerSettings(catalog, cfg);
   // A space with no global weight cannot move the fused score (α_j ∝ w_j): it is not scanned at all.
@@ -72,17 +81,19 @@ export function* rankingInputSteps(catalog: Catalog, readings: readonly Reading[
   const weights = readerWeights(settings.weights, signals.z.keys(), logits, useAttention ? settings.temperature : 0, settings.center);
   const fused = fuse(signals, weights);
   const genre = catalog.spaces.get(GENRE_SPACE);
-  const input = genre
-    ? {
-        scores: fused,
-        candidates: signals.candidates,
-        history: readings.filter((r) => r.consumed).map((r) => r.index),
-        genre,
-        categorySimilarity: categorySimilarityOf(catalog, genre),
-        categoryBasis: catalog.community ? ('community' as const) : ('catalog' as const),
-        popularity: popularityOf(catalog),
-      }
-    : undefined;
+  let input: SerendipityInput | undefined;
+  if (genre) {
+    yield;
+    input = {
+      scores: fused,
+      candidates: signals.candidates,
+      history: readings.filter((r) => r.consumed).map((r) => r.index),
+      genre,
+      categorySimilarity: yield* categorySimilaritySteps(catalog, genre, cfg.stepValues),
+      categoryBasis: catalog.community ? 'community' : 'catalog',
+      popularity: popularityOf(catalog),
+    };
+  }
   return { input, fused, candidates: signals.candidates, weights, signals, settings };
 }
 

@@ -19,6 +19,7 @@ import type { SerendipityConfig } from '../config.ts';
 import type { Space } from '../snapshot/format.ts';
 import { standardisedRows } from './signals.ts';
 import { topK } from '../math/top-k.ts';
+import { runSteps } from '../steps.ts';
 
 export interface Surprise {
   /** The similar category the title was drawn from… */
@@ -54,18 +55,28 @@ export function categoryNames(genre: Space): string[] {
 /** Categories of each title: the non-zero dimensions of its genre row. Built once per genre space (per snapshot). */
 const categoriesOf = new WeakMap<Space, readonly number[][]>();
 export function itemCategories(genre: Space): readonly number[][] {
-  let table = categoriesOf.get(genre);
-  if (table) return table;
-  const n = genre.data.length / genre.dim;
-  table = Array.from({ length: n }, (_, i) => {
-    const cats: number[] = [];
-    for (let c = 0; c < genre.dim; c++) if (genre.data[i * genre.dim + c] !== 0) cats.push(c);
-    return cats;
-  });
-  categoriesOf.set(genre, table);
-  return table;
+  return categoriesOf.get(genre) ?? runSteps(itemCategoriesSteps(genre, Infinity));
 }
 
+/**
+ * itemCategories `rowsPerStep` titles at a time, yielding between them (an array per title: at 100k titles the
+ * whole table was one task of ~80 ms in a slow Chromium, most of it allocation and its garbage collection).
+ */
+export function* itemCategoriesSteps(genre: Space, rowsPerStep: number): Generator<void, readonly number[][]> {
+  const done = categoriesOf.get(genre);
+  if (done) return done;
+  const n = genre.data.length / genre.dim;
+  const table: number[][] = new Array<number[]>(n);
+  for (let i = 0; i < n; i++) {
+    if (i > 0 && i % rowsPerStep === 0) yield;
+    const cats: number[] = [];
+    for (let c = 0, o = i * genre.dim; c < genre.dim; c++) if (genre.data[o + c] !== 0) cats.push(c);
+    table[i] = cats;
+  }
+  const kept = categoriesOf.get(genre) ?? table; // made meanwhile by a call that did not wait
+  categoriesOf.set(genre, kept);
+  return kept;
+}
 
 /** The serendipitous pool of step 2: title → why it is in it. */
 export function serendipityPool(input: SerendipityInput, top: readonly number[], cfg: SerendipityConfig): Map<number, Surprise> {
@@ -144,23 +155,35 @@ export interface SerendipitousList {
  */
 export interface SerendipityBase {
   rank(level: number, strength: number): SerendipitousList;
+  /** Builds what a level above 0 needs, in steps (yielding between them), so that `rank` then only reorders. */
+  prepare(): Generator<void, void>;
 }
 
 export function serendipityBase(input: SerendipityInput, depth: number, cfg: SerendipityConfig): SerendipityBase {
   const accuracy = topK(input.scores, Math.max(depth, cfg.basis) + cfg.shortlist, input.candidates);
   let rest: { pool: Map<number, Surprise>; relevance: Float32Array; similarity: Float32Array; shortlist: number[] } | undefined;
-  // Built on the first level above 0: a reader who never moves the slider off 0 never pays for it.
-  const lazy = () => {
-    if (rest) return rest;
+  // Built on the first level above 0: a reader who never moves the slider off 0 never pays for it. In steps, the
+  // pool and the relevance each a walk over the catalog (at 100k titles one task of all was ~70 ms in a slow Chromium).
+  function* restSteps() {
     const pool = serendipityPool(input, accuracy, cfg);
+    yield;
     const shortlist = [...accuracy];
     const inList = new Set(accuracy);
     for (const i of pool.keys()) if (!inList.has(i)) shortlist.push(i);
     // Relevance and similarity of the shortlist alone (by position in it): nothing else is ever ranked.
-    return (rest = { pool, relevance: standardisedRows(input.scores, input.candidates, shortlist), similarity: historySimilarity(input.genre, input.history, shortlist), shortlist });
+    const relevance = standardisedRows(input.scores, input.candidates, shortlist);
+    yield;
+    rest ??= { pool, relevance, similarity: historySimilarity(input.genre, input.history, shortlist), shortlist };
+  }
+  const lazy = () => {
+    if (!rest) runSteps(restSteps());
+    return rest!;
   };
   const expected = new Set(accuracy.slice(0, depth));
   return {
+    *prepare() {
+      if (!rest) yield* restSteps();
+    },
     rank(level: number, strength: number): SerendipitousList {
       if (!(level >= 0 && level <= 1)) throw new RangeError(`serendipity must be in [0, 1], got ${level}`);
       if (level === 0) return { order: accuracy.slice(0, depth), surprises: new Map(), departures: new Set() };

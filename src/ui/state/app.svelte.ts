@@ -7,7 +7,7 @@
 import { defaultConfig, withUrlOverrides, type ToonpickConfig } from '../../core/config.ts';
 import { untrack } from 'svelte';
 import { moreLikeThisInSteps, readerRankingInSteps, type Catalog as RankedCatalog, type ReaderRanking, type Recommendation } from '../../core/ranker.ts';
-import { yieldToPage } from '../../app/yield.ts';
+import { pauseAfter, yieldToPage } from '../../app/yield.ts';
 import { Catalog } from './catalog.svelte.ts';
 import { Models } from './models.svelte.ts';
 import { Notices } from './notices.svelte.ts';
@@ -70,9 +70,13 @@ export class AppState {
     this.ranking = undefined;
     if (!catalog || !options) return;
     const first = { level: untrack(() => this.reader.serendipity), k: this.config.pageSize };
-    readerRankingInSteps(catalog, history, this.config.ranker, options, yieldToPage, first).then(
+    const start = performance.now();
+    readerRankingInSteps(catalog, history, this.config.ranker, options, pauseAfter(this.config.stepBudgetMs), first).then(
       (ranking) => {
-        if (run === this.rankRun) this.ranking = ranking;
+        if (run !== this.rankRun) return;
+        this.ranking = ranking;
+        // For a profiler or the browser bench: how long the ranking took, and which tasks ran meanwhile.
+        performance.measure('toonpick:ranking', { start });
       },
       (e: unknown) => {
         if (run === this.rankRun) this.notices.notify(e);
@@ -91,7 +95,7 @@ export class AppState {
     let list = lists.get(index);
     if (list) lists.delete(index); // kept again as the newest
     else {
-      list = moreLikeThisInSteps(catalog, index, this.config.ranker, SIMILAR_SHOWN, yieldToPage);
+      list = moreLikeThisInSteps(catalog, index, this.config.ranker, SIMILAR_SHOWN, pauseAfter(this.config.stepBudgetMs));
       list.catch(() => lists.get(index) === list && lists.delete(index)); // a failure is not kept: the next visit tries again
     }
     lists.set(index, list);
@@ -102,6 +106,8 @@ export class AppState {
   /** The store and the snapshot load independently: a broken snapshot still leaves the history usable. */
   async init(): Promise<void> {
     this.update.start();
+    // The first mount is a task of its own; the loads start in the next (a worker to start, a request to send).
+    await yieldToPage();
     await Promise.all([this.reader.open(), this.catalog.load()]);
     await this.reader.noteCatalogChange();
     void this.models.applyRetrainedStyle();

@@ -45,7 +45,7 @@ export class Catalog {
   async load(): Promise<void> {
     this.newVersion = false;
     try {
-      this.snapshot = await loadSnapshotOffThread(this.snapshotBase, { onProgress: (p) => (this.progress = p), ...this.config.workers.snapshot });
+      this.snapshot = await loadSnapshotOffThread(this.snapshotBase, { onProgress: (p) => (this.progress = p), ...this.config.workers.snapshot, stepBudgetMs: this.config.stepBudgetMs });
     } catch (e) {
       this.error = messageOf(e);
     } finally {

@@ -2,7 +2,10 @@
  * Content spaces (genre, lexical, sts, style, gram, and any space a snapshot stores): the cosine of each title's
  * row to the reader's profile — the recency-decayed, signed sum of the history's rows (dislikes push away).
  */
-import { rowDot, scanSpace } from '../../vectors.ts';
+import type { RankerConfig } from '../../config.ts';
+import { runSteps } from '../../steps.ts';
+import { rowDot, scanSpaceSteps } from '../../vectors.ts';
+import type { Reading } from '../reader.ts';
 import type { Space } from '../../snapshot/format.ts';
 import type { WeightedRow } from '../community.ts';
 import { contentRows, profile } from '../signals.ts';
@@ -22,19 +25,22 @@ function closestIn(space: Space, item: number, among: readonly WeightedRow[]): {
   return closest === undefined ? {} : { closest, similarity: best };
 }
 
+/** Cosine of every row to the reader's profile in `space`, scanned `stepValues` values at a time. */
+function* contentScores(space: Space | undefined, readings: readonly Reading[], cfg: RankerConfig, stepValues: number): Generator<void, Float32Array | undefined> {
+  if (!space) return undefined;
+  const rows = contentRows(readings, cfg.recencyHalfLife);
+  if (!rows.length) return undefined;
+  return yield* scanSpaceSteps(space, profile(space, rows), stepValues);
+}
+
 export function contentSignal(name: string, ablation?: string): Signal {
   return {
     name,
     kind: 'content',
     ...(ablation ? { ablation } : {}),
     available: (catalog) => catalog.spaces.has(name),
-    scores(catalog, readings, cfg) {
-      const s = catalog.spaces.get(name);
-      if (!s) return undefined;
-      const rows = contentRows(readings, cfg.recencyHalfLife);
-      if (!rows.length) return undefined;
-      return scanSpace(s, profile(s, rows));
-    },
+    scores: (catalog, readings, cfg) => runSteps(contentScores(catalog.spaces.get(name), readings, cfg, Infinity)),
+    scoreSteps: (catalog, readings, cfg) => contentScores(catalog.spaces.get(name), readings, cfg, cfg.stepValues),
     explain(ctx, item) {
       const s = ctx.catalog.spaces.get(name);
       if (!s) return {};

@@ -55,14 +55,17 @@ export function readerSignals(catalog: Catalog, readings: readonly Reading[], cf
   return runSteps(readerSignalSteps(catalog, readings, cfg, opts));
 }
 
-/** readerSignals one space at a time: it pauses (yields) before each scan, so a caller can give the page its thread back. */
+/**
+ * readerSignals one space at a time: it pauses (yields) before each scan, and within a long scan (`cfg.stepValues`),
+ * so a caller can give the page its thread back.
+ */
 export function* readerSignalSteps(catalog: Catalog, readings: readonly Reading[], cfg: RankerConfig, opts: SignalOptions): Generator<void, ReaderSignals> {
   const candidates = candidatesOf(catalog.items.length, readings);
   const z = new Map<string, Float32Array>();
   for (const signal of signalsOf(catalog)) {
     if (opts.spaces && !opts.spaces.has(signal.name)) continue;
     yield;
-    const raw = signal.scores(catalog, readings, cfg, opts);
+    const raw = signal.scoreSteps ? yield* signal.scoreSteps(catalog, readings, cfg, opts) : signal.scores(catalog, readings, cfg, opts);
     if (raw) z.set(signal.name, standardise(raw, candidates));
   }
   return { candidates, z };

@@ -28,6 +28,8 @@ export interface Signal {
   available(catalog: Catalog): boolean;
   /** Raw scores of every title for this reader, or undefined when the signal has nothing to go on. */
   scores(catalog: Catalog, readings: readonly Reading[], cfg: RankerConfig, opts: SignalOptions): Float32Array | undefined;
+  /** `scores` in steps of about `cfg.stepValues` values each (yielding between them), where one scan is long. */
+  scoreSteps?(catalog: Catalog, readings: readonly Reading[], cfg: RankerConfig, opts: SignalOptions): Generator<void, Float32Array | undefined>;
   /** The history title behind this signal's score for `item` (a catalog row), and how close it is. */
   explain(ctx: ExplainContext, item: number): { closest?: number; similarity?: number };
 }
