@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { browse, prepareBrowse, type BrowseSort } from '../../src/core/browse.ts';
+import { browse, browseGenres, prepareBrowse, type BrowseSort } from '../../src/core/browse.ts';
 import { loadSnapshot } from '../../src/core/snapshot/load.ts';
 import type { Title } from '../../src/core/snapshot/format.ts';
 import { normalizeText } from '../../src/core/text/tokenize.ts';
@@ -25,6 +25,15 @@ function oracle(items: readonly Title[], genres: string[], completedOnly: boolea
 }
 
 describe('browsing the catalog', () => {
+  it('lists the genre chips most frequent first, ties by name, counted once per catalog', () => {
+    const genres = browseGenres(items);
+    const count = (g: string) => items.filter((t) => t.genres.includes(g)).length;
+    expect(new Set(genres)).toEqual(new Set(items.flatMap((t) => t.genres)));
+    for (let i = 1; i < genres.length; i++) expect(count(genres[i - 1]) > count(genres[i]) || (count(genres[i - 1]) === count(genres[i]) && genres[i - 1] < genres[i])).toBe(true);
+    expect(browseGenres(items)).toBe(genres);
+    expect(browseGenres([...items.slice(1), { ...items[0], genres: ['새 장르'] }])).toContain('새 장르');
+  });
+
   it('filters and orders as filtering the whole catalog and sorting the matches would', async () => {
     // A catalog of its own, with values missing and tied (the demo has no years), folded in steps first.
     const mixed = items.map((t, i) => ({ ...t, year: i % 7 === 0 ? undefined : 2000 + (i % 13), rating: i % 5 === 0 ? undefined : (i % 9) / 2, completed: i % 3 === 0 ? undefined : i % 2 === 0 }));

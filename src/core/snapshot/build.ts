@@ -123,7 +123,7 @@ function popularity(items: SourceItem[], counts?: number[]): { values: number[];
   return { values, signals: signals.map(([k]) => k) };
 }
 
-export function genreVocabulary(items: Array<{ genres: string[] }>): string[] {
+export function genreVocabulary(items: ReadonlyArray<{ genres: string[] }>): string[] {
   const freq = new Map<string, number>();
   for (const it of items) for (const g of it.genres) freq.set(g, (freq.get(g) ?? 0) + 1);
   return [...freq.keys()].sort((a, b) => freq.get(b)! - freq.get(a)! || (a < b ? -1 : a > b ? 1 : 0));

@@ -82,6 +82,8 @@ export class Search {
     this.preparing = true;
     try {
       idx = await this.titleSearch();
+      // The query in a task of its own (the index's last step, or a keystroke's redraw, may have just run).
+      await yieldToPage();
     } catch (e) {
       if (mine === this.run) {
         this.hits = [];
