@@ -185,7 +185,7 @@ export async function readerRankingInSteps(catalog: Catalog, history: HistoryEnt
   const ranking = await inSteps(rankingSteps(catalog, readings, cfg, opts), pause);
   if (first) {
     await inSteps(ranking.listSteps(first.level, first.k), pause);
-    await pause(); // drawing the list is a task of its own
+    await pause(); // where the budget is spent, the list is drawn in a task of its own
   }
   return ranking;
 }

@@ -89,8 +89,7 @@ function scanRows(space: Space, q: Float32Array, out: Float32Array, start: numbe
   const csr = space.csr;
   if (!csr) {
     // scanDot's sums run over each row's columns in order, whatever rows share a pass: the same bits for a range.
-    const whole = start === 0 && end === out.length;
-    scanDot(whole ? space.data : space.data.subarray(start * space.dim, end * space.dim), space.dim, q, whole ? out : out.subarray(start, end));
+    scanDot(space.data.subarray(start * space.dim, end * space.dim), space.dim, q, out.subarray(start, end));
     return out;
   }
   if (csr.kernel) {
