@@ -104,6 +104,16 @@ const INTERACTIONS = `async (levels) => {
   const until = async (ok, what) => {
     for (const limit = performance.now() + 120000; !ok(); await frame()) if (performance.now() > limit) throw new Error('timed out waiting for ' + what);
   };
+  // The cards at that Surprise level drawn (For you's data-level; the list may come from the ranker's worker). A build
+  // from before data-level re-ranked on the page, within the input event's task.
+  const levelShown = (level) => new Promise((resolve) => {
+    const section = document.querySelector('[data-testid="for-you"]');
+    if (!section.hasAttribute('data-level')) return task().then(resolve);
+    const ok = () => Math.abs(Number(section.getAttribute('data-level')) - level) < 1e-9;
+    if (ok()) return resolve();
+    const watch = new MutationObserver(() => ok() && (watch.disconnect(), resolve()));
+    watch.observe(section, { attributes: true, attributeFilter: ['data-level'] });
+  });
   const longestSince = (from, to) => Math.max(0, ...window.__longTasks.filter((t) => t.start + t.duration > from && t.start < to).map((t) => t.duration));
   const t0 = performance.now();
   const slider = [];
@@ -113,7 +123,7 @@ const INTERACTIONS = `async (levels) => {
     const start = performance.now();
     input.value = String(level);
     input.dispatchEvent(new Event('input', { bubbles: true }));
-    await task();
+    await levelShown(level);
     void document.body.offsetHeight;
     slider.push(performance.now() - start);
     await frame();

@@ -125,7 +125,7 @@ describe('the app in a real browser', () => {
     await page.getByTestId('reason').first().waitFor();
     expect(await page.getByTestId('serendipity').inputValue()).toBe('1');
     await page.getByTestId('serendipity').fill('0.5');
-    await page.waitForTimeout(300);
+    await page.locator('[data-testid="for-you"][data-level="0.5"]').waitFor();
     expect(await page.getByTestId('card').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')))).toEqual(recIds);
 
     await page.reload();
