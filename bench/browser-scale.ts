@@ -104,8 +104,8 @@ const INTERACTIONS = `async (levels) => {
   const until = async (ok, what) => {
     for (const limit = performance.now() + 120000; !ok(); await frame()) if (performance.now() > limit) throw new Error('timed out waiting for ' + what);
   };
-  // The cards at that Surprise level drawn (For you's data-level; the list may come from the ranker's worker). A build
-  // from before data-level re-ranked on the page, within the input event's task.
+  // The cards at that Surprise level drawn (For you's data-level: a list computed off the page's thread arrives after
+  // the input event). A build from before data-level re-ranked within the input event's task.
   const levelShown = (level) => new Promise((resolve) => {
     const section = document.querySelector('[data-testid="for-you"]');
     if (!section.hasAttribute('data-level')) return task().then(resolve);

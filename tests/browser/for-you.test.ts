@@ -73,7 +73,7 @@ describe('For you on the demo catalog', () => {
 
     // At level 1 the list turns away from the history: fewer romance titles than at the default.
     await page.getByTestId('serendipity').fill('1');
-    await page.locator('[data-testid="for-you"][data-level="1"]').waitFor(); // the list at level 1 is drawn (it may come from the worker)
+    await page.locator('[data-testid="for-you"][data-level="1"]').waitFor(); // the list at level 1 is drawn
     const surprising = await page.getByTestId('card').evaluateAll((els) => els.slice(0, 10).map((e) => e.getAttribute('data-id')!));
     expect(surprising.filter((id) => genresOf.get(id)!.includes('로맨스')).length).toBeLessThan(first10.filter((c) => genresOf.get(c.id)!.includes('로맨스')).length);
     expect(errors).toEqual([]);

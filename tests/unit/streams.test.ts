@@ -124,8 +124,8 @@ describe('reading a kept file into memory (readKeptFile)', () => {
   });
 
   it('stops at the file\'s size: a stream that never answers the read after its last byte does not hold it up', async () => {
-    // As Chromium's Blob stream did in ~1 in 10 cold loads at 100k titles: every byte came, then the read that
-    // would have said `done` never settled.
+    // As Chromium's Blob stream did in 1 of ~7 cold loads at 100k titles: every byte came, then the read that would
+    // have said `done` never settled.
     const bytes = Uint8Array.from({ length: 5000 }, (_, i) => (i * 31) & 0xff);
     const trailer = new Uint8Array(4);
     new DataView(trailer.buffer).setUint32(0, checksum(bytes), true);

@@ -332,7 +332,7 @@ async function readInPlace(reader: ReadableStreamBYOBReader, into: Uint8Array, s
   let at = 0;
   let summed = 0;
   // Up to the size and no further (a read is never given more room than is left): Chromium's Blob stream sometimes
-  // never answers the read that would say `done` (1 in ~7 cold loads at 100k titles, reading the rows in a worker).
+  // never answers the read that would say `done` (seen in 1 of ~7 cold loads at 100k titles).
   while (at < into.byteLength) {
     const { done, value } = await reader.read(new Uint8Array(piece, 0, Math.min(step, into.byteLength - at)));
     if (done || !value) break;
