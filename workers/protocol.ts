@@ -20,6 +20,7 @@ import type { LoadProgress, SnapshotProfile } from '../src/core/snapshot/load.ts
 import type { SnapshotMessage } from '../src/core/snapshot/transfer.ts';
 import type { RowsOnDisk } from '../src/core/snapshot/snapshot.ts';
 import type { Title } from '../src/core/snapshot/format.ts';
+import type { TitlesText } from '../src/core/snapshot/titles.ts';
 import type {
   SavedStyleWeights,
   StyleEmbedding,
@@ -177,8 +178,11 @@ export interface SnapshotWorkerApi {
    * space's rows left on disk through `onRowsOnDisk` as soon as they are checked (`request.rowsOnDisk`).
    */
   load(request: SnapshotLoadRequest, onProgress?: (p: LoadProgress) => void, onRowsOnDisk?: (rows: RowsOnDisk) => void): Promise<SnapshotMessage>;
-  /** The loaded snapshot's titles `start` to `end` (exclusive), checked: the page asks slice by slice, in catalog order. */
-  items(start: number, end: number): Title[];
+  /**
+   * The loaded snapshot's titles `start` to `end` (exclusive), checked: the page asks slice by slice, in catalog
+   * order. Where items.json was cut into slices, as their checked JSON (titles.ts TitlesText: the page parses it).
+   */
+  items(start: number, end: number): Title[] | TitlesText;
 }
 
 // ---- sentiment worker (workers/sentiment.worker.ts): how positive a reader's note reads ----

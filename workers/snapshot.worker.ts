@@ -30,7 +30,10 @@ const api: SnapshotWorkerApi = {
     return Comlink.transfer(message, transfer);
   },
   items(start: number, end: number) {
-    if (titles) return titles.slice(start, end);
+    if (titles) {
+      const text = titles.sliceText(start, end);
+      return Comlink.transfer(text, [text.json.buffer]);
+    }
     // Each title goes to the page once: letting go of the sent ones keeps the worker's copy and the page's from
     // both being whole at the same time (100k titles: ~50 MiB each).
     const slice = items.slice(start, end);

@@ -13,6 +13,7 @@ import type { RowsOnDisk, Snapshot } from '../core/snapshot/snapshot.ts';
 import type { Title } from '../core/snapshot/format.ts';
 import { halfFloatTable, type CsrRows } from '../core/snapshot/encoding.ts';
 import { snapshotFromMessage } from '../core/snapshot/transfer.ts';
+import { titlesOfText, type TitlesText } from '../core/snapshot/titles.ts';
 import type { SnapshotWorkerApi } from '../../workers/protocol.ts';
 import { isWorkerCrash, WorkerHandle, type CallLimits } from './worker-rpc.ts';
 import { pauseAfter, yieldToPage } from './yield.ts';
@@ -22,8 +23,9 @@ export interface SnapshotLoad {
   onProgress?: (p: LoadProgress) => void;
   /** Give the load up when no byte arrives and nothing finishes for this long (config.workers.snapshot). */
   stallMs: number;
-  /** Titles per message from the worker (config.workers.snapshot.itemSlice). */
+  /** Titles per message from the worker, and how many such messages are asked for at once (config.workers.snapshot). */
   itemSlice: number;
+  slicesAhead: number;
   /** Bytes of sparse rows moved into WebAssembly memory per step (config.workers.snapshot.rowChunkBytes). */
   rowChunkBytes: number;
   /** The page's thread is given back between those steps once this many ms have passed (config.stepBudgetMs). */
@@ -57,7 +59,7 @@ export async function loadSnapshotOffThread(base: URL, options: SnapshotLoad): P
     while (!move.next().done) await pause();
     // Rows left on disk are read while the titles come (no buffer of them is held twice meanwhile): the worker
     // parses each slice of titles when it is asked for (titles.ts), and need not wait for the rows.
-    const titles = takeTitles(handle, message.manifest.itemCount, options.itemSlice, limits);
+    const titles = takeTitles(handle, message.manifest.itemCount, options.itemSlice, options.slicesAhead, limits);
     titles.catch(() => undefined); // awaited below, unless the rows fail first
     for (const r of message.rowsOnDisk ?? []) message.spaces.set(r.space, { ...message.spaces.get(r.space)!, csr: await (fromDisk.get(r.space) ?? rowsFromDisk(r, options.rowChunkBytes, options.stepBudgetMs)) });
     delete message.rowsOnDisk;
@@ -76,18 +78,24 @@ export async function loadSnapshotOffThread(base: URL, options: SnapshotLoad): P
 }
 
 /**
- * The titles from the worker, a slice at a time (one message, one task each); the next is asked for before this one
- * is taken in, so that the worker parses and checks it meanwhile (titles.ts TitleSlices).
+ * The titles from the worker, a slice at a time (one message, one task each), `ahead` slices asked for at once: the
+ * worker parses and checks the next ones (titles.ts TitleSlices) while the page takes this one in, instead of
+ * waiting for each request to cross back. A slice comes as its checked JSON (titles.ts TitlesText), parsed here.
  */
-async function takeTitles(handle: WorkerHandle<SnapshotWorkerApi>, count: number, itemSlice: number, limits: CallLimits): Promise<{ items: Title[]; indexOf: Map<string, number> }> {
+async function takeTitles(handle: WorkerHandle<SnapshotWorkerApi>, count: number, itemSlice: number, ahead: number, limits: CallLimits): Promise<{ items: Title[]; indexOf: Map<string, number> }> {
   const items: Title[] = [];
   const indexOf = new Map<string, number>();
-  const slice = (start: number) => handle.call((remote) => remote.items(start, Math.min(count, start + itemSlice)), limits);
-  let next = count > 0 ? slice(0) : undefined;
-  for (let start = 0; start < count; start += itemSlice) {
-    const current = await next!;
-    next = start + itemSlice < count ? slice(start + itemSlice) : undefined;
-    for (const t of current) indexOf.set(t.id, items.push(t) - 1);
+  const asked: Promise<Title[] | TitlesText>[] = [];
+  let from = 0;
+  const ask = () => {
+    for (; asked.length < Math.max(1, ahead) && from < count; from += itemSlice) {
+      const start = from;
+      asked.push(handle.call<Title[] | TitlesText>((remote) => remote.items(start, Math.min(count, start + itemSlice)), limits));
+    }
+  };
+  for (ask(); asked.length; ask()) {
+    const slice = await asked.shift()!;
+    for (const t of Array.isArray(slice) ? slice : titlesOfText(slice)) indexOf.set(t.id, items.push(t) - 1);
   }
   return { items, indexOf };
 }
@@ -105,7 +113,7 @@ async function rowsFromDisk(left: RowsOnDisk, sliceBytes: number, budgetMs: numb
   await yieldToPage();
   const memory = wasmRowsMemory(left.rows, left.nnz, left.dim);
   const file = await keptFile(left.sha256, left.bytes);
-  if (!memory || !file || memory.image.byteLength !== left.bytes || !(await readKeptFile(file, memory.image, sliceBytes, pauseAfter(budgetMs))))
+  if (!memory || !file || memory.image.byteLength !== left.bytes || !(await readKeptFile(file, memory.image, sliceBytes, pauseAfter(budgetMs, true))))
     throw new KeptRowsLost(`the rows of ${left.space} left in the file cache could not be read back`);
   return memory.rows;
 }

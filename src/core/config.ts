@@ -282,11 +282,12 @@ export interface WorkerLimits {
   /**
    * Loading the snapshot: given up when no byte arrives and no file finishes for this long. The titles come to the
    * page `itemSlice` at a time, one message each: receiving a message is one task on the page's thread, and 100k
-   * titles in one would block it for ~150 ms. Before they come, the page moves the sparse rows into WebAssembly
+   * titles in one would block it for ~150 ms; `slicesAhead` of them are asked for at once, so that the worker
+   * parses the next while the page takes one in. Before they come, the page moves the sparse rows into WebAssembly
    * memory (math/sparse-scan.ts), `rowChunkBytes` per task (4 MiB a task took 57–68 ms in a slow Chromium; the
    * first pieces run before their code is optimised).
    */
-  snapshot: { stallMs: number; itemSlice: number; rowChunkBytes: number };
+  snapshot: { stallMs: number; itemSlice: number; slicesAhead: number; rowChunkBytes: number };
   /** Reading a note: loading the sentiment model and scoring, given up after this long. */
   sentiment: { callMs: number };
 }
@@ -391,7 +392,7 @@ export const defaultConfig: Readonly<ToonpickConfig> = deepFreeze<ToonpickConfig
   workers: {
     style: { stallMs: 120_000, callMs: 600_000 },
     sequence: { callMs: 30_000 },
-    snapshot: { stallMs: 120_000, itemSlice: 2_500, rowChunkBytes: 2 ** 18 },
+    snapshot: { stallMs: 120_000, itemSlice: 2_500, slicesAhead: 2, rowChunkBytes: 2 ** 18 },
     sentiment: { callMs: 30_000 },
   },
   search: {

@@ -164,21 +164,22 @@ export class TitleSearch {
   }
 
   /**
-   * The index made in steps: `pause` is awaited whenever `sliceMs` have passed since the last one, `onProgress`
-   * told the titles done (each title is read twice: once to count, once to fill).
+   * The index made in steps: `pause` (app/yield.ts pauseAfter: it gives the thread back once its budget is spent) is
+   * awaited every 8 titles, and `onProgress` told the titles done every 0.5 % (each title is read twice: once to
+   * count, once to fill).
    */
-  static async build(items: readonly Title[], cfg: SearchConfig, pause: () => Promise<void>, onProgress?: (done: number, total: number) => void, sliceMs = 8): Promise<TitleSearch> {
+  static async build(items: readonly Title[], cfg: SearchConfig, pause: () => Promise<void>, onProgress?: (done: number, total: number) => void): Promise<TitleSearch> {
     let steps!: Generator<void, void>;
     const search = new TitleSearch(items, cfg, (s) => (steps = s));
-    let since = performance.now();
+    const total = 2 * items.length;
+    const tell = Math.max(8, Math.ceil(total / 200 / 8) * 8);
     let done = 0;
     while (!steps.next().done) {
-      // The clock every 8 titles: the second pass writes each title's postings all over arrays of ~100 MB at 100k
-      // titles, and while their pages are new (a page fault each) 64 titles took 50–70 ms in a slow Chromium.
-      if (++done % 8 !== 0 || performance.now() - since < sliceMs) continue;
-      onProgress?.(done, 2 * items.length);
+      // Every 8 titles: the second pass writes each title's postings all over arrays of ~100 MB at 100k titles, and
+      // while their pages are new (a page fault each) 64 titles took 50–70 ms in a slow Chromium.
+      if (++done % 8 !== 0) continue;
+      if (done % tell === 0) onProgress?.(done, total);
       await pause();
-      since = performance.now();
     }
     return search;
   }

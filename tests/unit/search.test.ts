@@ -133,9 +133,11 @@ describe('the keyword index', () => {
     const stepped = await TitleSearch.build(snap.items, defaultConfig.search, async () => void pauses++, (done, total) => {
       expect(total).toBe(2 * snap.items.length);
       progress.push(done);
-    }, 0);
+    });
     expect(pauses).toBeGreaterThan(10);
     expect(progress).toEqual([...progress].sort((a, b) => a - b));
+    expect(progress.length).toBeGreaterThan(10);
+    expect(progress.length).toBeLessThanOrEqual(200); // every 0.5 % at most: each report redraws the page's bar
     expect(progress.at(-1)).toBeLessThanOrEqual(2 * snap.items.length);
     for (const q of ['좀비', '외계인이 유일신', '기안84', '회귀 복수', '사랑', 'zqxv']) {
       expect(stepped.keyword(q, 24), q).toEqual(search.keyword(q, 24));

@@ -11,7 +11,7 @@ import type { Catalog } from './catalog.svelte.ts';
 import type { Snapshot } from '../../core/snapshot/snapshot.ts';
 import type { Models } from './models.svelte.ts';
 import { messageOf } from './notices.svelte.ts';
-import { yieldToPage } from '../../app/yield.ts';
+import { pauseAfter, yieldToPage } from '../../app/yield.ts';
 
 export class Search {
   /** keyword: BM25F matches; lexical / sts: the similarity fallback in that space. */
@@ -47,7 +47,7 @@ export class Search {
       const onProgress = (done: number, total: number) => (this.indexing = { done, total });
       const search = this.catalog
         .loadSynopses()
-        .then(() => TitleSearch.build(snapshot.items, this.config.search, yieldToPage, onProgress))
+        .then(() => TitleSearch.build(snapshot.items, this.config.search, pauseAfter(this.config.stepBudgetMs), onProgress))
         .finally(() => (this.indexing = null));
       const index = { snapshot, search };
       // A page that failed to download is tried again on the next search.
