@@ -66,6 +66,7 @@ function sliced(bytes: Uint8Array, manifest: Manifest, sizes: number[], as: 'obj
         // Through a structured clone, as the message to the page is.
         const text = structuredClone(slices.sliceText(start, end));
         changedSent += text.changed.length;
+        expect(new Set(text.changed.map(([k]) => k)).size).toBe(text.changed.length); // each title once
         items.push(...titlesOfText(text));
       }
       start = end;

@@ -217,7 +217,8 @@ export class TitleSlices {
       throw new DataError(f, 'is not valid JSON');
     }
     const changed: number[] = [];
-    const items = raw.map((t: unknown, k: number) => this.check(t, start + k, this.indexOf, () => changed.push(k)));
+    // Once per title, though both TitleSchema's output and a dropped synopsis may say so.
+    const items = raw.map((t: unknown, k: number) => this.check(t, start + k, this.indexOf, () => changed.at(-1) !== k && changed.push(k)));
     this.next = end;
     if (end === this.count) this.bytes = undefined;
     return { items, changed };
