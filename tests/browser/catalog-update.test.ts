@@ -6,7 +6,7 @@
  * the widget on a foreign page tells its host what the update changed.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -33,11 +33,16 @@ async function source(dir: string, lines: Line[]) {
   await writeFile(path.join(dir, 'catalog.jsonl'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
 }
 
-/** Publishes a version at the served snapshot URL (what an operator's deploy does). */
+/**
+ * Publishes a version at the served snapshot URL as an operator's deploy does: at once (a link renamed over the old
+ * one), so that no request finds the folder half copied (a copy over the old folder let any request in that window,
+ * a cover of a title both versions have, answer 404).
+ */
 async function publish(k: number) {
-  const dir = path.join(server.root, 'weekly');
-  await rm(dir, { recursive: true, force: true });
-  await cp(versions[k], dir, { recursive: true });
+  const link = path.join(server.root, 'weekly');
+  await rm(`${link}.next`, { force: true });
+  await symlink(versions[k], `${link}.next`);
+  await rename(`${link}.next`, link);
 }
 
 beforeAll(async () => {
@@ -104,6 +109,12 @@ describe('a catalog updated twice', () => {
     const page = await ctx.newPage();
     const errors = trackErrors(page);
     const requests = snapshotRequests(ctx);
+    // Every 404, from the start: after each publish, until the page has the new version, it may still draw a cover
+    // of a title that version removed or changed, which the server no longer has (how often depends on timing).
+    const notFound: string[] = [];
+    ctx.on('response', (r) => {
+      if (r.status() === 404) notFound.push(new URL(r.url()).pathname);
+    });
     await page.goto(`${server.url}?snapshot=weekly/#/`);
     await page.getByTestId('card').first().waitFor();
     await like(page, all[3].id); // ends in week 2
@@ -141,13 +152,12 @@ describe('a catalog updated twice', () => {
     expect(await gone.textContent()).toContain(all[3].title);
     await page.locator(`[data-testid="history-entry"][data-id="${all[5].id}"] a`).waitFor();
 
+    // Up to here only covers may have been missing (of the titles week 2 removed, or whose cover it changed).
+    expect(notFound.filter((p) => !p.startsWith('/weekly/covers/'))).toEqual([]);
     // Week 3, opened in a new visit: the notice names this update's changes, and the delta is all it downloads.
     // Until the page has the new version it shows week 2's titles, whose covers the server may no longer have: a
-    // cover of the title this update removed may answer 404 (how often depends on timing); nothing else may.
-    const missing: string[] = [];
-    ctx.on('response', (r) => {
-      if (r.status() === 404) missing.push(new URL(r.url()).pathname);
-    });
+    // cover of the title this update removed may answer 404; nothing else may.
+    const before = notFound.length;
     await publish(2);
     requests.length = 0;
     await page.goto(`${server.url}?snapshot=weekly/#/for-you`);
@@ -155,10 +165,11 @@ describe('a catalog updated twice', () => {
     await notice.waitFor();
     expect(await notice.textContent()).toContain('This update: 1 new, 0 changed, 1 removed.');
     expect(notCovers(requests.map((r) => r.path)).filter((p) => p !== 'manifest.json')).toEqual([manifests[2].changes!.delta!.file]);
-    expect(missing.filter((p) => !(p.includes('/weekly/covers') && p.includes(all[10].id)))).toEqual([]);
-    const notFound = 'Failed to load resource: the server responded with a status of 404 (Not Found)';
-    expect(errors.filter((e) => e !== notFound)).toEqual([]);
-    expect(errors.length).toBeLessThanOrEqual(missing.length);
+    expect(notFound.slice(before).filter((p) => !(p.includes('/weekly/covers') && p.includes(all[10].id)))).toEqual([]);
+    // The page's only errors are those 404s.
+    const missing = 'Failed to load resource: the server responded with a status of 404 (Not Found)';
+    expect(errors.filter((e) => e !== missing)).toEqual([]);
+    expect(errors.length).toBeLessThanOrEqual(notFound.length);
     await ctx.close();
   }, 120_000);
 
