@@ -20,7 +20,7 @@ import type { LoadProgress, SnapshotProfile } from '../src/core/snapshot/load.ts
 import type { SnapshotMessage } from '../src/core/snapshot/transfer.ts';
 import type { RowsOnDisk } from '../src/core/snapshot/snapshot.ts';
 import type { Title } from '../src/core/snapshot/format.ts';
-import type { TitlesText } from '../src/core/snapshot/titles.ts';
+import type { RankingCore, TitlesText } from '../src/core/snapshot/titles.ts';
 import type {
   SavedStyleWeights,
   StyleEmbedding,
@@ -183,6 +183,13 @@ export interface SnapshotWorkerApi {
    * order. Where items.json was cut into slices, as their checked JSON (titles.ts TitlesText: the page parses it).
    */
   items(start: number, end: number): Title[] | TitlesText;
+  /**
+   * What the ranker reads of every title, read from items.json's bytes before any slice is asked for (titles.ts
+   * TitleSlices.core), its arrays transferred; undefined where items.json came whole, or cannot be read that way.
+   */
+  core(): RankingCore | undefined;
+  /** The titles at these rows, checked, out of order: a page's first cards, before the slices reach them. */
+  titlesAt(rows: number[]): Title[];
 }
 
 // ---- sentiment worker (workers/sentiment.worker.ts): how positive a reader's note reads ----

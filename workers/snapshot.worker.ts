@@ -41,6 +41,14 @@ const api: SnapshotWorkerApi = {
     items.fill(undefined, start, end);
     return slice as Title[];
   },
+  core() {
+    const core = titles?.core();
+    return core && Comlink.transfer(core, [core.popularity.buffer, core.genreOf.buffer]);
+  },
+  titlesAt(rows: number[]) {
+    if (!titles) throw new Error('the titles were not cut into slices');
+    return titles.titlesAt(rows);
+  },
 };
 
 Comlink.expose(api);

@@ -3,11 +3,12 @@
  * 66 MiB), in the built app: the snapshot worker checks those rows in the file cache and leaves them there, and the
  * page reads them from disk straight into WebAssembly memory (load.ts rowsOnDisk, src/app/snapshot-client.ts,
  * math/sparse-scan.ts); For you ranks with that kernel exactly what Node ranks with the JavaScript loop over the
- * rows where the loader left them. More like this and the search index are made in steps on the page, and give the
- * lists Node gives.
+ * rows where the loader left them, and draws them before the titles are in, from the ranking core (CatalogPreview),
+ * keeping them once the titles come. More like this and the search index are made in steps on the page, and give
+ * the lists Node gives.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -19,6 +20,7 @@ import { loadSnapshot } from '../../src/core/snapshot/load.ts';
 import { moreLikeThis, recommend } from '../../src/core/ranker.ts';
 import { TitleSearch } from '../../src/core/search.ts';
 import { defaultConfig } from '../../src/core/config.ts';
+import { contentHashOf, sha256Hex, type Manifest, type Title } from '../../src/core/snapshot/format.ts';
 
 const TITLES = 17_000;
 
@@ -38,6 +40,18 @@ const WATCH_WORKER_MESSAGES = () => {
     if (type === 'message') add.call(this, 'message', (e: Event) => (w.__largestFromWorker = Math.max(w.__largestFromWorker, largest((e as MessageEvent).data, 0))));
     return (add as (...args: unknown[]) => void).call(this, type, ...rest);
   } as typeof Worker.prototype.addEventListener;
+};
+/** For you's first cards as drawn (ids and reasons), and whether the whole catalog was in by then (the footer's link to it). */
+const FIRST_CARDS = () => {
+  new MutationObserver((_, seen) => {
+    const cards = [...document.querySelectorAll('[data-testid="for-you"] [data-testid="card"]')];
+    if (!cards.length) return;
+    seen.disconnect();
+    (window as unknown as { __firstCards: unknown }).__firstCards = {
+      whole: !!document.querySelector('[data-testid="catalog-link"]'),
+      cards: cards.map((e) => e.getAttribute('data-id') + ' ' + e.querySelector('[data-testid="reason"]')?.textContent),
+    };
+  }).observe(document, { subtree: true, childList: true });
 };
 const largestFromWorker = (page: Page) => page.evaluate(() => (window as unknown as { __largestFromWorker: number }).__largestFromWorker);
 let browser: Browser;
@@ -77,11 +91,18 @@ describe('a 17,000-title catalog in the app', () => {
     // left them to the page to read from disk, where they were kept (load.ts rowsOnDisk).
     const rowBytes = lexical.csr!.cols.byteLength + lexical.csr!.values.byteLength;
     expect(await largestFromWorker(page)).toBeLessThan(rowBytes);
-    // A fresh load of the page: it finds the files kept.
+    // A fresh load of the page: it finds the files kept. For you draws its first cards before the titles are in
+    // (snapshot-client.ts CatalogPreview): the cards as first drawn, and whether the catalog was whole by then.
+    await page.addInitScript(FIRST_CARDS);
     await page.goto(`${server.url}?snapshot=./big/#/for-you`);
     await page.reload();
-    await page.getByTestId('card').first().waitFor({ timeout: 120_000 });
+    await page.getByTestId('catalog-link').waitFor({ timeout: 120_000 });
+    const first = await page.evaluate(() => (window as unknown as { __firstCards: { whole: boolean; cards: string[] } }).__firstCards);
+    expect(first.whole).toBe(false);
     const shown = await page.getByTestId('card').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')!));
+    // The same cards and reasons once the titles came, from the same ranking: the titles said what the core said.
+    expect(await page.getByTestId('card').evaluateAll((els) => els.map((e) => e.getAttribute('data-id') + ' ' + e.querySelector('[data-testid="reason"]')?.textContent))).toEqual(first.cards);
+    expect(await page.evaluate(() => performance.getEntriesByName('toonpick:ranking').length)).toBe(1);
 
     // The page holds a WebAssembly memory with the lexical rows (every WebAssembly.Memory on the page, by prototype).
     const cdp = await page.context().newCDPSession(page);
@@ -120,6 +141,49 @@ describe('a 17,000-title catalog in the app', () => {
       expect(requested.filter((u) => u.endsWith('/lexical.csr16')).length).toBe(downloads);
       expect(await largestFromWorker(page)).toBeLessThan(rowBytes);
     }
+    expect(errors).toEqual([]);
+  }, 300_000);
+
+  it('ranks again once the titles come where they contradict what the ranking core read from the bytes', async () => {
+    // Every title says its genres twice, the first time wrong: the core reads the first (titles.ts coreFields stops
+    // at the last of id, genres and popularity), JSON and the titles' check keep the second. The genres make the
+    // reasons ("shared" genres, a departure's new ones), so a ranking kept from the core would give wrong ones.
+    const dir = path.join(work, 'contradicting');
+    await cp(snapshotDir, dir, { recursive: true });
+    const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
+    const titles = JSON.parse(await readFile(path.join(dir, manifest.items), 'utf8')) as Title[];
+    const bytes = new TextEncoder().encode(`[${titles.map((t) => JSON.stringify({ ...t, genres: ['없는 장르'] }).slice(0, -1) + `,"genres":${JSON.stringify(t.genres)}}`).join(',')}]`);
+    await writeFile(path.join(dir, manifest.items), bytes);
+    manifest.files[manifest.items] = { bytes: bytes.byteLength, sha256: (await sha256Hex(bytes))! };
+    manifest.contentHash = (await contentHashOf(manifest.files))!;
+    await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
+    for (const f of [manifest.items, 'manifest.json']) for (const ext of ['.br', '.gz']) await rm(path.join(dir, f + ext), { force: true });
+    await symlink(dir, path.join(server.root, 'contradicting'));
+
+    const node = await loadSnapshot(fsReader(dir), { wasmRows: false });
+    const liked = [node.items[120].id, node.items[4321].id, node.items[9876].id];
+    const history = liked.map((id, i) => ({ id, readAt: i + 1, likedAt: i + 1 }));
+    const cards = (catalog: typeof node) => recommend(catalog, history, defaultConfig.ranker, defaultConfig.pageSize)!.map((r) => [node.items[r.index].id, JSON.stringify([r.why.spaces, r.why.closest, r.why.shared, r.why.serendipity, r.why.departure])]);
+    const expected = cards(node);
+    // What the core says gives other reasons: a ranking kept from it would be wrong.
+    expect(cards({ ...node, items: node.items.map((t) => ({ ...t, genres: ['없는 장르'] })) })).not.toEqual(expected);
+
+    const page = await browser.newPage();
+    await page.addInitScript(FIRST_CARDS);
+    const errors = trackErrors(page);
+    for (const id of liked) {
+      await page.goto(`${server.url}?snapshot=./contradicting/#/title/${encodeURIComponent(id)}`);
+      await page.getByTestId('act-like').click({ timeout: 120_000 });
+      await page.locator('[data-testid="act-like"][aria-pressed="true"]').waitFor();
+    }
+    await page.goto(`${server.url}?snapshot=./contradicting/#/for-you`);
+    await page.reload(); // a new load: the hash change alone kept the page and its catalog
+    await page.getByTestId('catalog-link').waitFor({ timeout: 120_000 });
+    // Drawn from the core first, then ranked again on the titles: the cards and reasons Node gives for the titles.
+    expect(await page.evaluate(() => (window as unknown as { __firstCards: { whole: boolean } }).__firstCards.whole)).toBe(false);
+    await page.waitForFunction(() => performance.getEntriesByName('toonpick:ranking').length === 2, undefined, { timeout: 120_000 });
+    await page.locator('[data-testid="for-you"][data-level]').waitFor();
+    expect(await page.getByTestId('card').evaluateAll((els) => els.map((e) => [e.getAttribute('data-id'), e.querySelector('[data-testid="reason"]')?.getAttribute('data-why')]))).toEqual(expected);
     expect(errors).toEqual([]);
   }, 300_000);
 

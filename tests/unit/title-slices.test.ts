@@ -2,14 +2,16 @@
  * The snapshot worker parses and checks items.json a slice at a time (TitleSlices), as the page asks for the titles:
  * taken in order, the slices must give exactly the titles validateItems gives for the whole file, and refuse exactly
  * the files it refuses, with the same DataError; sent as their checked JSON (sliceText, the worker's message to the
- * page) they must come out the same. Also the loader with `titlesBySlice`, on the demo snapshot.
+ * page) they must come out the same. The ranking core read from the bytes (`core`, a page's ranking before the
+ * titles) must be what the checked titles say, and the titles sent out of order (`titlesAt`) the checked titles.
+ * Also the loader with `titlesBySlice`, on the demo snapshot.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { DataError } from '../../src/core/errors.ts';
 import { loadSnapshot } from '../../src/core/snapshot/load.ts';
 import type { Manifest, Title } from '../../src/core/snapshot/format.ts';
-import { arrayElements, parseJson, TitleSlices, titlesOfText, validateItems } from '../../src/core/snapshot/titles.ts';
+import { arrayElements, coreHolds, parseJson, TitleSlices, titlesOfText, validateItems } from '../../src/core/snapshot/titles.ts';
 import { fsReader } from '../../scripts/lib/node-io.ts';
 import { demoSnapshotDir } from './helpers/paths.ts';
 
@@ -118,6 +120,47 @@ describe('items.json a slice at a time (TitleSlices)', () => {
       }),
       { numRuns: 600, seed: 4 },
     );
+  });
+
+  it('reads the ranking core from the bytes as the checked titles have it, and sends titles out of order as checked', () => {
+    let cores = 0;
+    fc.assert(
+      fc.property(fc.array(title, { maxLength: 10 }), format, fc.boolean(), fc.array(fc.nat(), { maxLength: 4 }), (list, [indent, bom], reversed, picks) => {
+        // Keys in either order: the core is read up to the last of id, genres and popularity, wherever they are.
+        const objects = reversed ? list.map((t) => Object.fromEntries(Object.entries(t).reverse())) : list;
+        const json = JSON.stringify(objects, null, indent);
+        const bytes = enc.encode(bom ? `\uFEFF ${json}\n` : json);
+        const manifest = manifestFor(list.length);
+        const slices = TitleSlices.of(bytes, manifest);
+        if (!slices) return;
+        const core = slices.core();
+        // Read wherever every title's three fields are as TitleSchema takes them, and only there.
+        const readable = list.every((t) => typeof t.id === 'string' && t.id !== '' && t.popularity >= 0 && t.popularity <= 1);
+        expect(core !== undefined).toBe(readable);
+        const a = whole(bytes, manifest);
+        if (!core || !('items' in a)) return;
+        cores++;
+        expect(a.items.every((t, i) => coreHolds(core, i, t))).toBe(true);
+        const rows = list.length ? picks.map((p) => p % list.length) : [];
+        expect(slices.titlesAt(rows)).toEqual(rows.map((r) => a.items[r]));
+      }),
+      { numRuns: 800, seed: 20261205 },
+    );
+    expect(cores).toBeGreaterThan(50);
+  });
+
+  it('gives no core that the checked titles would contradict: a key repeated after the three, an escaped key', () => {
+    const manifest = manifestFor(1);
+    const repeated = enc.encode('[{"id":"a","genres":["x"],"popularity":0.5,"title":"t","popularity":0.25}]');
+    const core = TitleSlices.of(repeated, manifest)!.core()!;
+    // Read up to the first popularity; JSON.parse keeps the last: the page finds the difference and ranks again.
+    expect(core.popularity[0]).toBe(0.5);
+    expect(coreHolds(core, 0, validateItems(parseJson(repeated, 'items.json'), manifest).items[0])).toBe(false);
+    expect(TitleSlices.of(enc.encode('[{"id":"a","id":"b","genres":[],"popularity":0}]'), manifest)!.core()).toBeUndefined();
+    expect(TitleSlices.of(enc.encode('[{"\\u0069d":"a","genres":[],"popularity":0}]'), manifest)!.core()).toBeUndefined();
+    expect(TitleSlices.of(enc.encode('[{"id":"a","genres":[1],"popularity":0}]'), manifest)!.core()).toBeUndefined();
+    expect(TitleSlices.of(enc.encode('[{"id":"a","genres":[],"popularity":"0"}]'), manifest)!.core()).toBeUndefined();
+    expect(TitleSlices.of(enc.encode('[{"id":"a","genres":[],"popularity":01}]'), manifest)!.core()).toBeUndefined();
   });
 
   it('gives the slices only in order, each once', () => {

@@ -32,9 +32,12 @@ export interface Community {
   learned?: LearnedRanker;
 }
 
+/** What the ranker reads of a title: a Title is one, and so is a title of a snapshot's ranking core (titles.ts RankingCore). */
+export type RankedTitle = Pick<Title, 'id' | 'genres' | 'popularity'>;
+
 /** Everything the Ranker ranks from. A loaded Snapshot is one. */
 export interface Catalog {
-  items: Title[];
+  items: readonly RankedTitle[];
   /** Content spaces by name. */
   spaces: Map<string, Space>;
   indexOf: Map<string, number>;

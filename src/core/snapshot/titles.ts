@@ -224,6 +224,77 @@ export class TitleSlices {
     return { items, changed };
   }
 
+  /**
+   * What the ranker reads of every title (RankingCore), read from the file's bytes without parsing the titles, so
+   * that a page can rank before it has them all. Undefined where a title's top-level keys cannot be read that way
+   * (an escaped key, a key twice) or its id, genres or popularity are not what TitleSchema accepts as they are: the
+   * titles' own check then names the fault. The page holds the core to the checked titles (coreHolds).
+   */
+  core(): RankingCore | undefined {
+    const b = this.bytes;
+    if (!b) return undefined;
+    const n = this.count;
+    const ids = new Array<string>(n);
+    const popularity = new Float64Array(n);
+    const genreOf = new Uint32Array(n);
+    const genreSets: string[][] = [];
+    // Genre lists by a hash of their bytes, each with where it was first seen (a catalog has a few dozen): little
+    // is made per title, so that this worker's heap does not grow while the page ranks.
+    const setsByHash = new Map<number, Array<{ from: number; to: number; set: number }>>();
+    const decoder = new TextDecoder('utf-8', { fatal: false });
+    const at = new Int32Array(6);
+    for (let k = 0; k < n; k++) {
+      if (!coreFields(b, this.at.starts[k], this.at.ends[k], at)) return undefined;
+      const id = stringAt(b, at[0], at[1], decoder);
+      const p = numberAt(b, at[2], at[3]);
+      if (!id || !(p >= 0 && p <= 1)) return undefined;
+      const from = at[4];
+      const to = at[5];
+      const h = hashOf(b, from, to);
+      const same = setsByHash.get(h);
+      let set = -1;
+      for (const x of same ?? []) if (sameBytes(b, x.from, x.to, from, to)) set = x.set;
+      if (set < 0) {
+        let g: unknown;
+        try {
+          g = JSON.parse(decoder.decode(b.subarray(from, to)));
+        } catch {
+          return undefined;
+        }
+        if (!Array.isArray(g) || !g.every((x) => typeof x === 'string')) return undefined;
+        set = genreSets.push(g) - 1;
+        if (same) same.push({ from, to, set });
+        else setsByHash.set(h, [{ from, to, set }]);
+      }
+      ids[k] = id;
+      popularity[k] = p;
+      genreOf[k] = set;
+    }
+    return { ids, popularity, genreSets, genreOf };
+  }
+
+  /**
+   * The titles at these rows, out of order, before their slices (a page's first cards): each parsed from its own
+   * bytes and checked as a slice checks it, but for repeated ids, which the page finds in the core's ids and the
+   * slices find again.
+   */
+  titlesAt(rows: readonly number[]): Title[] {
+    const b = this.bytes;
+    if (!b) throw new Error('the titles were all sent already');
+    const f = this.manifest.items;
+    const decoder = new TextDecoder('utf-8', { fatal: false });
+    return rows.map((i) => {
+      if (!(i >= 0 && i < this.count)) throw new Error(`no title at row ${i}`);
+      let raw: unknown;
+      try {
+        raw = parseJsonText(decoder.decode(b.subarray(this.at.starts[i], this.at.ends[i])), f);
+      } catch {
+        throw new DataError(f, 'is not valid JSON', { item: `#${i}` });
+      }
+      return this.check(raw, i, new Map());
+    });
+  }
+
   /** Row `i`'s id for an error message about another file (its title may not be checked yet: else `#i`). */
   idOf(i: number): string {
     if (!this.bytes) return `#${i}`;
@@ -248,4 +319,127 @@ export function titlesOfText(slice: TitlesText): Title[] {
   const items = JSON.parse(new TextDecoder('utf-8', { fatal: false }).decode(slice.json)) as Title[];
   for (const [k, t] of slice.changed) items[k] = t;
   return items;
+}
+
+/**
+ * What the ranker reads of each title (rank/signals.ts RankedTitle), for all of them: ids, popularity, and genres as
+ * an index into the distinct genre lists (a catalog has few), so that it travels as a few small arrays.
+ */
+export interface RankingCore {
+  ids: string[];
+  popularity: Float64Array;
+  genreSets: string[][];
+  genreOf: Uint32Array;
+}
+
+const KEY_ID = [0x69, 0x64];
+const KEY_GENRES = [...'genres'].map((c) => c.charCodeAt(0));
+const KEY_POPULARITY = [...'popularity'].map((c) => c.charCodeAt(0));
+const keyIs = (b: Uint8Array, from: number, to: number, key: number[]) => to - from === key.length && key.every((c, j) => b[from + j] === c);
+
+/** After the string whose opening quote is at `i`: its closing quote (an even run of backslashes before it), or -1. */
+function stringEnd(b: Uint8Array, i: number): number {
+  // A plain loop: these strings are short, and indexOf's call costs more than it saves.
+  for (let j = i + 1; j < b.length; j++) {
+    if (b[j] === BACKSLASH) j++;
+    else if (b[j] === QUOTE) return j;
+  }
+  return -1;
+}
+
+/**
+ * The value ranges of an object's top-level "id", "popularity" and "genres" in b[from, to) into `at` (start, end
+ * pairs), read up to the last of the three; false where the bytes are not an object whose keys this can read (one
+ * escaped or repeated before that), or lack one.
+ */
+function coreFields(b: Uint8Array, from: number, to: number, at: Int32Array): boolean {
+  at.fill(-1);
+  let i = from;
+  if (b[i++] !== 0x7b) return false;
+  for (;;) {
+    while (i < to && isSpace(b[i])) i++;
+    if (b[i] === 0x7d) break;
+    if (b[i] !== QUOTE) return false;
+    const keyEnd = stringEnd(b, i);
+    if (keyEnd < 0 || keyEnd >= to || b.subarray(i + 1, keyEnd).includes(BACKSLASH)) return false;
+    const slot = keyIs(b, i + 1, keyEnd, KEY_ID) ? 0 : keyIs(b, i + 1, keyEnd, KEY_POPULARITY) ? 2 : keyIs(b, i + 1, keyEnd, KEY_GENRES) ? 4 : -1;
+    for (i = keyEnd + 1; i < to && isSpace(b[i]); i++);
+    if (b[i++] !== 0x3a) return false;
+    while (i < to && isSpace(b[i])) i++;
+    const start = i;
+    let depth = 0;
+    for (; i < to; i++) {
+      const c = b[i];
+      if (c === QUOTE) {
+        i = stringEnd(b, i);
+        if (i < 0 || i >= to) return false;
+      } else if (c === 0x7b || c === 0x5b) depth++;
+      else if (c === 0x7d || c === 0x5d) {
+        if (depth === 0) break;
+        depth--;
+      } else if (c === 0x2c && depth === 0) break;
+    }
+    if (i >= to) return false;
+    let end = i;
+    while (isSpace(b[end - 1])) end--;
+    if (slot >= 0) {
+      if (at[slot] >= 0) return false;
+      at[slot] = start;
+      at[slot + 1] = end;
+      // The rest of the title is not read (a key repeated there is caught by coreHolds, against the checked title).
+      if (at[0] >= 0 && at[2] >= 0 && at[4] >= 0) return true;
+    }
+    if (b[i] === 0x2c) i++;
+  }
+  return false;
+}
+
+/** The JSON string at b[from, to) (quotes included), or '' where it is not one. */
+function stringAt(b: Uint8Array, from: number, to: number, decoder: TextDecoder): string {
+  if (to - from < 2 || b[from] !== QUOTE || b[to - 1] !== QUOTE) return '';
+  let s = '';
+  for (let i = from + 1; i < to - 1; i++) {
+    const c = b[i];
+    if (c >= 0x80 || c === BACKSLASH || c < 0x20) {
+      // Not plain ASCII: JSON's own rules.
+      try {
+        const x: unknown = JSON.parse(decoder.decode(b.subarray(from, to)));
+        return typeof x === 'string' ? x : '';
+      } catch {
+        return '';
+      }
+    }
+    s += String.fromCharCode(c);
+  }
+  return s;
+}
+
+const JSON_NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
+
+/** The JSON number at b[from, to), or NaN where it is not one (Number() of JSON's grammar: the same double). */
+function numberAt(b: Uint8Array, from: number, to: number): number {
+  if (to - from > 64) return NaN;
+  let s = '';
+  for (let i = from; i < to; i++) s += String.fromCharCode(b[i]);
+  return JSON_NUMBER.test(s) ? Number(s) : NaN;
+}
+
+/** FNV-1a over b[from, to). */
+function hashOf(b: Uint8Array, from: number, to: number): number {
+  let h = 0x811c9dc5;
+  for (let i = from; i < to; i++) h = Math.imul(h ^ b[i], 0x01000193);
+  return h >>> 0;
+}
+
+/** Whether b[a, aEnd) and b[c, cEnd) hold the same bytes. */
+function sameBytes(b: Uint8Array, a: number, aEnd: number, c: number, cEnd: number): boolean {
+  if (aEnd - a !== cEnd - c) return false;
+  for (let i = 0; i < aEnd - a; i++) if (b[a + i] !== b[c + i]) return false;
+  return true;
+}
+
+/** Whether checked title `t` at row `i` is what the core said (where all are, a ranking made from the core stands for them). */
+export function coreHolds(core: RankingCore, i: number, t: Title): boolean {
+  const g = core.genreSets[core.genreOf[i]];
+  return t.id === core.ids[i] && t.popularity === core.popularity[i] && t.genres.length === g.length && t.genres.every((x, j) => x === g[j]);
 }

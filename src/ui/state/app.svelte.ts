@@ -5,8 +5,10 @@
  * these modules only wire them to Svelte.
  */
 import { defaultConfig, withUrlOverrides, type ToonpickConfig } from '../../core/config.ts';
-import { untrack } from 'svelte';
-import { moreLikeThisInSteps, readerRankingInSteps, type Catalog as RankedCatalog, type ReaderRanking, type Recommendation } from '../../core/ranker.ts';
+import { tick, untrack } from 'svelte';
+import { moreLikeThisInSteps, popular, readerRankingInSteps, type Catalog as RankedCatalog, type ReaderRanking, type Recommendation } from '../../core/ranker.ts';
+import type { HistoryEntry } from '../../core/history.ts';
+import type { CatalogPreview } from '../../app/snapshot-client.ts';
 import { pauseAfter, yieldToPage } from '../../app/yield.ts';
 import { Catalog } from './catalog.svelte.ts';
 import { Models } from './models.svelte.ts';
@@ -37,6 +39,10 @@ export class AppState {
    */
   ranking = $state.raw<ReaderRanking | null | undefined>(undefined);
   private rankRun = 0;
+  /** What the ranking shown was made from: a ranking of a preview stands once its snapshot is in (`rank`). */
+  private rankedFrom: { catalog: RankedCatalog; history: HistoryEntry[]; sequence: unknown } | null = null;
+  /** Settles the preview's wait (CatalogPreview): its first ranking was published, or given up. */
+  private previewShown: (() => void) | null = null;
   /** More like this lists kept (similarTo), for one catalog. */
   private similar: { catalog: RankedCatalog | null; lists: Map<number, Promise<Recommendation[]>> } = { catalog: null, lists: new Map() };
 
@@ -63,25 +69,48 @@ export class AppState {
    * on a 100k-title catalog no step is a long task, and a like or a scroll is never held up behind a whole ranking.
    */
   rank(): void {
-    const catalog = this.catalog.ranked;
+    const preview = this.catalog.preview;
+    const catalog = this.catalog.ranked ?? preview;
     const options = this.models.rankOptions();
     const history = this.reader.history;
+    // The snapshot a preview's ranking was made for, found to be what the preview said: that ranking stands.
+    const from = this.rankedFrom;
+    if (catalog && options && from && from.history === history && from.sequence === options.sequenceScores && (from.catalog === catalog || (from.catalog as CatalogPreview).standsFor === catalog)) return;
     const run = ++this.rankRun;
     this.ranking = undefined;
+    this.rankedFrom = null;
     if (!catalog || !options) return;
     const first = { level: untrack(() => this.reader.serendipity), k: this.config.pageSize };
     const start = performance.now();
-    readerRankingInSteps(catalog, history, this.config.ranker, options, pauseAfter(this.config.stepBudgetMs), first).then(
-      (ranking) => {
+    readerRankingInSteps(catalog, history, this.config.ranker, options, pauseAfter(this.config.stepBudgetMs), first)
+      .then(async (ranking) => {
+        // A preview's cards need their titles first (and those their reasons name), from the snapshot worker.
+        // Should the worker fail, For you asks again, and waits for the titles meanwhile.
+        if (catalog === preview) await this.catalog.fetchPreviewTitles(ranking ? shownRows(ranking.list(first.level, first.k)) : popular(catalog, history, first.k)).catch(() => undefined);
         if (run !== this.rankRun) return;
         this.ranking = ranking;
+        this.rankedFrom = { catalog, history, sequence: options.sequenceScores };
         // For a profiler or the browser bench: how long the ranking took, and which tasks ran meanwhile.
         performance.measure('toonpick:ranking', { start });
-      },
-      (e: unknown) => {
+      })
+      .catch((e: unknown) => {
         if (run === this.rankRun) this.notices.notify(e);
-      },
-    );
+      })
+      .finally(() => {
+        if (catalog === preview) this.previewShown?.();
+      });
+  }
+
+  /**
+   * On For you, a large catalog's first cards come before its titles (SnapshotLoad.onPreview): the load waits
+   * until the preview's ranking is drawn, or given up, then takes the titles in.
+   */
+  private async previewDrawn(): Promise<void> {
+    await new Promise<void>((resolve) => (this.previewShown = resolve));
+    this.previewShown = null;
+    await tick();
+    // The frame that draws the cards, before the titles' messages take the page's thread.
+    await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve)));
   }
 
   /**
@@ -108,7 +137,8 @@ export class AppState {
     this.update.start();
     // The first mount is a task of its own; the loads start in the next (a worker to start, a request to send).
     await yieldToPage();
-    await Promise.all([this.reader.open(), this.catalog.load()]);
+    const onPreview = this.router.route.page === 'for-you' ? () => this.previewDrawn() : undefined;
+    await Promise.all([this.reader.open(), this.catalog.load(onPreview)]);
     await this.reader.noteCatalogChange();
     void this.models.applyRetrainedStyle();
     this.synopsesAhead();
@@ -128,4 +158,9 @@ export class AppState {
     if ((this.catalog.snapshot?.items.length ?? Infinity) > this.config.synopsesAheadUpTo) return;
     this.catalog.loadSynopses().catch(() => undefined); // offline: a title page or a search asks again
   }
+}
+
+/** The rows a list of recommendations shows: its titles, and those its reasons name. */
+export function shownRows(list: readonly Recommendation[]): number[] {
+  return list.flatMap((r) => (r.why.closest === undefined ? [r.index] : [r.index, r.why.closest]));
 }

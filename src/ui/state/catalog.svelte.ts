@@ -8,7 +8,7 @@ import type { LoadProgress } from '../../core/snapshot/load.ts';
 import type { Space, Title } from '../../core/snapshot/format.ts';
 import type { Snapshot } from '../../core/snapshot/snapshot.ts';
 import { messageOf } from './notices.svelte.ts';
-import { loadSnapshotOffThread } from '../../app/snapshot-client.ts';
+import { loadSnapshotOffThread, type CatalogPreview } from '../../app/snapshot-client.ts';
 
 export class Catalog {
   readonly snapshotBase: URL;
@@ -19,6 +19,13 @@ export class Catalog {
   newVersion = $state(false);
   /** Counts synopsis pages arrived: read it to show a synopsis once its page is in (titles change in place). */
   synopsesLoaded = $state(0);
+  /**
+   * A large catalog before its titles (snapshot-client.ts CatalogPreview): For you ranks and draws from it while the
+   * titles come; null once the snapshot is in, or when the load gives none.
+   */
+  preview = $state.raw<CatalogPreview | null>(null);
+  /** The preview's titles the page has asked for (For you's cards and the titles their reasons name), by row. */
+  previewTitles = $state.raw(new Map<number, Title>());
   private joined: Snapshot | null = null;
 
   /** `deviceSpaces`: spaces this device made for the ranker; each replaces the snapshot's of that name, or joins it. */
@@ -42,15 +49,36 @@ export class Catalog {
     return (this.joined = withSpaces(snap, spaces, this.joined));
   }
 
-  async load(): Promise<void> {
+  /** `onPreview`: as SnapshotLoad's, with the preview shown (`preview`) meanwhile. */
+  async load(onPreview?: (preview: CatalogPreview) => Promise<void>): Promise<void> {
     this.newVersion = false;
+    const showPreview = onPreview && ((p: CatalogPreview) => ((this.preview = p), onPreview(p)));
     try {
-      this.snapshot = await loadSnapshotOffThread(this.snapshotBase, { onProgress: (p) => (this.progress = p), ...this.config.workers.snapshot, stepBudgetMs: this.config.stepBudgetMs });
+      this.snapshot = await loadSnapshotOffThread(this.snapshotBase, { onProgress: (p) => (this.progress = p), ...this.config.workers.snapshot, stepBudgetMs: this.config.stepBudgetMs, ...(showPreview ? { onPreview: showPreview } : {}) });
     } catch (e) {
       this.error = messageOf(e);
     } finally {
       this.progress = null;
+      this.preview = null;
+      this.previewTitles = new Map();
     }
+  }
+
+  /** The title at a row of the catalog For you draws from: the snapshot's, or one the preview's worker sent. */
+  titleAt(row: number): Title | undefined {
+    return this.snapshot ? this.snapshot.items[row] : this.previewTitles.get(row);
+  }
+
+  /** Asks the preview's worker for the titles at these rows that the page does not have yet (previewTitles). */
+  async fetchPreviewTitles(rows: number[]): Promise<void> {
+    const preview = this.preview;
+    const missing = [...new Set(rows)].filter((r) => !this.previewTitles.has(r));
+    if (!preview || !missing.length) return;
+    const titles = await preview.titlesAt(missing);
+    if (this.preview !== preview) return;
+    const next = new Map(this.previewTitles);
+    missing.forEach((r, k) => next.set(r, titles[k]));
+    this.previewTitles = next;
   }
 
   /**
