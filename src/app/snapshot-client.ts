@@ -10,11 +10,10 @@ import { httpReader, loadSnapshot, synopsisPages } from '../core/snapshot/load.t
 import { sparseKernelAvailable, spacesIntoWasm, wasmRowsMemory } from '../core/math/sparse-scan.ts';
 import { keptFile, readKeptFile, snapshotFileCache, withKeptManifest } from '../core/snapshot/file-cache.ts';
 import type { RowsOnDisk, Snapshot } from '../core/snapshot/snapshot.ts';
-import { indexItems, type Title } from '../core/snapshot/format.ts';
+import { indexItems, type Manifest, type Title } from '../core/snapshot/format.ts';
 import { halfFloatTable, type CsrRows } from '../core/snapshot/encoding.ts';
 import { snapshotFromMessage, type SnapshotMessage } from '../core/snapshot/transfer.ts';
 import { coreHolds, titlesOfText, type RankingCore, type TitlesText } from '../core/snapshot/titles.ts';
-import type { Manifest } from '../core/snapshot/format.ts';
 import type { Catalog as RankedCatalog, RankedTitle } from '../core/rank/signals.ts';
 import type { SnapshotWorkerApi } from '../../workers/protocol.ts';
 import { isWorkerCrash, WorkerHandle, type CallLimits } from './worker-rpc.ts';
@@ -74,6 +73,11 @@ export async function loadSnapshotOffThread(base: URL, options: SnapshotLoad): P
     };
     const rowsOnDisk = sparseKernelAvailable();
     const message = await handle.call((remote, progress) => remote.load({ base: base.href, profile, rowsOnDisk }, progress(options.onProgress), progress(onRowsOnDisk)), limits);
+    // The spaces' rows left on disk, into the message's spaces (once: a second call finds none left).
+    const rowsIn = async () => {
+      for (const r of message.rowsOnDisk ?? []) message.spaces.set(r.space, { ...message.spaces.get(r.space)!, csr: await (fromDisk.get(r.space) ?? rowsFromDisk(r, options.rowChunkBytes, options.stepBudgetMs)) });
+      delete message.rowsOnDisk;
+    };
     // The ranker's part of every title (a first ranking before the titles): read in the worker while the rows go in.
     const core = options.onPreview && !message.sequence && message.rowsOnDisk?.length ? handle.call((remote) => remote.core(), limits) : undefined;
     core?.catch(() => undefined); // awaited below, unless the rows fail first
@@ -86,8 +90,7 @@ export async function loadSnapshotOffThread(base: URL, options: SnapshotLoad): P
     let preview: Preview | undefined;
     if (core && options.onPreview) {
       // The rows first, then the ranking and its cards: the titles wait (the page's thread is what both need).
-      for (const r of message.rowsOnDisk ?? []) message.spaces.set(r.space, { ...message.spaces.get(r.space)!, csr: await (fromDisk.get(r.space) ?? rowsFromDisk(r, options.rowChunkBytes, options.stepBudgetMs)) });
-      delete message.rowsOnDisk;
+      await rowsIn();
       const c = await core;
       preview = c && (await previewOf(message, c, (rows) => handle.call((remote) => remote.titlesAt(rows), limits), pause));
       if (preview) await options.onPreview(preview).catch(() => undefined);
@@ -96,8 +99,7 @@ export async function loadSnapshotOffThread(base: URL, options: SnapshotLoad): P
     // parses each slice of titles when it is asked for (titles.ts), and need not wait for the rows.
     const titles = takeTitles(handle, message.manifest.itemCount, options.itemSlice, options.slicesAhead, limits, preview);
     titles.catch(() => undefined); // awaited below, unless the rows fail first
-    for (const r of message.rowsOnDisk ?? []) message.spaces.set(r.space, { ...message.spaces.get(r.space)!, csr: await (fromDisk.get(r.space) ?? rowsFromDisk(r, options.rowChunkBytes, options.stepBudgetMs)) });
-    delete message.rowsOnDisk;
+    await rowsIn();
     const { items, indexOf } = await titles;
     // The last slice's message was a task; what the page does with the whole catalog (drawing, ranking) starts in the next.
     await yieldToPage();

@@ -117,15 +117,8 @@ export function arrayElements(b: Uint8Array): { starts: Uint32Array; ends: Uint3
   for (; i < b.length; i++) {
     const c = b[i];
     if (c === QUOTE) {
-      // To the closing quote: the next one after an even run of backslashes (UTF-8 never has these bytes inside a character).
-      let j = i;
-      for (;;) {
-        j = b.indexOf(QUOTE, j + 1);
-        if (j < 0) return undefined;
-        let k = j - 1;
-        while (b[k] === BACKSLASH) k--;
-        if ((j - 1 - k) % 2 === 0) break;
-      }
+      const j = stringEnd(b, i);
+      if (j < 0) return undefined;
       if (start < 0) start = i;
       i = j;
     } else if (isSpace(c)) {
@@ -337,9 +330,12 @@ const KEY_GENRES = [...'genres'].map((c) => c.charCodeAt(0));
 const KEY_POPULARITY = [...'popularity'].map((c) => c.charCodeAt(0));
 const keyIs = (b: Uint8Array, from: number, to: number, key: number[]) => to - from === key.length && key.every((c, j) => b[from + j] === c);
 
-/** After the string whose opening quote is at `i`: its closing quote (an even run of backslashes before it), or -1. */
+/**
+ * After the string whose opening quote is at `i`: its closing quote, the first one no backslash escapes (UTF-8
+ * never has these bytes inside a character), or -1. A plain loop: a title's strings are short, and indexOf's call
+ * costs more than it saves.
+ */
 function stringEnd(b: Uint8Array, i: number): number {
-  // A plain loop: these strings are short, and indexOf's call costs more than it saves.
   for (let j = i + 1; j < b.length; j++) {
     if (b[j] === BACKSLASH) j++;
     else if (b[j] === QUOTE) return j;
