@@ -171,23 +171,34 @@ export interface SnapshotLoadRequest {
   rowsOnDisk: boolean;
 }
 
+/**
+ * Takes one piece of a space's rows at byte `at` of their file, and gives its buffer back (or not); called first
+ * without a piece, as soon as the rows may come (load.ts `onRowsPiece`).
+ */
+export type RowsPieceSink = (rows: RowsOnDisk, piece?: Uint8Array, at?: number) => ArrayBuffer | undefined;
+
 export interface SnapshotWorkerApi {
   /**
    * Loads the snapshot exactly as loadSnapshot does on the page (the same checks, the same file cache), and
-   * transfers the decoded snapshot back, less its titles: bytes of total arrive through `onProgress`, and each
-   * space's rows left on disk through `onRowsOnDisk` as soon as they are checked (`request.rowsOnDisk`).
+   * transfers the decoded snapshot back, less its titles: bytes of total arrive through `onProgress`; the rows of a
+   * kept file it leaves on disk through `onRowsPiece` as they are checked (`request.rowsOnDisk`; load.ts
+   * `onRowsPiece`), each piece transferred (the page answers with the piece's buffer, for the next piece); and, as
+   * soon as items.json is in and before those rows, what the ranker reads of every title through `onRankingCore`
+   * (titles.ts TitleSlices.core, its arrays transferred), where items.json can be read that way and the catalog has
+   * no sequence model.
    */
-  load(request: SnapshotLoadRequest, onProgress?: (p: LoadProgress) => void, onRowsOnDisk?: (rows: RowsOnDisk) => void): Promise<SnapshotMessage>;
+  load(request: SnapshotLoadRequest, onProgress?: (p: LoadProgress) => void, onRowsPiece?: RowsPieceSink, onRankingCore?: (core: RankingCore) => void): Promise<SnapshotMessage>;
+  /**
+   * Rows the load left on disk but did not send (a file it had just downloaded), read from the file cache and sent
+   * as `load` sends them: true once every piece went, their checksum intact; false when the kept file is gone or
+   * damaged.
+   */
+  keptRows(rows: RowsOnDisk, onRowsPiece: RowsPieceSink): Promise<boolean>;
   /**
    * The loaded snapshot's titles `start` to `end` (exclusive), checked: the page asks slice by slice, in catalog
    * order. Where items.json was cut into slices, as their checked JSON (titles.ts TitlesText: the page parses it).
    */
   items(start: number, end: number): Title[] | TitlesText;
-  /**
-   * What the ranker reads of every title, read from items.json's bytes before any slice is asked for (titles.ts
-   * TitleSlices.core), its arrays transferred; undefined where items.json came whole, or cannot be read that way.
-   */
-  core(): RankingCore | undefined;
   /** The titles at these rows, checked, out of order: a page's first cards, before the slices reach them. */
   titlesAt(rows: number[]): Title[];
 }

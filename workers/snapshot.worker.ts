@@ -3,27 +3,55 @@
  * needs, checks sizes and SHA-256, parses and validates the items and decodes the spaces here, and transfers the
  * result to the page without a copy, so none of that work lands on the page's thread; the titles follow in slices
  * (transfer.ts says why), each parsed and checked as the page asks for it (titles.ts TitleSlices), so that the page
- * takes one in while the next is parsed. Large sparse rows are checked and left in the file cache, for the page to
- * read into WebAssembly memory (load.ts `rowsOnDisk`), so they are never held twice. A thin adapter over
+ * takes one in while the next is parsed. Large sparse rows are checked and left in the file cache, and go to the page
+ * piece by piece, into its WebAssembly memory (load.ts `rowsOnDisk`), so they are never held twice; the ranking core
+ * of the titles goes as soon as items.json is in (titles.ts RankingCore). A thin adapter over
  * src/core/snapshot/load.ts; created by src/app/snapshot-client.ts, one load per worker. The synopsis pages are
  * left to the page (load.ts synopsisPages), which reads them as it needs them.
  */
 import * as Comlink from 'comlink';
 import { snapshotFileCache, withKeptManifest } from '../src/core/snapshot/file-cache.ts';
-import type { Title } from '../src/core/snapshot/format.ts';
-import type { TitleSlices } from '../src/core/snapshot/titles.ts';
-import { httpReader, loadSnapshot, type LoadProgress } from '../src/core/snapshot/load.ts';
+import type { Manifest, Title } from '../src/core/snapshot/format.ts';
+import type { RankingCore, TitleSlices } from '../src/core/snapshot/titles.ts';
+import { httpReader, loadSnapshot, SCAN_PIECE, type LoadProgress } from '../src/core/snapshot/load.ts';
 import { snapshotMessage } from '../src/core/snapshot/transfer.ts';
 import type { RowsOnDisk } from '../src/core/snapshot/snapshot.ts';
-import type { SnapshotLoadRequest, SnapshotWorkerApi } from './protocol.ts';
+import type { RowsPieceSink, SnapshotLoadRequest, SnapshotWorkerApi } from './protocol.ts';
 
 let items: Array<Title | undefined> = [];
 let titles: TitleSlices | undefined;
 
+/** Pieces of rows on their way to the page at once; the next waits for one to come back. */
+const PIECES_OUT = 4;
+
+/**
+ * Sends rows to the page piece by piece, each copied into a buffer that is transferred and comes back once the page
+ * has taken it in: a few buffers go round, instead of 60 MB of fresh memory whose first touch costs a page fault per
+ * 4 KB on each side (at 100k titles ~0.15 s each, measured in Node on a slow machine).
+ */
+function sendPieces(sink: RowsPieceSink): (rows: RowsOnDisk, piece?: Uint8Array, at?: number) => Promise<void> {
+  const free: ArrayBuffer[] = [];
+  const out: Promise<void>[] = [];
+  return async (rows, piece, at) => {
+    if (!piece) return void sink(rows);
+    if (!free.length && out.length >= PIECES_OUT) await out.shift();
+    const buffer = free.length && free[free.length - 1].byteLength >= piece.byteLength ? free.pop()! : new ArrayBuffer(piece.byteLength);
+    const copy = new Uint8Array(buffer, 0, piece.byteLength);
+    copy.set(piece);
+    out.push(Promise.resolve(sink(rows, Comlink.transfer(copy, [buffer]), at)).then((b) => void (b && free.push(b)), () => undefined));
+  };
+}
+
 const api: SnapshotWorkerApi = {
-  async load(request: SnapshotLoadRequest, onProgress?: (p: LoadProgress) => void, onRowsOnDisk?: (rows: RowsOnDisk) => void) {
+  async load(request: SnapshotLoadRequest, onProgress?: (p: LoadProgress) => void, onRowsPiece?: RowsPieceSink, onRankingCore?: (core: RankingCore) => void) {
     const base = new URL(request.base);
-    const snapshot = await loadSnapshot(withKeptManifest(httpReader(base), base), { profile: request.profile, cache: snapshotFileCache(), onProgress, synopses: 'lazy', wasmRows: false, rowsOnDisk: request.rowsOnDisk, onRowsOnDisk, titlesBySlice: true });
+    // The ranking core as soon as the titles are cut (a catalog with a sequence model ranks once its titles are in),
+    // heard by the page before the load ends.
+    const onTitles = async (titles: TitleSlices, manifest: Manifest) => {
+      const core = onRankingCore && !manifest.sequence ? titles.core() : undefined;
+      if (core) await onRankingCore!(Comlink.transfer(core, [core.idEnds.buffer, core.popularity.buffer, core.genreOf.buffer]));
+    };
+    const snapshot = await loadSnapshot(withKeptManifest(httpReader(base), base), { profile: request.profile, cache: snapshotFileCache(), onProgress, synopses: 'lazy', wasmRows: false, rowsOnDisk: request.rowsOnDisk, ...(onRowsPiece ? { onRowsPiece: sendPieces(onRowsPiece) } : {}), onTitles, titlesBySlice: true });
     items = snapshot.items;
     titles = snapshot.titles;
     const { message, transfer } = snapshotMessage(snapshot);
@@ -41,9 +69,10 @@ const api: SnapshotWorkerApi = {
     items.fill(undefined, start, end);
     return slice as Title[];
   },
-  core() {
-    const core = titles?.core();
-    return core && Comlink.transfer(core, [core.popularity.buffer, core.genreOf.buffer]);
+  async keptRows(rows: RowsOnDisk, onRowsPiece: RowsPieceSink) {
+    const cache = snapshotFileCache();
+    const send = sendPieces(onRowsPiece);
+    return !!cache?.scan && (await cache.scan({ sha256: rows.sha256, bytes: rows.bytes }, SCAN_PIECE, (piece, at) => send(rows, piece, at)));
   },
   titlesAt(rows: number[]) {
     if (!titles) throw new Error('the titles were not cut into slices');

@@ -5,17 +5,18 @@
  * to start or crashes), the same loader runs on the page, so the app still opens; a broken snapshot is refused
  * with the loader's own message either way.
  */
+import * as Comlink from 'comlink';
 import type { LoadProgress, SnapshotProfile } from '../core/snapshot/load.ts';
 import { httpReader, loadSnapshot, synopsisPages } from '../core/snapshot/load.ts';
 import { sparseKernelAvailable, spacesIntoWasm, wasmRowsMemory } from '../core/math/sparse-scan.ts';
-import { keptFile, readKeptFile, snapshotFileCache, withKeptManifest } from '../core/snapshot/file-cache.ts';
+import { snapshotFileCache, withKeptManifest } from '../core/snapshot/file-cache.ts';
 import type { RowsOnDisk, Snapshot } from '../core/snapshot/snapshot.ts';
 import { indexItems, type Manifest, type Title } from '../core/snapshot/format.ts';
-import { halfFloatTable, type CsrRows } from '../core/snapshot/encoding.ts';
+import type { CsrRows } from '../core/snapshot/encoding.ts';
 import { snapshotFromMessage, type SnapshotMessage } from '../core/snapshot/transfer.ts';
-import { coreHolds, titlesOfText, type RankingCore, type TitlesText } from '../core/snapshot/titles.ts';
+import { coreHolds, coreId, titlesOfText, type RankingCore, type TitlesText } from '../core/snapshot/titles.ts';
 import type { Catalog as RankedCatalog, RankedTitle } from '../core/rank/signals.ts';
-import type { SnapshotWorkerApi } from '../../workers/protocol.ts';
+import type { RowsPieceSink, SnapshotWorkerApi } from '../../workers/protocol.ts';
 import { isWorkerCrash, WorkerHandle, type CallLimits } from './worker-rpc.ts';
 import { pauseAfter, yieldToPage } from './yield.ts';
 
@@ -32,9 +33,9 @@ export interface SnapshotLoad {
   /** The page's thread is given back between those steps once this many ms have passed (config.stepBudgetMs). */
   stepBudgetMs: number;
   /**
-   * Given, a large catalog is ranked before its titles come: once the rows are in, the ranker's part of every title
-   * is read from items.json's bytes (titles.ts RankingCore) and handed over as a CatalogPreview, and the titles are
-   * taken in only once the promise this returns settles (the page has drawn its first cards by then).
+   * Given, a large catalog is ranked before its titles come: the ranker's part of every title, read from items.json's
+   * bytes as soon as it is in (titles.ts RankingCore), is handed over with the rows as a CatalogPreview, and the
+   * titles are taken in only once the promise this returns settles (the page has drawn its first cards by then).
    */
   onPreview?: (preview: CatalogPreview) => Promise<void>;
 }
@@ -62,25 +63,42 @@ export async function loadSnapshotOffThread(base: URL, options: SnapshotLoad): P
   });
   try {
     const limits = { what: 'loading the snapshot', stallMs: options.stallMs };
-    // Rows the worker leaves in the file cache are read from disk straight into WebAssembly memory, a slice at a
-    // time, so that they are never held twice (60 MB at 100k titles); the worker says so as soon as it has checked
-    // them, and the page reads them while the worker parses the titles.
-    const fromDisk = new Map<string, Promise<CsrRows>>();
-    const onRowsOnDisk = (r: RowsOnDisk) => {
-      const reading = rowsFromDisk(r, options.rowChunkBytes, options.stepBudgetMs);
-      reading.catch(() => undefined); // awaited below, unless the load fails first
-      fromDisk.set(r.space, reading);
+    // Rows the worker leaves in the file cache come to the page piece by piece, straight into WebAssembly memory, so
+    // that they are never held twice (60 MB at 100k titles): those of a kept file as the worker checks them, while
+    // it loads the rest; those it has just downloaded once the load is done (its copy can go meanwhile).
+    const coming = new Map<string, RowsComing>();
+    const touch = pauseAfter(options.stepBudgetMs, true);
+    const comingFor = (r: RowsOnDisk) => {
+      let c = coming.get(r.space);
+      if (!c?.of(r)) coming.set(r.space, (c = new RowsComing(r, touch)));
+      return c;
     };
+    // Told first that rows may come (room is made for them), then their pieces.
+    const onRowsPiece: RowsPieceSink = (r, piece, at) => (piece ? coming.get(r.space)?.take(r, piece, at!) : void comingFor(r));
     const rowsOnDisk = sparseKernelAvailable();
-    const message = await handle.call((remote, progress) => remote.load({ base: base.href, profile, rowsOnDisk }, progress(options.onProgress), progress(onRowsOnDisk)), limits);
+    // The ranker's part of every title (a first ranking before the titles), as soon as items.json is in: a title
+    // object per row is made while the rows come.
+    let cored: Promise<PreviewTitles | undefined> | undefined;
+    const onRankingCore = (core: RankingCore) => {
+      cored = previewTitlesOf(core, pauseAfter(options.stepBudgetMs));
+      cored.catch(() => undefined); // awaited below, unless the rows fail first
+    };
+    const message = await handle.call((remote, progress) => remote.load({ base: base.href, profile, rowsOnDisk }, progress(options.onProgress), progress(onRowsPiece, true), options.onPreview && progress(onRankingCore)), limits);
+    const rowsOf = async (r: RowsOnDisk): Promise<CsrRows> => {
+      if (r.sent) return comingFor(r).rows;
+      // Read again from the file cache, into the room made for them (unless pieces of a check that failed came there).
+      const announced = coming.get(r.space);
+      const c = announced?.of(r) && announced.empty ? announced : new RowsComing(r, touch);
+      coming.delete(r.space);
+      if (!(await handle.call((remote, progress) => remote.keptRows(r, progress((_, piece, at) => piece && c.take(r, piece, at!), true)), limits)))
+        throw new KeptRowsLost(`the rows of ${r.space} left in the file cache could not be read back`);
+      return c.rows;
+    };
     // The spaces' rows left on disk, into the message's spaces (once: a second call finds none left).
     const rowsIn = async () => {
-      for (const r of message.rowsOnDisk ?? []) message.spaces.set(r.space, { ...message.spaces.get(r.space)!, csr: await (fromDisk.get(r.space) ?? rowsFromDisk(r, options.rowChunkBytes, options.stepBudgetMs)) });
+      for (const r of message.rowsOnDisk ?? []) message.spaces.set(r.space, { ...message.spaces.get(r.space)!, csr: await rowsOf(r) });
       delete message.rowsOnDisk;
     };
-    // The ranker's part of every title (a first ranking before the titles): read in the worker while the rows go in.
-    const core = options.onPreview && !message.sequence && message.rowsOnDisk?.length ? handle.call((remote) => remote.core(), limits) : undefined;
-    core?.catch(() => undefined); // awaited below, unless the rows fail first
     // Sparse rows in the message go into WebAssembly memory before the titles come, a chunk per task: the
     // transferred rows can then go before the titles fill the page's memory (measured: moving them after the
     // titles, or between the slices, raised the renderer's peak by another 20–30 MiB).
@@ -88,11 +106,11 @@ export async function loadSnapshotOffThread(base: URL, options: SnapshotLoad): P
     const pause = pauseAfter(options.stepBudgetMs);
     while (!move.next().done) await pause();
     let preview: Preview | undefined;
-    if (core && options.onPreview) {
+    if (cored && options.onPreview && !message.sequence && message.rowsOnDisk?.length) {
       // The rows first, then the ranking and its cards: the titles wait (the page's thread is what both need).
       await rowsIn();
-      const c = await core;
-      preview = c && (await previewOf(message, c, (rows) => handle.call((remote) => remote.titlesAt(rows), limits), pause));
+      const titles = await cored;
+      preview = titles && previewOf(message, titles, (rows) => handle.call((remote) => remote.titlesAt(rows), limits));
       if (preview) await options.onPreview(preview).catch(() => undefined);
     }
     // Rows left on disk are read while the titles come (no buffer of them is held twice meanwhile): the worker
@@ -143,7 +161,7 @@ async function takeTitles(handle: WorkerHandle<SnapshotWorkerApi>, count: number
     const slice = await asked.shift()!;
     for (const t of Array.isArray(slice) ? slice : titlesOfText(slice)) {
       const i = items.push(t) - 1;
-      if (same && coreHolds(preview!.core, i, t)) {
+      if (same && coreHolds(preview!.items[i], t)) {
         // The core's id (the index's key) and genre list, equal to the title's: the page keeps one copy of each id,
         // and titles with the same genres share one list (~10 MB less at 100k titles).
         t.id = preview!.items[i].id;
@@ -162,43 +180,94 @@ async function takeTitles(handle: WorkerHandle<SnapshotWorkerApi>, count: number
   return { items, indexOf };
 }
 
-type Preview = CatalogPreview & { core: RankingCore; items: RankedTitle[] };
+type Preview = CatalogPreview & { items: RankedTitle[] };
+type PreviewTitles = Pick<Preview, 'items' | 'indexOf'>;
 
 /**
- * The preview of a snapshot whose rows are in (CatalogPreview): a title object per row with the ranker's fields of
- * the core (genre lists shared), in steps; undefined where the core repeats an id (the titles' check names it).
+ * A title object per row with the ranker's fields of the core (genre lists shared), in steps; undefined where the
+ * core repeats an id (the titles' check names it).
  */
-async function previewOf(message: SnapshotMessage, core: RankingCore, titlesAt: (rows: number[]) => Promise<Title[]>, pause: () => Promise<void>): Promise<Preview | undefined> {
-  const n = core.ids.length;
-  if (n !== message.manifest.itemCount) return undefined;
+async function previewTitlesOf(core: RankingCore, pause: () => Promise<void>): Promise<PreviewTitles | undefined> {
+  const n = core.idEnds.length;
   const items = new Array<RankedTitle>(n);
   const indexOf = new Map<string, number>();
   for (let i = 0; i < n; i++) {
     if ((i & 4095) === 0) await pause();
-    items[i] = { id: core.ids[i], genres: core.genreSets[core.genreOf[i]], popularity: core.popularity[i] };
-    indexOf.set(core.ids[i], i);
+    const id = coreId(core, i);
+    items[i] = { id, genres: core.genreSets[core.genreOf[i]], popularity: core.popularity[i] };
+    indexOf.set(id, i);
   }
-  if (indexOf.size !== n) return undefined;
+  return indexOf.size === n ? { items, indexOf } : undefined;
+}
+
+/** The preview of a snapshot whose rows are in (CatalogPreview), of its titles as the core says. */
+function previewOf(message: SnapshotMessage, titles: PreviewTitles, titlesAt: (rows: number[]) => Promise<Title[]>): Preview | undefined {
+  if (titles.items.length !== message.manifest.itemCount) return undefined;
   const { manifest, spaces, community, calibration } = message;
-  return { manifest, spaces, items, indexOf, ...(community ? { community } : {}), ...(calibration ? { calibration } : {}), titlesAt, core };
+  return { manifest, spaces, ...titles, ...(community ? { community } : {}), ...(calibration ? { calibration } : {}), titlesAt };
 }
 
 /** Rows left on disk that could not be read back as the worker checked them (the file went, or changed). */
 class KeptRowsLost extends Error {}
 
 /**
- * A space's rows from its kept file straight into WebAssembly memory. The worker checked the rows (load.ts
- * `rowsOnDisk`); the file's checksum, checked again here, says these are the same bytes.
+ * A space's rows arriving from the worker piece by piece (workers/protocol.ts RowsPieceSink), in order, each copied
+ * into WebAssembly memory as it comes (a task each) and its buffer given back; `rows` settles once every byte is in.
+ * The worker checked them (load.ts `onRowsPiece`): only rows it said passed are used.
  */
-async function rowsFromDisk(left: RowsOnDisk, sliceBytes: number, budgetMs: number): Promise<CsrRows> {
-  // The half-float table, then the memory (its garbage collection), each in a task of its own.
-  halfFloatTable();
-  await yieldToPage();
-  const memory = wasmRowsMemory(left.rows, left.nnz, left.dim);
-  const file = await keptFile(left.sha256, left.bytes);
-  if (!memory || !file || memory.image.byteLength !== left.bytes || !(await readKeptFile(file, memory.image, sliceBytes, pauseAfter(budgetMs, true))))
-    throw new KeptRowsLost(`the rows of ${left.space} left in the file cache could not be read back`);
-  return memory.rows;
+class RowsComing {
+  readonly rows: Promise<CsrRows>;
+  private readonly memory: ReturnType<typeof wasmRowsMemory>;
+  private received = 0;
+  private done?: (rows: CsrRows) => void;
+
+  constructor(
+    private readonly left: RowsOnDisk,
+    pause: () => Promise<void>,
+  ) {
+    this.memory = wasmRowsMemory(left.rows, left.nnz, left.dim);
+    this.rows = this.memory?.image.byteLength === left.bytes ? new Promise((resolve) => (this.done = resolve)) : Promise.reject(new KeptRowsLost(`no memory for the rows of ${left.space}`));
+    this.rows.catch(() => undefined); // awaited where the load needs them
+    if (this.done) void this.touch(pause);
+  }
+
+  /** Whether these are the rows of that file. */
+  of(r: RowsOnDisk): boolean {
+    return r.sha256 === this.left.sha256 && r.bytes === this.left.bytes && r.nnz === this.left.nnz;
+  }
+
+  /** Whether no piece came yet. */
+  get empty(): boolean {
+    return this.received === 0;
+  }
+
+  /** The next piece of these rows (another file's, or one out of order, is not taken). */
+  take(r: RowsOnDisk, piece: Uint8Array, at: number): ArrayBuffer | undefined {
+    const image = this.memory?.image;
+    if (!this.done || !image || !this.of(r) || at !== this.received || at + piece.byteLength > image.byteLength) return undefined;
+    image.set(piece, at);
+    this.received += piece.byteLength;
+    if (this.received === image.byteLength) this.done(this.memory!.rows);
+    const buffer = piece.buffer as ArrayBuffer;
+    return Comlink.transfer(buffer, [buffer]);
+  }
+
+  /**
+   * Writes the memory's pages ahead of the pieces (a zero where none came yet, once per 4 KB), in steps while the
+   * page waits for them: the first write to a page is what costs (at 100k titles 60 MB: ~0.15–0.25 s on a slow
+   * machine), and a piece's copy into pages already written is ~50× faster.
+   */
+  private async touch(pause: () => Promise<void>): Promise<void> {
+    const image = this.memory!.image;
+    // From the second page: the first holds the dim already (wasmRowsMemory).
+    for (let at = 4096; at < image.byteLength; at += 4096) {
+      // The time is looked at every 8 pages: a page's first write can take a millisecond or more while the worker's
+      // thread also touches fresh memory (measured: 64 pages between looks made one task of 113 ms).
+      if ((at & 0x7fff) === 0) await pause();
+      if (this.received === image.byteLength) return;
+      if (at >= this.received) image[at] = 0;
+    }
+  }
 }
 
 /** The synopses stay in their pages until a title page or a search asks (load.ts synopsisPages; the same file cache). */

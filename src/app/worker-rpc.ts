@@ -60,16 +60,18 @@ export interface WorkerHandleOptions<Api> {
 
 /**
  * Wraps a progress callback for the worker: a comlink proxy that also resets the call's stall timer. Pass
- * `progress(onProgress)` wherever a worker API takes a progress callback.
+ * `progress(onProgress)` wherever a worker API takes a progress callback. What the callback returns goes back to the
+ * worker only with `answers` (an arrow's value is often something no message can carry).
  */
-export type Progress = <A extends unknown[]>(f?: (...args: A) => void) => (...args: A) => void;
+export type Progress = <A extends unknown[], R = void>(f?: (...args: A) => R, answers?: boolean) => (...args: A) => R;
 
 function progressWith(kick: () => void): Progress {
-  return <A extends unknown[]>(f?: (...args: A) => void) =>
+  return <A extends unknown[], R>(f?: (...args: A) => R, answers = false) =>
     Comlink.proxy((...args: A) => {
       kick();
-      f?.(...args);
-    }) as unknown as (...args: A) => void;
+      const r = f?.(...args);
+      return answers ? r : undefined;
+    }) as unknown as (...args: A) => R;
 }
 
 export class WorkerHandle<Api> {

@@ -1,7 +1,7 @@
 /**
  * A catalog past the size where the lexical space stays sparse in memory (17,000 titles: its dense rows would take
- * 66 MiB), in the built app: the snapshot worker checks those rows in the file cache and leaves them there, and the
- * page reads them from disk straight into WebAssembly memory (load.ts rowsOnDisk, src/app/snapshot-client.ts,
+ * 66 MiB), in the built app: the snapshot worker checks those rows in the file cache and leaves them there, sending
+ * them to the page piece by piece straight into WebAssembly memory (load.ts rowsOnDisk, src/app/snapshot-client.ts,
  * math/sparse-scan.ts); For you ranks with that kernel exactly what Node ranks with the JavaScript loop over the
  * rows where the loader left them, and draws them before the titles are in, from the ranking core (CatalogPreview),
  * keeping them once the titles come. More like this and the search index are made in steps on the page, and give
@@ -87,8 +87,8 @@ describe('a 17,000-title catalog in the app', () => {
       await page.getByTestId('act-like').click({ timeout: 120_000 });
       await page.locator('[data-testid="act-like"][aria-pressed="true"]').waitFor();
     }
-    // The likes were one load, the first visit: the worker downloaded the lexical rows, kept them, checked them and
-    // left them to the page to read from disk, where they were kept (load.ts rowsOnDisk).
+    // The likes were one load, the first visit: the worker downloaded the lexical rows, kept them, checked them, and
+    // read them back from disk to the page piece by piece (load.ts rowsOnDisk): no message holds them whole.
     const rowBytes = lexical.csr!.cols.byteLength + lexical.csr!.values.byteLength;
     expect(await largestFromWorker(page)).toBeLessThan(rowBytes);
     // A fresh load of the page: it finds the files kept. For you draws its first cards before the titles are in

@@ -75,7 +75,7 @@ export const sparseKernelAvailable = (): boolean => kernelModule() !== null;
 /**
  * WebAssembly memory for `n` half-float rows of `dim` with `nnz` non-zeros, and their kernel; undefined where there
  * is no kernel or no memory of that size. The rows sit in it as a `csr-f16` file's image (encoding.ts: the dim, the
- * row offsets, the columns, the half floats), so that a kept file can be read straight into `image`
+ * row offsets, the columns, the half floats), so that a kept file's pieces can be copied straight into `image`
  * (snapshot-client.ts) as well as rows copied into `rows`' views; `rows` is valid once they are filled.
  */
 export function wasmRowsMemory(n: number, nnz: number, dim: number): { image: Uint8Array; rows: CsrRows } | undefined {

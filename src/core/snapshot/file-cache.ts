@@ -15,7 +15,6 @@
  */
 import { sha256Hex } from './format.ts';
 import type { FileCache, ReadFile } from './load.ts';
-import { byobReader } from './streams.ts';
 
 const CACHE = 'toonpick-snapshot-files';
 /** Cache Storage entries live under a made-up origin: they are addressed by hash, not by where they came from. */
@@ -167,7 +166,7 @@ async function syncHandle(handle: FileSystemFileHandle): Promise<SyncHandle | un
 }
 
 /** `FileCache.scan` of one kept file through its sync access handle (no handle: false, and the loader reads it whole). */
-async function scanFile(handle: FileSystemFileHandle, expected: number, chunkBytes: number, visit: (piece: Uint8Array, at: number) => void): Promise<boolean> {
+async function scanFile(handle: FileSystemFileHandle, expected: number, chunkBytes: number, visit: (piece: Uint8Array, at: number) => void | Promise<void>): Promise<boolean> {
   const h = await syncHandle(handle);
   if (!h) return false;
   try {
@@ -180,7 +179,7 @@ async function scanFile(handle: FileSystemFileHandle, expected: number, chunkByt
       const piece = buffer.subarray(0, Math.min(step, size - at));
       if (h.read(piece, { at }) !== piece.byteLength) return false;
       sum.update(piece);
-      visit(piece, at);
+      await visit(piece, at);
     }
     const tail = new Uint8Array(TRAILER);
     return h.read(tail, { at: size }) === TRAILER && new DataView(tail.buffer).getUint32(0, true) === sum.digest();
@@ -282,17 +281,6 @@ function opfsFileCache(root: () => Promise<FileSystemDirectoryHandle>): FileCach
   return cache;
 }
 
-/**
- * The kept file of a checked file (by its SHA-256 and size) in OPFS, as the browser's File (on disk, not in
- * memory; its checksum follows its bytes), or undefined: where the page reads the rows a load left on disk
- * (load.ts `rowsOnDisk`) with `readKeptFile`.
- */
-export async function keptFile(sha256: string, bytes: number): Promise<Blob | undefined> {
-  const root = opfsRoot();
-  const dir = root && (await root().then((r) => r.getDirectoryHandle(CACHE), () => undefined));
-  return dir && keptIn(dir, sha256, bytes);
-}
-
 /** The file kept in `dir` under `sha256`, as a File, when it holds `bytes` and their checksum. */
 async function keptIn(dir: FileSystemDirectoryHandle, sha256: string, bytes: number): Promise<Blob | undefined> {
   try {
@@ -301,66 +289,6 @@ async function keptIn(dir: FileSystemDirectoryHandle, sha256: string, bytes: num
   } catch {
     return undefined;
   }
-}
-
-/**
- * Reads a kept file's bytes (`keptFile`) into `into` (exactly its size) through one reused piece of `sliceBytes`
- * (streams.ts; where the file's stream cannot, `sliceBytes` at a time, each slice let go once copied): the page fills
- * WebAssembly memory from disk without holding the file twice. `pause` is awaited after each `sliceBytes`: a file's
- * stream answers reads from what it holds without giving the thread back (at 100k titles, 60 MB in one task of
- * ~0.4 s). Answers whether the bytes are the ones written (their checksum), false also when the file cannot be read
- * (gone or changed meanwhile); when false, `into` holds garbage and must not be used.
- */
-export async function readKeptFile(file: Blob, into: Uint8Array, sliceBytes: number, pause?: () => Promise<void>): Promise<boolean> {
-  const size = file.size - TRAILER;
-  if (size !== into.byteLength) return false;
-  const step = Math.max(16, sliceBytes - (sliceBytes % 16));
-  try {
-    const sum = new RunningChecksum();
-    const reader = byobReader(file.slice(0, size).stream());
-    if (!(reader ? await readInPlace(reader, into, step, sum, pause) : await readBySlices(file, into, step, sum, pause))) return false;
-    const tail = new DataView(await file.slice(size).arrayBuffer());
-    return tail.byteLength === TRAILER && tail.getUint32(0, true) === sum.digest();
-  } catch {
-    return false;
-  }
-}
-
-/** `into` filled through one reused piece of `step` bytes; false when the stream gives another size. */
-async function readInPlace(reader: ReadableStreamBYOBReader, into: Uint8Array, step: number, sum: RunningChecksum, pause?: () => Promise<void>): Promise<boolean> {
-  let piece = new ArrayBuffer(step);
-  let at = 0;
-  let summed = 0;
-  // Up to the size and no further (a read is never given more room than is left): Chromium's Blob stream sometimes
-  // never answers the read that would say `done` (seen in 1 of ~7 cold loads at 100k titles).
-  while (at < into.byteLength) {
-    const { done, value } = await reader.read(new Uint8Array(piece, 0, Math.min(step, into.byteLength - at)));
-    if (done || !value) break;
-    into.set(value, at);
-    at += value.byteLength;
-    piece = value.buffer;
-    // The checksum takes whole 16-byte blocks until the last piece; a read may end anywhere.
-    const whole = at - (at % 16);
-    if (whole > summed) {
-      sum.update(into.subarray(summed, whole));
-      summed = whole;
-    }
-    if (pause && Math.floor(at / step) > Math.floor((at - value.byteLength) / step)) await pause();
-  }
-  if (summed < at) sum.update(into.subarray(summed, at));
-  reader.cancel().catch(() => undefined);
-  return at === into.byteLength;
-}
-
-/** `into` filled `step` bytes at a time, each slice a new buffer (where a file's stream is not a byte stream). */
-async function readBySlices(file: Blob, into: Uint8Array, step: number, sum: RunningChecksum, pause?: () => Promise<void>): Promise<boolean> {
-  for (let at = 0; at < into.byteLength; at += step) {
-    const slice = new Uint8Array(await file.slice(at, Math.min(into.byteLength, at + step)).arrayBuffer());
-    into.set(slice, at);
-    sum.update(slice);
-    if (pause && at + step <= into.byteLength) await pause();
-  }
-  return true;
 }
 
 /**

@@ -270,11 +270,12 @@ export interface FileCache {
   /** After a load: the files of this manifest (their hashes) are the ones to keep. */
   retain(sha256s: string[]): Promise<void>;
   /**
-   * The kept file read piece by piece into `visit` through one reused buffer (`visit` must not keep a piece; each is
-   * `chunkBytes` long, a multiple of 16, but the last), its checksum checked at the end: true when all of it went past
-   * intact, false when it is not kept or not intact. Only a cache that reads files in place has it (OPFS in a worker).
+   * The kept file read piece by piece into `visit` through one reused buffer (`visit` must not keep a piece, and the
+   * next is read once the promise it may return settles; each is `chunkBytes` long, a multiple of 16, but the last),
+   * its checksum checked at the end: true when all of it went past intact, false when it is not kept or not intact.
+   * Only a cache that reads files in place has it (OPFS in a worker).
    */
-  scan?(entry: FileEntry, chunkBytes: number, visit: (piece: Uint8Array, at: number) => void): Promise<boolean>;
+  scan?(entry: FileEntry, chunkBytes: number, visit: (piece: Uint8Array, at: number) => void | Promise<void>): Promise<boolean>;
   /** Whether the file is kept where `scan` reads it, by its size (its bytes are checked when read). */
   holds?(entry: FileEntry): Promise<boolean>;
 }
@@ -298,18 +299,30 @@ export interface LoadOptions {
    */
   wasmRows?: boolean;
   /**
-   * Half-float rows kept sparse are left in the file cache (`Snapshot.rowsOnDisk`), for the page to read from disk
-   * into WebAssembly memory (the snapshot worker, whose snapshot goes to the page: src/app/snapshot-client.ts), so
-   * that they are never held twice (the worker's copy and the page's; 60 MB at 100k titles). A kept file is checked
-   * there as it streams past (`FileCache.scan`); a downloaded one in memory, once the cache holds it
-   * (`FileCache.holds`). Their spaces come without rows. Where the cache cannot, the rows come as usual.
+   * Half-float rows kept sparse are left in the file cache (`Snapshot.rowsOnDisk`), and go to the page piece by piece
+   * straight into its WebAssembly memory (the snapshot worker, whose snapshot goes to the page:
+   * src/app/snapshot-client.ts), so that they are never held twice (the worker's copy and the page's; 60 MB at 100k
+   * titles). A kept file is checked as it streams past (`FileCache.scan`; `onRowsPiece`); a downloaded one in memory,
+   * once the cache holds it (`FileCache.holds`). Their spaces come without rows. Where the cache cannot, the rows
+   * come as usual.
    */
   rowsOnDisk?: boolean;
   /**
-   * Hears of a kept file's rows as soon as they are checked and left on disk, before the rest of the load (the items
-   * are parsed after every file is in): the page reads them meanwhile. Rows just downloaded come with the snapshot.
+   * Hears of a kept file's rows, first alone (no `piece`; `rows.nnz` is what the file's size says) as soon as the
+   * manifest is read, so that the page can make room for them; then piece by piece as they stream past their check,
+   * before the rest of the load: the page takes them into WebAssembly memory meanwhile, instead of reading the file
+   * again. Rows that pass come in `Snapshot.rowsOnDisk` marked `sent`; the pieces of rows that fail stop there, and
+   * their space comes decoded. `piece` is reused once the call returns (or the promise it returns settles: the next
+   * piece waits for it). Rows just downloaded are not sent.
    */
-  onRowsOnDisk?: (rows: RowsOnDisk) => void;
+  onRowsPiece?: (rows: RowsOnDisk, piece?: Uint8Array, at?: number) => void | Promise<void>;
+  /**
+   * Hears the titles (`titlesBySlice`) as soon as items.json is in and cut, while the other files still come, where
+   * some space's rows may be left on disk (`rowsOnDisk`: a large catalog); the load ends once the promise it may
+   * return settles. The snapshot worker sends the page the titles' ranking core from here (titles.ts RankingCore), so
+   * that the page makes its preview of them while the rows come.
+   */
+  onTitles?: (titles: TitleSlices, manifest: Manifest) => void | Promise<void>;
   /**
    * The titles are left to be parsed and checked a slice at a time as the page asks for them (`Snapshot.titles`,
    * titles.ts TitleSlices; `items` is then empty): the snapshot worker, whose page takes one slice in while it parses
@@ -318,8 +331,8 @@ export interface LoadOptions {
   titlesBySlice?: boolean;
 }
 
-/** Bytes of a kept file read per piece when checking rows left on disk. */
-const SCAN_PIECE = 2 ** 20;
+/** Bytes of a kept file read per piece when checking rows left on disk (and sent to the page: a task there each). */
+export const SCAN_PIECE = 2 ** 20;
 
 /** The share of a load's bytes between two progress reports. */
 const PROGRESS_STEP = 0.005;
@@ -360,7 +373,11 @@ export async function loadSnapshot(read: ReadFile, options: LoadOptions = {}): P
   const cache = options.cache;
   const patched = cache ? deltaPatcher(manifest, read, cache) : undefined;
   const denseLimit = options.denseLimitBytes ?? SPARSE_IN_MEMORY_ABOVE;
-  const onDisk = options.rowsOnDisk && cache?.scan && cache.holds ? rowsLeftOnDisk(manifest, cache, denseLimit, new Set([...encoderFiles, ...modelFiles]), options.onRowsOnDisk) : undefined;
+  const onDisk = options.rowsOnDisk && cache?.scan && cache.holds ? rowsLeftOnDisk(manifest, cache, denseLimit, new Set([...encoderFiles, ...modelFiles]), options.onRowsPiece) : undefined;
+  const bySlice = !!options.titlesBySlice && pages.length === 0;
+  // With `onTitles`, items.json is cut as soon as it is in, and heard (while the other files still come).
+  let cut: TitleSlices | undefined;
+  const largeRows = wanted.some((p) => onDisk?.candidate(p));
   const files = new Map(
     await Promise.all(
       wanted.map(async (p) => {
@@ -376,6 +393,7 @@ export async function loadSnapshot(read: ReadFile, options: LoadOptions = {}): P
         });
         received.set(p, bytes.byteLength);
         report();
+        if (p === manifest.items && bySlice && largeRows && options.onTitles && (cut = TitleSlices.of(bytes, manifest))) await options.onTitles(cut, manifest);
         return [p, rows && (await onDisk!.keptAndChecked(p, bytes)) ? new Uint8Array(0) : bytes] as const;
       }),
     ),
@@ -388,7 +406,7 @@ export async function loadSnapshot(read: ReadFile, options: LoadOptions = {}): P
   for (const p of later) if (Object.hasOwn(patches, p)) kept.push(patches[p], manifest.files[manifest.changes!.delta!.file].sha256);
   await cache?.retain(kept).catch(() => undefined);
 
-  const { items, indexOf, titles } = titlesOf(files.get(manifest.items)!, manifest, !!options.titlesBySlice && pages.length === 0);
+  const { items, indexOf, titles } = cut ? { items: [], indexOf: new Map<string, number>(), titles: cut } : titlesOf(files.get(manifest.items)!, manifest, bySlice);
   // Its bytes can go once parsed (a 100k-title catalog: 19 MB; by slice, once the last is), unless a manifest names
   // the same file twice.
   const otherUses = new Set([...manifest.spaces.map((s) => s.file), ...encoderFiles, ...modelFiles, ...pages]);
@@ -426,23 +444,29 @@ function titlesOf(bytes: Uint8Array, manifest: Manifest, bySlice: boolean): { it
 /**
  * Which files' rows `LoadOptions.rowsOnDisk` leaves in the file cache (one `csr-f16` space's own file, kept sparse),
  * and their checks: a kept file as it streams past (`FileCache.scan`), a file just downloaded in memory once the
- * cache holds it. `left` maps each file left on disk to its rows; those of a kept file are also told to `heard` at
- * once. A file that fails either is read whole and decoded as ever: downloaded again when damaged, refused by
- * decodeSpace with its fault named when its rows are bad.
+ * cache holds it. `left` maps each file left on disk to its rows; a kept file's go past `pieces` as they are checked.
+ * A file that fails either is read whole and decoded as ever: downloaded again when damaged, refused by decodeSpace
+ * with its fault named when its rows are bad.
  */
-function rowsLeftOnDisk(manifest: Manifest, cache: FileCache, denseLimit: number, otherUses: ReadonlySet<string>, heard?: (rows: RowsOnDisk) => void) {
+function rowsLeftOnDisk(manifest: Manifest, cache: FileCache, denseLimit: number, otherUses: ReadonlySet<string>, pieces?: LoadOptions['onRowsPiece']) {
   const left = new Map<string, RowsOnDisk>();
   const spaceOf = (p: string) => {
     const spaces = manifest.spaces.filter((s) => s.file === p);
     return spaces.length === 1 && !otherUses.has(p) ? spaces[0] : undefined;
   };
   const newCheck = (p: string) => new CsrF16Check(manifest.files[p].bytes, manifest.itemCount, spaceOf(p)!.dim);
-  const passed = (p: string, check: CsrF16Check, tell: boolean) => {
-    if (!check.ok) return false;
+  const rowsOf = (p: string, nnz: number): RowsOnDisk => {
     const info = spaceOf(p)!;
-    const rows = { space: info.name, sha256: manifest.files[p].sha256, bytes: manifest.files[p].bytes, rows: manifest.itemCount, dim: info.dim, nnz: check.nonZeros };
-    left.set(p, rows);
-    if (tell) heard?.(rows);
+    return { space: info.name, sha256: manifest.files[p].sha256, bytes: manifest.files[p].bytes, rows: manifest.itemCount, dim: info.dim, nnz };
+  };
+  // The rows as the file's size says (its check holds it to that), before they are read: the page makes room.
+  const planned = (p: string) => {
+    const rows = rowsOf(p, (manifest.files[p].bytes - 4 * (manifest.itemCount + 2)) / 4);
+    return Number.isInteger(rows.nnz) && rows.nnz >= 0 ? rows : undefined;
+  };
+  const passed = (p: string, check: CsrF16Check, sent: boolean) => {
+    if (!check.ok) return false;
+    left.set(p, { ...rowsOf(p, check.nonZeros), ...(sent ? { sent } : {}) });
     return true;
   };
   return {
@@ -452,15 +476,26 @@ function rowsLeftOnDisk(manifest: Manifest, cache: FileCache, denseLimit: number
       return !!info && info.dtype === 'csr-f16' && keptSparse(info, manifest.itemCount, denseLimit);
     },
     async checkedOnDisk(p: string): Promise<boolean> {
+      // Only a file the cache holds: a download's rows are not sent, and room made for them now would be held
+      // beside the download (at 100k titles a cold visit's peak went 370 → 394 MiB).
+      if (!(await cache.holds!(manifest.files[p]).catch(() => false))) return false;
       const check = newCheck(p);
-      return (await cache.scan!(manifest.files[p], SCAN_PIECE, (piece, at) => check.feed(piece, at)).catch(() => false)) && passed(p, check, true);
+      const coming = planned(p);
+      const send = coming && pieces;
+      if (send) void send(coming, undefined, undefined);
+      const visit = (piece: Uint8Array, at: number) => {
+        check.feed(piece, at);
+        return check.ok ? send?.(coming!, piece, at) : undefined;
+      };
+      return (await cache.scan!(manifest.files[p], SCAN_PIECE, visit).catch(() => false)) && passed(p, check, !!send);
     },
     async keptAndChecked(p: string, bytes: Uint8Array): Promise<boolean> {
       if (!(await cache.holds!(manifest.files[p]).catch(() => false))) return false;
       const check = newCheck(p);
       check.feed(bytes, 0);
-      // Not told before the load ends: the page reading them while this worker still holds the downloaded copy
-      // would hold them twice again (measured at 100k titles: a renderer peak of 395–449 MiB against 362–377).
+      // Not sent: the page has them read from disk again once the load ends (the worker's copy can go meanwhile). Sent
+      // while this worker still holds the downloaded copy, they would be held twice (measured at 100k titles, when
+      // the page read them from disk that early: a renderer peak of 395–449 MiB against 362–377).
       return passed(p, check, false);
     },
   };

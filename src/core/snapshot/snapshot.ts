@@ -23,7 +23,7 @@ export interface Snapshot {
   /** From `manifest.calibration` (catalogs without community data). */
   calibration?: SerendipityCalibration;
   /**
-   * Spaces whose rows a load left in the file cache, checked (load.ts `rowsOnDisk`): until the page reads them in
+   * Spaces whose rows a load left in the file cache, checked (load.ts `rowsOnDisk`): until the page has them in
    * (src/app/snapshot-client.ts) these spaces have no rows, so only a snapshot on its way to the page has any.
    */
   rowsOnDisk?: RowsOnDisk[];
@@ -43,6 +43,8 @@ export interface RowsOnDisk {
   rows: number;
   dim: number;
   nnz: number;
+  /** Sent to the page piece by piece as they were checked (load.ts `onRowsPiece`), so not to be read from disk again. */
+  sent?: boolean;
 }
 
 /** The synopsis pages of a snapshot loaded without them (load.ts synopsisPages). */

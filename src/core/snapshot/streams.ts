@@ -1,8 +1,8 @@
 /**
  * Reading a byte stream into memory the reader already holds: with a "byob" reader a download lands in its one
- * buffer, and a kept file in one reused piece, where a default reader hands over a new buffer for every chunk, each
- * then copied and dropped (at 100k titles, ~135 MB of fresh memory for the 60 MB lexical file; README, Benchmarks).
- * A stream that is not a byte stream (some browsers' Blob.stream()) is read chunk by chunk.
+ * buffer, where a default reader hands over a new buffer for every chunk, each then copied and dropped (at 100k
+ * titles, ~135 MB of fresh memory for the 60 MB lexical file; README, Benchmarks). A stream that is not a byte
+ * stream is read chunk by chunk.
  */
 
 /** A "byob" reader of `stream`, or undefined where the stream cannot give one (it is then unlocked, as it was). */

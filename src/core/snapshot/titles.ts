@@ -227,22 +227,57 @@ export class TitleSlices {
     const b = this.bytes;
     if (!b) return undefined;
     const n = this.count;
-    const ids = new Array<string>(n);
+    // Where each title's id, popularity and genres lie (start, end pairs), read from its top-level keys.
+    const at = new Int32Array(6 * n);
+    let idBytes = 0;
+    let numberBytes = 0;
+    let plain = true;
+    for (let k = 0; k < n; k++) {
+      const o = 6 * k;
+      if (!coreFields(b, this.at.starts[k], this.at.ends[k], at, o)) return undefined;
+      idBytes += at[o + 1] - at[o];
+      numberBytes += at[o + 3] - at[o + 2] + 1;
+      if (plain) for (let i = at[o] + 1; i < at[o + 1] - 1; i++) if (b[i] < 0x20 || b[i] > 0x7e || b[i] === BACKSLASH) plain = false;
+    }
+    const decoder = new TextDecoder('utf-8', { fatal: false });
+    // The ids, one after another in one string: where every id is a plain ASCII string (as a catalog's are), its
+    // bytes between the quotes; else JSON's own strings. One string crosses to the page far faster than 100k.
+    const idEnds = new Uint32Array(n);
+    let idText: string;
+    if (plain) {
+      const text = new Uint8Array(idBytes);
+      let w = 0;
+      for (let k = 0; k < n; k++) {
+        const from = at[6 * k], to = at[6 * k + 1];
+        if (to - from < 3 || b[from] !== QUOTE || b[to - 1] !== QUOTE) return undefined;
+        for (let i = from + 1; i < to - 1; i++) text[w++] = b[i];
+        idEnds[k] = w;
+      }
+      idText = decoder.decode(text.subarray(0, w));
+    } else {
+      const ids = parsedValues(b, at, n, 0, idBytes + n, decoder);
+      if (!ids?.every((id) => typeof id === 'string' && id)) return undefined;
+      let end = 0;
+      ids.forEach((id, k) => (idEnds[k] = end += (id as string).length));
+      idText = ids.join('');
+    }
+    // Every popularity as one JSON array, parsed at once: exactly the numbers parsing the titles gives.
+    const numbers = parsedValues(b, at, n, 2, numberBytes, decoder);
+    if (!numbers) return undefined;
     const popularity = new Float64Array(n);
-    const genreOf = new Uint32Array(n);
-    const genreSets: string[][] = [];
+    for (let k = 0; k < n; k++) {
+      const p = numbers[k];
+      if (typeof p !== 'number' || !(p >= 0 && p <= 1)) return undefined;
+      popularity[k] = p;
+    }
     // Genre lists by a hash of their bytes, each with where it was first seen (a catalog has a few dozen): little
     // is made per title, so that this worker's heap does not grow while the page ranks.
+    const genreOf = new Uint32Array(n);
+    const genreSets: string[][] = [];
     const setsByHash = new Map<number, Array<{ from: number; to: number; set: number }>>();
-    const decoder = new TextDecoder('utf-8', { fatal: false });
-    const at = new Int32Array(6);
     for (let k = 0; k < n; k++) {
-      if (!coreFields(b, this.at.starts[k], this.at.ends[k], at)) return undefined;
-      const id = stringAt(b, at[0], at[1], decoder);
-      const p = numberAt(b, at[2], at[3]);
-      if (!id || !(p >= 0 && p <= 1)) return undefined;
-      const from = at[4];
-      const to = at[5];
+      const from = at[6 * k + 4];
+      const to = at[6 * k + 5];
       const h = hashOf(b, from, to);
       const same = setsByHash.get(h);
       let set = -1;
@@ -259,11 +294,9 @@ export class TitleSlices {
         if (same) same.push({ from, to, set });
         else setsByHash.set(h, [{ from, to, set }]);
       }
-      ids[k] = id;
-      popularity[k] = p;
       genreOf[k] = set;
     }
-    return { ids, popularity, genreSets, genreOf };
+    return { idText, idEnds, popularity, genreSets, genreOf };
   }
 
   /**
@@ -316,19 +349,47 @@ export function titlesOfText(slice: TitlesText): Title[] {
 
 /**
  * What the ranker reads of each title (rank/signals.ts RankedTitle), for all of them: ids, popularity, and genres as
- * an index into the distinct genre lists (a catalog has few), so that it travels as a few small arrays.
+ * an index into the distinct genre lists (a catalog has few), so that it travels as one string and a few arrays.
  */
 export interface RankingCore {
-  ids: string[];
+  /** The ids one after another: row k's is idText[idEnds[k - 1] (0 for the first), idEnds[k]). */
+  idText: string;
+  idEnds: Uint32Array;
   popularity: Float64Array;
   genreSets: string[][];
   genreOf: Uint32Array;
 }
 
-const KEY_ID = [0x69, 0x64];
-const KEY_GENRES = [...'genres'].map((c) => c.charCodeAt(0));
-const KEY_POPULARITY = [...'popularity'].map((c) => c.charCodeAt(0));
-const keyIs = (b: Uint8Array, from: number, to: number, key: number[]) => to - from === key.length && key.every((c, j) => b[from + j] === c);
+/**
+ * The values at `slot` (0: id, 2: popularity) of every title (`at`: coreFields' ranges) as one JSON array, parsed at
+ * once; undefined where that is not a JSON array of as many values (a value that is not one JSON value).
+ */
+function parsedValues(b: Uint8Array, at: Int32Array, n: number, slot: number, bytes: number, decoder: TextDecoder): unknown[] | undefined {
+  const text = new Uint8Array(bytes + 2);
+  let w = 0;
+  text[w++] = 0x5b;
+  for (let k = 0; k < n; k++) {
+    if (k > 0) text[w++] = 0x2c;
+    for (let i = at[6 * k + slot], end = at[6 * k + slot + 1]; i < end; i++) text[w++] = b[i];
+  }
+  text[w++] = 0x5d;
+  try {
+    const values: unknown = JSON.parse(decoder.decode(text.subarray(0, w)));
+    return Array.isArray(values) && values.length === n ? values : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Which of the core's keys (0: id, 2: popularity, 4: genres) the key at b[from, to) is, or -1. */
+function coreSlot(b: Uint8Array, from: number, to: number): number {
+  const n = to - from;
+  if (n === 2) return b[from] === 0x69 && b[from + 1] === 0x64 ? 0 : -1;
+  const key = n === 10 ? 'popularity' : n === 6 ? 'genres' : undefined;
+  if (!key) return -1;
+  for (let j = 0; j < n; j++) if (b[from + j] !== key.charCodeAt(j)) return -1;
+  return n === 10 ? 2 : 4;
+}
 
 /**
  * After the string whose opening quote is at `i`: its closing quote, the first one no backslash escapes (UTF-8
@@ -344,12 +405,13 @@ function stringEnd(b: Uint8Array, i: number): number {
 }
 
 /**
- * The value ranges of an object's top-level "id", "popularity" and "genres" in b[from, to) into `at` (start, end
- * pairs), read up to the last of the three; false where the bytes are not an object whose keys this can read (one
- * escaped or repeated before that), or lack one.
+ * The value ranges of an object's top-level "id", "popularity" and "genres" in b[from, to) into `at` from `o` on
+ * (start, end pairs), read up to the last of the three; false where the bytes are not an object whose keys this can
+ * read (one escaped or repeated before that), or lack one.
  */
-function coreFields(b: Uint8Array, from: number, to: number, at: Int32Array): boolean {
-  at.fill(-1);
+function coreFields(b: Uint8Array, from: number, to: number, at: Int32Array, o: number): boolean {
+  at.fill(-1, o, o + 6);
+  let found = 0;
   let i = from;
   if (b[i++] !== 0x7b) return false;
   for (;;) {
@@ -357,8 +419,9 @@ function coreFields(b: Uint8Array, from: number, to: number, at: Int32Array): bo
     if (b[i] === 0x7d) break;
     if (b[i] !== QUOTE) return false;
     const keyEnd = stringEnd(b, i);
-    if (keyEnd < 0 || keyEnd >= to || b.subarray(i + 1, keyEnd).includes(BACKSLASH)) return false;
-    const slot = keyIs(b, i + 1, keyEnd, KEY_ID) ? 0 : keyIs(b, i + 1, keyEnd, KEY_POPULARITY) ? 2 : keyIs(b, i + 1, keyEnd, KEY_GENRES) ? 4 : -1;
+    if (keyEnd < 0 || keyEnd >= to) return false;
+    for (let j = i + 1; j < keyEnd; j++) if (b[j] === BACKSLASH) return false;
+    const slot = coreSlot(b, i + 1, keyEnd);
     for (i = keyEnd + 1; i < to && isSpace(b[i]); i++);
     if (b[i++] !== 0x3a) return false;
     while (i < to && isSpace(b[i])) i++;
@@ -379,45 +442,15 @@ function coreFields(b: Uint8Array, from: number, to: number, at: Int32Array): bo
     let end = i;
     while (isSpace(b[end - 1])) end--;
     if (slot >= 0) {
-      if (at[slot] >= 0) return false;
-      at[slot] = start;
-      at[slot + 1] = end;
+      if (at[o + slot] >= 0) return false;
+      at[o + slot] = start;
+      at[o + slot + 1] = end;
       // The rest of the title is not read (a key repeated there is caught by coreHolds, against the checked title).
-      if (at[0] >= 0 && at[2] >= 0 && at[4] >= 0) return true;
+      if (++found === 3) return true;
     }
     if (b[i] === 0x2c) i++;
   }
   return false;
-}
-
-/** The JSON string at b[from, to) (quotes included), or '' where it is not one. */
-function stringAt(b: Uint8Array, from: number, to: number, decoder: TextDecoder): string {
-  if (to - from < 2 || b[from] !== QUOTE || b[to - 1] !== QUOTE) return '';
-  let s = '';
-  for (let i = from + 1; i < to - 1; i++) {
-    const c = b[i];
-    if (c >= 0x80 || c === BACKSLASH || c < 0x20) {
-      // Not plain ASCII: JSON's own rules.
-      try {
-        const x: unknown = JSON.parse(decoder.decode(b.subarray(from, to)));
-        return typeof x === 'string' ? x : '';
-      } catch {
-        return '';
-      }
-    }
-    s += String.fromCharCode(c);
-  }
-  return s;
-}
-
-const JSON_NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
-
-/** The JSON number at b[from, to), or NaN where it is not one (Number() of JSON's grammar: the same double). */
-function numberAt(b: Uint8Array, from: number, to: number): number {
-  if (to - from > 64) return NaN;
-  let s = '';
-  for (let i = from; i < to; i++) s += String.fromCharCode(b[i]);
-  return JSON_NUMBER.test(s) ? Number(s) : NaN;
 }
 
 /** FNV-1a over b[from, to). */
@@ -434,8 +467,10 @@ function sameBytes(b: Uint8Array, a: number, aEnd: number, c: number, cEnd: numb
   return true;
 }
 
-/** Whether checked title `t` at row `i` is what the core said (where all are, a ranking made from the core stands for them). */
-export function coreHolds(core: RankingCore, i: number, t: Title): boolean {
-  const g = core.genreSets[core.genreOf[i]];
-  return t.id === core.ids[i] && t.popularity === core.popularity[i] && t.genres.length === g.length && t.genres.every((x, j) => x === g[j]);
+/** Whether checked title `t` is what the core said of its row (`p`; where all are, a ranking made from the core stands for them). */
+export function coreHolds(p: Pick<Title, 'id' | 'genres' | 'popularity'>, t: Title): boolean {
+  return t.id === p.id && t.popularity === p.popularity && t.genres.length === p.genres.length && t.genres.every((x, j) => x === p.genres[j]);
 }
+
+/** Row `k`'s id in the core. */
+export const coreId = (core: RankingCore, k: number): string => core.idText.slice(k ? core.idEnds[k - 1] : 0, core.idEnds[k]);
