@@ -12,6 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
@@ -47,8 +48,11 @@ function accepted(header: string | string[] | undefined): Encoding[] {
   return (['br', 'gzip'] as const).filter(ok);
 }
 
+/** What answers a request: a file on disk, streamed (`file`), or a copy compressed here (`body`). */
 interface Variant {
-  body: Buffer;
+  file?: string;
+  body?: Buffer;
+  size: number;
   etag: string;
   encoding?: Encoding;
 }
@@ -63,27 +67,46 @@ export interface Served {
 export async function serve(root: string, opts: { port?: number; host?: string; headers?: Record<string, string> } = {}): Promise<Served> {
   const base = path.resolve(root);
   // Compressed copies made here, per file version (path, size, mtime): made once, not per request.
-  const compressed = new Map<string, Buffer>();
-  const etagOf = (body: Buffer, encoding?: Encoding) => `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}${encoding ? `-${encoding}` : ''}"`;
+  const compressed = new Map<string, { packed: Buffer; etag: string }>();
+  // The ETag of each file version (path, size, mtime), hashed once: a request then streams the file without reading it
+  // whole first (a 100k-title snapshot's 38 MB lexical file took ~0.2 s to its first byte when read and hashed per request).
+  const etags = new Map<string, Promise<string>>();
+  const tagOf = (hash: string, encoding?: Encoding) => `"${hash.slice(0, 27)}${encoding ? `-${encoding}` : ''}"`;
+  const etagOf = (body: Buffer, encoding?: Encoding) => tagOf(createHash('sha256').update(body).digest('base64url'), encoding);
+  const fileEtag = (file: string, info: { size: number; mtimeMs: number }, encoding?: Encoding) => {
+    const key = `${file}|${info.size}|${info.mtimeMs}|${encoding ?? ''}`;
+    let tag = etags.get(key);
+    if (!tag) {
+      tag = new Promise<string>((resolve, reject) => {
+        const hash = createHash('sha256');
+        createReadStream(file)
+          .on('error', reject)
+          .on('data', (chunk) => hash.update(chunk))
+          .on('end', () => resolve(tagOf(hash.digest('base64url'), encoding)));
+      });
+      etags.set(key, tag);
+      tag.catch(() => etags.delete(key));
+    }
+    return tag;
+  };
 
   async function variant(file: string, info: { size: number; mtimeMs: number }, encodings: Encoding[]): Promise<Variant> {
     for (const encoding of encodings) {
       const sibling = `${file}.${encoding === 'br' ? 'br' : 'gz'}`;
       // A copy older than its file belongs to an earlier version of it: never send that.
-      const fresh = await stat(sibling).then((s) => s.isFile() && s.mtimeMs >= info.mtimeMs, () => false);
-      const pre = fresh ? await readFile(sibling).catch(() => null) : null;
-      if (pre) return { body: pre, etag: etagOf(pre, encoding), encoding };
+      const pre = await stat(sibling).then((s) => (s.isFile() && s.mtimeMs >= info.mtimeMs ? s : null), () => null);
+      if (pre) return { file: sibling, size: pre.size, etag: await fileEtag(sibling, pre, encoding), encoding };
     }
-    const body = await readFile(file);
     const encoding = encodings[0];
-    if (!encoding || !COMPRESSIBLE.test(file) || body.length < 1024) return { body, etag: etagOf(body) };
+    if (!encoding || !COMPRESSIBLE.test(file) || info.size < 1024) return { file, size: info.size, etag: await fileEtag(file, info) };
+    const body = await readFile(file);
     const key = `${file}|${info.size}|${info.mtimeMs}|${encoding}`;
-    let packed = compressed.get(key);
-    if (!packed) {
-      packed = encoding === 'br' ? brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 9 } }) : gzipSync(body, { level: 9 });
-      compressed.set(key, packed);
+    let made = compressed.get(key);
+    if (!made) {
+      const packed = encoding === 'br' ? brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 9 } }) : gzipSync(body, { level: 9 });
+      compressed.set(key, (made = { packed, etag: etagOf(body, encoding) }));
     }
-    return packed.length < body.length ? { body: packed, etag: etagOf(body, encoding), encoding } : { body, etag: etagOf(body) };
+    return made.packed.length < body.length ? { body: made.packed, size: made.packed.length, etag: made.etag, encoding } : { file, size: info.size, etag: await fileEtag(file, info) };
   }
 
   const server = createServer(async (req, res) => {
@@ -95,7 +118,7 @@ export async function serve(root: string, opts: { port?: number; host?: string; 
       if (file !== base && !file.startsWith(base + path.sep)) throw Object.assign(new Error('outside root'), { code: 'ENOENT' });
       const info = await stat(file);
       if (!info.isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOENT' });
-      const { body, etag, encoding } = await variant(file, info, accepted(req.headers['accept-encoding']));
+      const { file: from, body, size, etag, encoding } = await variant(file, info, accepted(req.headers['accept-encoding']));
       const headers = {
         'content-type': TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
         'cache-control': IMMUTABLE.test(rel) ? 'public, max-age=31536000, immutable' : 'no-cache',
@@ -113,8 +136,10 @@ export async function serve(root: string, opts: { port?: number; host?: string; 
         res.end();
         return;
       }
-      res.writeHead(200, { ...headers, 'content-length': body.length });
-      res.end(req.method === 'HEAD' ? undefined : body);
+      res.writeHead(200, { ...headers, 'content-length': size });
+      if (req.method === 'HEAD') res.end();
+      else if (body) res.end(body);
+      else createReadStream(from!).on('error', () => res.destroy()).pipe(res);
     } catch (e) {
       const missing = (e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR';
       res.writeHead(missing ? 404 : 500, { 'content-type': 'text/plain; charset=utf-8', 'access-control-allow-origin': '*' });

@@ -53,6 +53,13 @@ const FIRST_CARDS = () => {
     };
   }).observe(document, { subtree: true, childList: true });
 };
+/** The text of a note kept beside a file in the file cache (file-cache.ts: the text, then a 4-byte checksum). */
+const noteOn = (page: Page, sha256: string) =>
+  page.evaluate(async (name) => {
+    const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('toonpick-snapshot-files');
+    const bytes = new Uint8Array(await (await (await dir.getFileHandle(name)).getFile()).arrayBuffer());
+    return new TextDecoder().decode(bytes.subarray(0, bytes.length - 4));
+  }, `${sha256}.rows-checked`);
 const largestFromWorker = (page: Page) => page.evaluate(() => (window as unknown as { __largestFromWorker: number }).__largestFromWorker);
 let browser: Browser;
 let server: Awaited<ReturnType<typeof serveDist>>;
@@ -118,9 +125,26 @@ describe('a 17,000-title catalog in the app', () => {
     // The worker checked the kept lexical rows on disk as they streamed past and left them there.
     expect(await largestFromWorker(page)).toBeLessThan(rowBytes);
 
-    // A kept file damaged on disk: the worker's check finds it and downloads it again, which keeps it again, so its
-    // rows are still left on disk; the next load reads it from the cache. The same list both times.
+    // The rows' check was noted beside the file when they were downloaded (load.ts ROWS_CHECKED), so the reloads
+    // only checked the file's checksum. A note damaged on disk is not taken: the rows are checked again, the same
+    // list drawn, and the note written anew.
     const file = node.manifest.files[node.manifest.spaces.find((sp) => sp.name === 'lexical')!.file];
+    const noted = `csr-f16 rows=${TITLES} dim=${lexical.dim} nnz=${lexical.csr!.cols.length}`;
+    expect(await noteOn(page, file.sha256)).toBe(noted);
+    await page.evaluate(async (name) => {
+      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('toonpick-snapshot-files');
+      const w = await (await dir.getFileHandle(name)).createWritable({ keepExistingData: true });
+      await w.write({ type: 'write', position: 0, data: new TextEncoder().encode('zzz') });
+      await w.close();
+    }, `${file.sha256}.rows-checked`);
+    expect(await noteOn(page, file.sha256)).not.toBe(noted);
+    await page.reload();
+    await page.getByTestId('card').first().waitFor({ timeout: 120_000 });
+    expect(await page.getByTestId('card').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')!))).toEqual(expected);
+    await expect.poll(() => noteOn(page, file.sha256)).toBe(noted);
+
+    // A kept file damaged on disk: the worker's checksum finds it and downloads it again, which keeps it again, so its
+    // rows are still left on disk; the next load reads it from the cache. The same list both times.
     await page.evaluate(async ({ sha256, titles }) => {
       const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('toonpick-snapshot-files');
       const handle = await dir.getFileHandle(sha256);

@@ -4,12 +4,15 @@
  * (math/sparse-scan.ts wasmRowsMemory). The check must pass exactly the files `decodeSpaceRows` passes, and the
  * memory must scan as the rows decoded in place do. (In the browser: tests/browser/platform-scale.test.ts.)
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import { CsrF16Check, decodeSpaceRows, encodeSpaceData } from '../../src/core/snapshot/encoding.ts';
 import { wasmRowsMemory } from '../../src/core/math/sparse-scan.ts';
 import { scanSpace } from '../../src/core/vectors.ts';
-import type { Space } from '../../src/core/snapshot/format.ts';
+import { contentHashOf, sha256Hex, type Space } from '../../src/core/snapshot/format.ts';
+import { loadSnapshot, type FileCache, type ReadFile } from '../../src/core/snapshot/load.ts';
+import { fsReader } from '../../scripts/lib/node-io.ts';
+import { demoSnapshotDir } from './helpers/paths.ts';
 
 const ctx = { file: 'lexical.csr16', field: 'spaces.lexical', itemOf: String };
 
@@ -106,5 +109,90 @@ describe('rows read straight into WebAssembly memory (wasmRowsMemory)', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+/**
+ * A file cache in memory with all a loader can ask of one (the app's, OPFS, runs only in a browser's worker:
+ * tests/browser/platform-scale.test.ts), so that the loader's use of it is seen here.
+ */
+function memoryCache() {
+  const files = new Map<string, Uint8Array>();
+  const notes = new Map<string, string>();
+  const cache: FileCache = {
+    get: async (e) => files.get(e.sha256)?.slice(),
+    put: async (e, bytes) => void files.set(e.sha256, bytes.slice()),
+    retain: async () => undefined,
+    holds: async (e) => files.get(e.sha256)?.byteLength === e.bytes,
+    async scan(e, chunk, visit) {
+      const bytes = files.get(e.sha256);
+      if (bytes?.byteLength !== e.bytes) return false;
+      for (let at = 0; at < bytes.length; at += chunk) await visit(bytes.subarray(at, at + chunk), at);
+      return true;
+    },
+    note: async (e, kind) => notes.get(`${e.sha256}.${kind}`),
+    setNote: async (e, kind, value) => void notes.set(`${e.sha256}.${kind}`, value),
+  };
+  return { files, notes, cache };
+}
+
+/** The demo snapshot with its lexical rows edited, the manifest signed again (sizes, SHA-256s, content hash). */
+async function withLexical(edit: (bytes: Uint8Array, head: number) => void): Promise<{ read: ReadFile; file: string }> {
+  const read = fsReader(demoSnapshotDir);
+  const manifest = JSON.parse(new TextDecoder().decode(await read('manifest.json')));
+  const file: string = manifest.spaces.find((s: { name: string }) => s.name === 'lexical').file;
+  const bytes = (await read(file)).slice();
+  edit(bytes, 4 + (manifest.itemCount + 1) * 4);
+  manifest.files[file] = { bytes: bytes.byteLength, sha256: await sha256Hex(bytes) };
+  manifest.contentHash = await contentHashOf(manifest.files);
+  const text = new TextEncoder().encode(JSON.stringify(manifest));
+  return { file, read: async (p, onBytes, expected) => (p === 'manifest.json' ? text.slice() : p === file ? bytes.slice() : read(p, onBytes, expected)) };
+}
+
+describe('rows left on disk are checked once per file kept (FileCache.note)', () => {
+  // Every space kept sparse, so that the demo's lexical rows are left on disk as a large catalog's are.
+  const options = (cache: FileCache) => ({ rowsOnDisk: true, denseLimitBytes: 0, cache });
+  afterEach(() => vi.restoreAllMocks());
+
+  it('notes the check of downloaded rows; the next load checks only the checksum (the cache), not the rows again', async () => {
+    const { cache, notes } = memoryCache();
+    const feed = vi.spyOn(CsrF16Check.prototype, 'feed');
+    const first = await loadSnapshot(fsReader(demoSnapshotDir), options(cache));
+    const rows = first.rowsOnDisk!.find((r) => r.space === 'lexical')!;
+    expect(feed).toHaveBeenCalled();
+    expect([...notes.values()]).toEqual([`csr-f16 rows=${first.manifest.itemCount} dim=1024 nnz=${rows.nnz}`]);
+    feed.mockClear();
+    const pieces: number[] = [];
+    const again = await loadSnapshot(fsReader(demoSnapshotDir), { ...options(cache), onRowsPiece: (_r, piece) => void (piece && pieces.push(piece.byteLength)) });
+    expect(feed).not.toHaveBeenCalled();
+    expect(again.rowsOnDisk!.find((r) => r.space === 'lexical')).toEqual({ ...rows, sent: true });
+    expect(pieces.reduce((a, b) => a + b, 0)).toBe(rows.bytes); // every piece went to the page all the same
+  });
+
+  it('checks again where the note is not for these rows (another count or dimension, or none), and notes it anew', async () => {
+    const { cache, notes } = memoryCache();
+    await loadSnapshot(fsReader(demoSnapshotDir), options(cache));
+    const [key, right] = [...notes][0];
+    const feed = vi.spyOn(CsrF16Check.prototype, 'feed');
+    for (const wrong of [right.replace('dim=1024', 'dim=512'), right.replace(/rows=\d+/, 'rows=1'), undefined]) {
+      if (wrong) notes.set(key, wrong);
+      else notes.clear();
+      feed.mockClear();
+      const again = await loadSnapshot(fsReader(demoSnapshotDir), options(cache));
+      expect(feed).toHaveBeenCalled();
+      expect(again.rowsOnDisk!.some((r) => r.space === 'lexical')).toBe(true);
+      expect(notes.get(key)).toBe(right);
+    }
+  });
+
+  it('never notes rows that fail their check: a load refuses them every time, naming the file', async () => {
+    // A column past the space's 1024 dimensions, in a file whose SHA-256 the manifest was signed with.
+    const { read, file } = await withLexical((bytes, head) => new DataView(bytes.buffer).setUint16(head, 0xffff, true));
+    const { cache, notes, files } = memoryCache();
+    for (let visit = 0; visit < 2; visit++) {
+      await expect(loadSnapshot(read, options(cache))).rejects.toThrow(new RegExp(`${file.replace('.', '\\.')}.*column`));
+      expect(notes.size).toBe(0);
+    }
+    expect(files.size).toBeGreaterThan(0); // kept (it is the file the manifest names), but never taken for checked rows
   });
 });

@@ -73,6 +73,22 @@ describe('scripts/serve.ts', () => {
     expect(plain.headers.etag).not.toBe(etag);
   });
 
+  it('streams a file as it is on disk, and tags a file written again anew (its tag is made once per version)', async () => {
+    const big = Buffer.from(Array.from({ length: 3_000_000 }, (_, i) => (i * 7919) % 251));
+    await writeFile(path.join(dir, 'snapshot/big.png'), big); // not compressed: sent as it is
+    const first = await get('snapshot/big.png');
+    expect(first.headers['content-length']).toBe(String(big.length));
+    expect(first.body.equals(big)).toBe(true);
+    expect((await get('snapshot/big.png', { 'if-none-match': first.headers.etag as string })).status).toBe(304);
+    big[1_234_567] ^= 1;
+    await new Promise((r) => setTimeout(r, 20)); // a later mtime
+    await writeFile(path.join(dir, 'snapshot/big.png'), big);
+    const changed = await get('snapshot/big.png', { 'if-none-match': first.headers.etag as string });
+    expect(changed.status).toBe(200);
+    expect(changed.headers.etag).not.toBe(first.headers.etag);
+    expect(changed.body.equals(big)).toBe(true);
+  });
+
   it('caches content-addressed build files for a year and revalidates everything else', async () => {
     expect((await get('assets/index-Bx3k9dQ2.js')).headers['cache-control']).toBe('public, max-age=31536000, immutable');
     expect((await get('snapshot/items.json')).headers['cache-control']).toBe('no-cache');

@@ -5,7 +5,8 @@
  * dropped. Its manifest is kept by URL too (`withKeptManifest`): offline, the last one opens it. A file is put only
  * after the loader checked its size and SHA-256, and every hit is checked before use, so a damaged entry is
  * downloaded again, never used: in OPFS by a checksum written with the file (`checksum`: ~10 ms for a 60 MB file,
- * where its SHA-256 took 270–680 ms in the same worker), in Cache Storage by its SHA-256.
+ * where its SHA-256 took 270–680 ms in the same worker), in Cache Storage by its SHA-256. In OPFS a file can carry
+ * notes of what the loader checked in it (`FileCache.note`: that its rows passed), kept and dropped with it.
  *
  * Where the files live is chosen here, once: the origin private file system (OPFS) where the browser has it, since
  * it gives a file back ~3× faster than Cache Storage (a 60 MB file in a worker, measured in Chromium: 200–270 ms
@@ -20,6 +21,8 @@ const CACHE = 'toonpick-snapshot-files';
 /** Cache Storage entries live under a made-up origin: they are addressed by hash, not by where they came from. */
 const keyOf = (sha256: string) => `https://snapshot-files.toonpick.invalid/${sha256}`;
 const RECENT = 'recent-manifests';
+/** A note on a kept file (FileCache.note), kept beside it: `<sha256>.<kind>`, its text followed by a checksum. */
+const noteName = (sha256: string, kind: string) => `${sha256}.${kind}`;
 /** How many manifests' files are kept. */
 const KEEP = 2;
 
@@ -253,6 +256,15 @@ function opfsFileCache(root: () => Promise<FileSystemDirectoryHandle>): FileCach
       const handle = await (await open()).getFileHandle(entry.sha256).catch(() => undefined);
       return handle ? scanFile(handle, entry.bytes, chunkBytes, visit) : false;
     },
+    async note(entry, kind) {
+      if (await refused()) return undefined;
+      const handle = await (await open()).getFileHandle(noteName(entry.sha256, kind)).catch(() => undefined);
+      const bytes = handle && (await readFile(handle, 0).catch(() => undefined));
+      return bytes && new TextDecoder().decode(bytes);
+    },
+    async setNote(entry, kind, value) {
+      if (!(await refused())) await writeFile(await open(), noteName(entry.sha256, kind), new TextEncoder().encode(value));
+    },
     async put(entry, bytes) {
       if (await refused()) return fallback?.put(entry, bytes);
       try {
@@ -271,7 +283,8 @@ function opfsFileCache(root: () => Promise<FileSystemDirectoryHandle>): FileCach
       const keep = new Set([RECENT, ...sets.flat()]);
       const names: string[] = [];
       for await (const name of (d as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(name);
-      for (const name of names) if (!keep.has(name)) await d.removeEntry(name).catch(() => undefined);
+      // A note goes with its file.
+      for (const name of names) if (!keep.has(name) && !keep.has(name.split('.')[0])) await d.removeEntry(name).catch(() => undefined);
       // Cache Storage keeps only what could not be moved here, and of the same versions.
       const old = typeof caches === 'undefined' ? undefined : await caches.open(CACHE).catch(() => undefined);
       const keepUrls = new Set([...keep].map(keyOf));
