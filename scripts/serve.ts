@@ -41,6 +41,9 @@ const IMMUTABLE = /(^|\/)assets\/[^/]+-[\w-]{8,}\.[a-z0-9]+$|(^|\/)covers(64)?\/
 
 type Encoding = 'br' | 'gzip';
 
+/** Files larger than this are streamed from disk, their ETag made once per version (smaller ones are read whole). */
+const STREAM_ABOVE = 2 ** 20;
+
 /** The encodings a request accepts, best first (q=0 refuses one). */
 function accepted(header: string | string[] | undefined): Encoding[] {
   const list = (Array.isArray(header) ? header.join(',') : (header ?? '')).toLowerCase().split(',').map((p) => p.trim());
@@ -90,15 +93,22 @@ export async function serve(root: string, opts: { port?: number; host?: string; 
     return tag;
   };
 
+  // A small file is read whole (one read, where streaming it would take two: its tag, then its bytes).
+  const onDisk = async (file: string, info: { size: number; mtimeMs: number }, encoding?: Encoding): Promise<Variant> => {
+    if (info.size > STREAM_ABOVE) return { file, size: info.size, etag: await fileEtag(file, info, encoding), ...(encoding ? { encoding } : {}) };
+    const body = await readFile(file);
+    return { body, size: body.length, etag: etagOf(body, encoding), ...(encoding ? { encoding } : {}) };
+  };
+
   async function variant(file: string, info: { size: number; mtimeMs: number }, encodings: Encoding[]): Promise<Variant> {
     for (const encoding of encodings) {
       const sibling = `${file}.${encoding === 'br' ? 'br' : 'gz'}`;
       // A copy older than its file belongs to an earlier version of it: never send that.
       const pre = await stat(sibling).then((s) => (s.isFile() && s.mtimeMs >= info.mtimeMs ? s : null), () => null);
-      if (pre) return { file: sibling, size: pre.size, etag: await fileEtag(sibling, pre, encoding), encoding };
+      if (pre) return onDisk(sibling, pre, encoding);
     }
     const encoding = encodings[0];
-    if (!encoding || !COMPRESSIBLE.test(file) || info.size < 1024) return { file, size: info.size, etag: await fileEtag(file, info) };
+    if (!encoding || !COMPRESSIBLE.test(file) || info.size < 1024) return onDisk(file, info);
     const body = await readFile(file);
     const key = `${file}|${info.size}|${info.mtimeMs}|${encoding}`;
     let made = compressed.get(key);
@@ -106,7 +116,7 @@ export async function serve(root: string, opts: { port?: number; host?: string; 
       const packed = encoding === 'br' ? brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 9 } }) : gzipSync(body, { level: 9 });
       compressed.set(key, (made = { packed, etag: etagOf(body, encoding) }));
     }
-    return made.packed.length < body.length ? { body: made.packed, size: made.packed.length, etag: made.etag, encoding } : { file, size: info.size, etag: await fileEtag(file, info) };
+    return made.packed.length < body.length ? { body: made.packed, size: made.packed.length, etag: made.etag, encoding } : onDisk(file, info);
   }
 
   const server = createServer(async (req, res) => {

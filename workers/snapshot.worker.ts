@@ -13,7 +13,7 @@ import * as Comlink from 'comlink';
 import { snapshotFileCache, withKeptManifest } from '../src/core/snapshot/file-cache.ts';
 import type { Manifest, Title } from '../src/core/snapshot/format.ts';
 import type { RankingCore, TitleSlices } from '../src/core/snapshot/titles.ts';
-import { httpReader, loadSnapshot, SCAN_PIECE, type LoadProgress } from '../src/core/snapshot/load.ts';
+import { httpReader, keptRankingCore, loadSnapshot, SCAN_PIECE, type LoadProgress } from '../src/core/snapshot/load.ts';
 import { snapshotMessage } from '../src/core/snapshot/transfer.ts';
 import type { RowsOnDisk } from '../src/core/snapshot/snapshot.ts';
 import type { RowsPieceSink, SnapshotLoadRequest, SnapshotWorkerApi } from './protocol.ts';
@@ -47,11 +47,12 @@ const api: SnapshotWorkerApi = {
     const base = new URL(request.base);
     // The ranking core as soon as the titles are cut (a catalog with a sequence model ranks once its titles are in),
     // heard by the page before the load ends.
+    const cache = snapshotFileCache();
     const onTitles = async (titles: TitleSlices, manifest: Manifest) => {
-      const core = onRankingCore && !manifest.sequence ? titles.core() : undefined;
+      const core = onRankingCore && !manifest.sequence ? await keptRankingCore(titles, manifest, cache) : undefined;
       if (core) await onRankingCore!(Comlink.transfer(core, [core.idEnds.buffer, core.popularity.buffer, core.genreOf.buffer]));
     };
-    const snapshot = await loadSnapshot(withKeptManifest(httpReader(base), base), { profile: request.profile, cache: snapshotFileCache(), onProgress, synopses: 'lazy', wasmRows: false, rowsOnDisk: request.rowsOnDisk, ...(onRowsPiece ? { onRowsPiece: sendPieces(onRowsPiece) } : {}), onTitles, titlesBySlice: true });
+    const snapshot = await loadSnapshot(withKeptManifest(httpReader(base), base), { profile: request.profile, cache, onProgress, synopses: 'lazy', wasmRows: false, rowsOnDisk: request.rowsOnDisk, ...(onRowsPiece ? { onRowsPiece: sendPieces(onRowsPiece) } : {}), onTitles, titlesBySlice: true });
     items = snapshot.items;
     titles = snapshot.titles;
     const { message, transfer } = snapshotMessage(snapshot);

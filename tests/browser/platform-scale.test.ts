@@ -131,6 +131,15 @@ describe('a 17,000-title catalog in the app', () => {
     const file = node.manifest.files[node.manifest.spaces.find((sp) => sp.name === 'lexical')!.file];
     const noted = `csr-f16 rows=${TITLES} dim=${lexical.dim} nnz=${lexical.csr!.cols.length}`;
     expect(await noteOn(page, file.sha256)).toBe(noted);
+    // So was the titles' ranking core beside items.json (titles.ts RANKING_CORE): the reload above drew its first
+    // cards from it, and kept that ranking once the titles came (one ranking measure), so the two agreed.
+    const kept = await page.evaluate(async () => {
+      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('toonpick-snapshot-files');
+      const names: string[] = [];
+      for await (const name of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(name);
+      return names;
+    });
+    expect(kept).toContain(`${node.manifest.files[node.manifest.items].sha256}.ranking-core`);
     await page.evaluate(async (name) => {
       const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('toonpick-snapshot-files');
       const w = await (await dir.getFileHandle(name)).createWritable({ keepExistingData: true });

@@ -283,7 +283,8 @@ describe('the style pages', () => {
       const shipped = await page.getByTestId('style-weights').textContent();
       await page.getByTestId('style-epochs').fill('1');
       await page.getByTestId('style-train').click();
-      await page.waitForFunction(() => document.querySelector('[data-testid="style-progress-label"]')?.getAttribute('data-epoch') === '1');
+      // One epoch on two busy cores may take longer than the default 30 s.
+      await page.waitForFunction(() => document.querySelector('[data-testid="style-progress-label"]')?.getAttribute('data-epoch') === '1', undefined, { timeout: 120_000 });
       // An uncaught error inside the worker, as a crash in tfjs or an out-of-memory would raise.
       const worker = page.workers().find((w) => w.url().includes('style.worker'))!;
       await worker.evaluate(() => void setTimeout(() => { throw new Error('simulated style worker crash'); }));

@@ -10,7 +10,8 @@ import { CsrF16Check, decodeSpaceRows, encodeSpaceData } from '../../src/core/sn
 import { wasmRowsMemory } from '../../src/core/math/sparse-scan.ts';
 import { scanSpace } from '../../src/core/vectors.ts';
 import { contentHashOf, sha256Hex, type Space } from '../../src/core/snapshot/format.ts';
-import { loadSnapshot, type FileCache, type ReadFile } from '../../src/core/snapshot/load.ts';
+import { keptRankingCore, loadSnapshot, type FileCache, type ReadFile } from '../../src/core/snapshot/load.ts';
+import { TitleSlices } from '../../src/core/snapshot/titles.ts';
 import { fsReader } from '../../scripts/lib/node-io.ts';
 import { demoSnapshotDir } from './helpers/paths.ts';
 
@@ -118,7 +119,7 @@ describe('rows read straight into WebAssembly memory (wasmRowsMemory)', () => {
  */
 function memoryCache() {
   const files = new Map<string, Uint8Array>();
-  const notes = new Map<string, string>();
+  const notes = new Map<string, Uint8Array>();
   const cache: FileCache = {
     get: async (e) => files.get(e.sha256)?.slice(),
     put: async (e, bytes) => void files.set(e.sha256, bytes.slice()),
@@ -130,10 +131,11 @@ function memoryCache() {
       for (let at = 0; at < bytes.length; at += chunk) await visit(bytes.subarray(at, at + chunk), at);
       return true;
     },
-    note: async (e, kind) => notes.get(`${e.sha256}.${kind}`),
-    setNote: async (e, kind, value) => void notes.set(`${e.sha256}.${kind}`, value),
+    note: async (e, kind) => notes.get(`${e.sha256}.${kind}`)?.slice(),
+    setNote: async (e, kind, value) => void notes.set(`${e.sha256}.${kind}`, value.slice()),
   };
-  return { files, notes, cache };
+  const text = (key: string) => new TextDecoder().decode(notes.get(key));
+  return { files, notes, text, cache };
 }
 
 /** The demo snapshot with its lexical rows edited, the manifest signed again (sizes, SHA-256s, content hash). */
@@ -160,7 +162,7 @@ describe('rows left on disk are checked once per file kept (FileCache.note)', ()
     const first = await loadSnapshot(fsReader(demoSnapshotDir), options(cache));
     const rows = first.rowsOnDisk!.find((r) => r.space === 'lexical')!;
     expect(feed).toHaveBeenCalled();
-    expect([...notes.values()]).toEqual([`csr-f16 rows=${first.manifest.itemCount} dim=1024 nnz=${rows.nnz}`]);
+    expect([...notes.values()].map((v) => new TextDecoder().decode(v))).toEqual([`csr-f16 rows=${first.manifest.itemCount} dim=1024 nnz=${rows.nnz}`]);
     feed.mockClear();
     const pieces: number[] = [];
     const again = await loadSnapshot(fsReader(demoSnapshotDir), { ...options(cache), onRowsPiece: (_r, piece) => void (piece && pieces.push(piece.byteLength)) });
@@ -170,18 +172,19 @@ describe('rows left on disk are checked once per file kept (FileCache.note)', ()
   });
 
   it('checks again where the note is not for these rows (another count or dimension, or none), and notes it anew', async () => {
-    const { cache, notes } = memoryCache();
+    const { cache, notes, text } = memoryCache();
     await loadSnapshot(fsReader(demoSnapshotDir), options(cache));
-    const [key, right] = [...notes][0];
+    const key = [...notes.keys()][0];
+    const right = text(key);
     const feed = vi.spyOn(CsrF16Check.prototype, 'feed');
     for (const wrong of [right.replace('dim=1024', 'dim=512'), right.replace(/rows=\d+/, 'rows=1'), undefined]) {
-      if (wrong) notes.set(key, wrong);
+      if (wrong) notes.set(key, new TextEncoder().encode(wrong));
       else notes.clear();
       feed.mockClear();
       const again = await loadSnapshot(fsReader(demoSnapshotDir), options(cache));
       expect(feed).toHaveBeenCalled();
       expect(again.rowsOnDisk!.some((r) => r.space === 'lexical')).toBe(true);
-      expect(notes.get(key)).toBe(right);
+      expect(text(key)).toBe(right);
     }
   });
 
@@ -194,5 +197,27 @@ describe('rows left on disk are checked once per file kept (FileCache.note)', ()
       expect(notes.size).toBe(0);
     }
     expect(files.size).toBeGreaterThan(0); // kept (it is the file the manifest names), but never taken for checked rows
+  });
+});
+
+describe("the titles' ranking core kept beside items.json (RANKING_CORE)", () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('is read from the titles once, then from the note; a damaged note is read from the titles again', async () => {
+    const { cache, notes } = memoryCache();
+    const read = fsReader(demoSnapshotDir);
+    const manifest = JSON.parse(new TextDecoder().decode(await read('manifest.json')));
+    const titles = TitleSlices.of(await read(manifest.items), manifest)!;
+    const fromTitles = vi.spyOn(TitleSlices.prototype, 'core');
+    const first = await keptRankingCore(titles, manifest, cache);
+    expect(fromTitles).toHaveBeenCalledTimes(1);
+    expect(notes.has(`${manifest.files[manifest.items].sha256}.ranking-core`)).toBe(true);
+    expect(await keptRankingCore(titles, manifest, cache)).toEqual(first);
+    expect(fromTitles).toHaveBeenCalledTimes(1);
+    // A note cut short (the file cache's own checksum aside): not taken.
+    const key = `${manifest.files[manifest.items].sha256}.ranking-core`;
+    notes.set(key, notes.get(key)!.subarray(0, notes.get(key)!.length >> 1));
+    expect(await keptRankingCore(titles, manifest, cache)).toEqual(first);
+    expect(fromTitles).toHaveBeenCalledTimes(2);
   });
 });

@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { DataError } from '../../src/core/errors.ts';
 import { loadSnapshot } from '../../src/core/snapshot/load.ts';
 import type { Manifest, Title } from '../../src/core/snapshot/format.ts';
-import { arrayElements, coreHolds, coreId, parseJson, TitleSlices, titlesOfText, validateItems, type RankingCore } from '../../src/core/snapshot/titles.ts';
+import { arrayElements, coreFromBytes, coreHolds, coreId, coreToBytes, parseJson, TitleSlices, titlesOfText, validateItems, type RankingCore } from '../../src/core/snapshot/titles.ts';
 import { fsReader } from '../../scripts/lib/node-io.ts';
 import { demoSnapshotDir } from './helpers/paths.ts';
 
@@ -149,6 +149,9 @@ describe('items.json a slice at a time (TitleSlices)', () => {
         // Ids of plain ASCII are cut from the bytes, others parsed as JSON strings: the same ids either way.
         if (list.every((t) => /^[ -~]*$/.test(t.id) && !/["\\]/.test(t.id))) plainIds++;
         expect(a.items.every((t, i) => coreHolds(rowOf(core, i), t))).toBe(true);
+        // Kept beside items.json for the next visit (RANKING_CORE), it reads back the same, for this many titles only.
+        expect(coreFromBytes(coreToBytes(core), list.length)).toEqual(core);
+        expect(coreFromBytes(coreToBytes(core), list.length + 1)).toBeUndefined();
         const rows = list.length ? picks.map((p) => p % list.length) : [];
         expect(slices.titlesAt(rows)).toEqual(rows.map((r) => a.items[r]));
       }),
@@ -157,6 +160,30 @@ describe('items.json a slice at a time (TitleSlices)', () => {
     expect(cores).toBeGreaterThan(50);
     expect(plainIds).toBeGreaterThan(10);
     expect(cores - plainIds).toBeGreaterThan(3);
+  });
+
+  it('takes no kept core that is not one whole: damaged bytes give none, or one the page can rank with (ids, genres, popularity in range)', async () => {
+    const manifest = JSON.parse(new TextDecoder().decode(await fsReader(demoSnapshotDir)('manifest.json'))) as Manifest;
+    const core = TitleSlices.of(await fsReader(demoSnapshotDir)(manifest.items), manifest)!.core()!;
+    const kept = coreToBytes(core);
+    expect(coreFromBytes(kept, manifest.itemCount)).toEqual(core);
+    fc.assert(
+      fc.property(fc.array(fc.record({ at: fc.nat(), xor: fc.integer({ min: 1, max: 255 }) }), { minLength: 1, maxLength: 4 }), fc.option(fc.nat()), (flips, cut) => {
+        let bytes = kept.slice();
+        for (const f of flips) bytes[f.at % bytes.length] ^= f.xor;
+        if (cut !== null) bytes = bytes.slice(0, cut % bytes.length);
+        const read = coreFromBytes(bytes, manifest.itemCount);
+        if (!read) return;
+        const n = manifest.itemCount;
+        expect(read.idEnds.length).toBe(n);
+        for (let k = 0; k < n; k++) {
+          expect(coreId(read, k).length).toBeGreaterThan(0);
+          expect(read.genreSets[read.genreOf[k]]).toBeDefined();
+          expect(read.popularity[k] >= 0 && read.popularity[k] <= 1).toBe(true);
+        }
+      }),
+      { numRuns: 300, seed: 20261206 },
+    );
   });
 
   it('gives no core that the checked titles would contradict: a key repeated after the three, an escaped key', () => {

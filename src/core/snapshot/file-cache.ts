@@ -6,7 +6,8 @@
  * after the loader checked its size and SHA-256, and every hit is checked before use, so a damaged entry is
  * downloaded again, never used: in OPFS by a checksum written with the file (`checksum`: ~10 ms for a 60 MB file,
  * where its SHA-256 took 270–680 ms in the same worker), in Cache Storage by its SHA-256. In OPFS a file can carry
- * notes of what the loader checked in it (`FileCache.note`: that its rows passed), kept and dropped with it.
+ * notes of what was learnt from it (`FileCache.note`: that its rows passed their check, the titles' ranking core),
+ * kept and dropped with it.
  *
  * Where the files live is chosen here, once: the origin private file system (OPFS) where the browser has it, since
  * it gives a file back ~3× faster than Cache Storage (a 60 MB file in a worker, measured in Chromium: 200–270 ms
@@ -21,7 +22,7 @@ const CACHE = 'toonpick-snapshot-files';
 /** Cache Storage entries live under a made-up origin: they are addressed by hash, not by where they came from. */
 const keyOf = (sha256: string) => `https://snapshot-files.toonpick.invalid/${sha256}`;
 const RECENT = 'recent-manifests';
-/** A note on a kept file (FileCache.note), kept beside it: `<sha256>.<kind>`, its text followed by a checksum. */
+/** A note on a kept file (FileCache.note), kept beside it: `<sha256>.<kind>`, its bytes followed by a checksum. */
 const noteName = (sha256: string, kind: string) => `${sha256}.${kind}`;
 /** How many manifests' files are kept. */
 const KEEP = 2;
@@ -259,11 +260,10 @@ function opfsFileCache(root: () => Promise<FileSystemDirectoryHandle>): FileCach
     async note(entry, kind) {
       if (await refused()) return undefined;
       const handle = await (await open()).getFileHandle(noteName(entry.sha256, kind)).catch(() => undefined);
-      const bytes = handle && (await readFile(handle, 0).catch(() => undefined));
-      return bytes && new TextDecoder().decode(bytes);
+      return handle && (await readFile(handle, 0).catch(() => undefined));
     },
     async setNote(entry, kind, value) {
-      if (!(await refused())) await writeFile(await open(), noteName(entry.sha256, kind), new TextEncoder().encode(value));
+      if (!(await refused())) await writeFile(await open(), noteName(entry.sha256, kind), value);
     },
     async put(entry, bytes) {
       if (await refused()) return fallback?.put(entry, bytes);

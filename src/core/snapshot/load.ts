@@ -17,7 +17,7 @@ import { fieldOf, parseWith } from '../schema/issues.ts';
 import { ManifestSchema, SerendipityCalibrationSchema } from '../schema/snapshot.ts';
 import type { RowsOnDisk, Snapshot, SynopsisPages } from './snapshot.ts';
 import { isSnapshotPath } from './paths.ts';
-import { isObject, parseJson, TitleSlices, validateItems } from './titles.ts';
+import { coreFromBytes, coreToBytes, isObject, parseJson, RANKING_CORE, TitleSlices, validateItems, type RankingCore } from './titles.ts';
 import { readAll } from './streams.ts';
 import { LEXICAL_ENCODER } from '../text/lexical.ts';
 import { spacesIntoWasm } from '../math/sparse-scan.ts';
@@ -279,11 +279,11 @@ export interface FileCache {
   /** Whether the file is kept where `scan` reads it, by its size (its bytes are checked when read). */
   holds?(entry: FileEntry): Promise<boolean>;
   /**
-   * What the loader noted of a kept file (`kind`: ROWS_CHECKED), kept beside it and dropped with it; undefined when
-   * there is none or it is damaged. Only a cache that has `scan`.
+   * What was noted of a kept file (`kind`: ROWS_CHECKED here, titles.ts RANKING_CORE), kept beside it and dropped
+   * with it; undefined when there is none or it is damaged. Only a cache that has `scan`.
    */
-  note?(entry: FileEntry, kind: string): Promise<string | undefined>;
-  setNote?(entry: FileEntry, kind: string, value: string): Promise<void>;
+  note?(entry: FileEntry, kind: string): Promise<Uint8Array | undefined>;
+  setNote?(entry: FileEntry, kind: string, value: Uint8Array): Promise<void>;
 }
 
 /**
@@ -342,6 +342,16 @@ export interface LoadOptions {
    * the next. Only with no synopsis pages to read (`synopses: 'lazy'`), and where items.json can be cut.
    */
   titlesBySlice?: boolean;
+}
+
+/** The titles' ranking core: as kept beside items.json by an earlier visit (the same bytes give the same core), else read from them and kept. */
+export async function keptRankingCore(titles: TitleSlices, manifest: Manifest, cache: FileCache | undefined): Promise<RankingCore | undefined> {
+  const entry = manifest.files[manifest.items];
+  const kept = coreFromBytes(await cache?.note?.(entry, RANKING_CORE).catch(() => undefined), manifest.itemCount);
+  if (kept) return kept;
+  const core = titles.core();
+  if (core) await cache?.setNote?.(entry, RANKING_CORE, coreToBytes(core)).catch(() => undefined);
+  return core;
 }
 
 /** Bytes of a kept file read per piece when checking rows left on disk (and sent to the page: a task there each). */
@@ -484,10 +494,13 @@ function rowsLeftOnDisk(manifest: Manifest, cache: FileCache, denseLimit: number
   // A file's rows that passed their check once need not be checked again while the cache holds the same bytes (its
   // checksum tells): the check is a function of the bytes, the row count and the dimension, all in the note.
   const noteOf = (p: string, nnz: number) => `csr-f16 rows=${manifest.itemCount} dim=${spaceOf(p)!.dim} nnz=${nnz}`;
-  const checkedBefore = async (p: string, nnz: number) => (await cache.note?.(manifest.files[p], ROWS_CHECKED).catch(() => undefined)) === noteOf(p, nnz);
+  const checkedBefore = async (p: string, nnz: number) => {
+    const note = await cache.note?.(manifest.files[p], ROWS_CHECKED).catch(() => undefined);
+    return note !== undefined && new TextDecoder().decode(note) === noteOf(p, nnz);
+  };
   const checkedNow = async (p: string, check: CsrF16Check, sent: boolean) => {
     if (!check.ok) return false;
-    await cache.setNote?.(manifest.files[p], ROWS_CHECKED, noteOf(p, check.nonZeros)).catch(() => undefined);
+    await cache.setNote?.(manifest.files[p], ROWS_CHECKED, new TextEncoder().encode(noteOf(p, check.nonZeros))).catch(() => undefined);
     return passed(p, check.nonZeros, sent);
   };
   return {
