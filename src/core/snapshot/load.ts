@@ -517,16 +517,13 @@ function rowsLeftOnDisk(manifest: Manifest, cache: FileCache, denseLimit: number
       const send = coming && pieces;
       if (send) void send(coming, undefined, undefined);
       // Checked on an earlier visit: only the checksum (scan) tells now whether these are still the same bytes.
-      if (coming && (await checkedBefore(p, coming.nnz))) {
-        const visit = (piece: Uint8Array, at: number) => send?.(coming, piece, at);
-        return (await cache.scan!(manifest.files[p], SCAN_PIECE, visit).catch(() => false)) && passed(p, coming.nnz, !!send);
-      }
-      const check = newCheck(p);
+      const check = coming && (await checkedBefore(p, coming.nnz)) ? undefined : newCheck(p);
       const visit = (piece: Uint8Array, at: number) => {
-        check.feed(piece, at);
-        return check.ok ? send?.(coming!, piece, at) : undefined;
+        check?.feed(piece, at);
+        return check && !check.ok ? undefined : send?.(coming!, piece, at);
       };
-      return (await cache.scan!(manifest.files[p], SCAN_PIECE, visit).catch(() => false)) && checkedNow(p, check, !!send);
+      const scanned = await cache.scan!(manifest.files[p], SCAN_PIECE, visit).catch(() => false);
+      return scanned && (check ? checkedNow(p, check, !!send) : passed(p, coming!.nnz, !!send));
     },
     async keptAndChecked(p: string, bytes: Uint8Array): Promise<boolean> {
       if (!(await cache.holds!(manifest.files[p]).catch(() => false))) return false;
