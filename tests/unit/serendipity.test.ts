@@ -1,4 +1,5 @@
 import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
 import { defaultConfig, type SerendipityConfig } from '../../src/core/config.ts';
 import { rng } from '../../src/core/random.ts';
 import { categorySimilarity, coLabelSimilarity } from '../../src/core/rank/community.ts';
@@ -6,6 +7,7 @@ import { historySimilarity, itemCategories, serendipitousRanking, serendipityPoo
 import { topK } from '../../src/core/math/top-k.ts';
 import { standardise, standardisedRows } from '../../src/core/rank/signals.ts';
 import { genreSpace } from '../../src/core/snapshot/build.ts';
+import type { Space } from '../../src/core/snapshot/format.ts';
 
 const GENRES = ['Action', 'Romance', 'Comedy', 'Horror', 'Fantasy', 'Drama'];
 const cfg: SerendipityConfig = { ...defaultConfig.ranker.serendipity };
@@ -94,6 +96,46 @@ describe('serendipity (rank/serendipity.ts)', () => {
     const cats = itemCategories(genre);
     const n = cats.length;
     expect(Array.from(coLabelSimilarity(cats, GENRES.length))).toEqual(Array.from(categorySimilarity(Array.from({ length: n }, (_, i) => [i]), cats, GENRES.length)));
+  });
+
+  it("lists each title's categories, one shared list per combination, for genre spaces of any width", () => {
+    // Up to 60 categories: past 52 a combination's key is text, not a sum of powers of two.
+    const space = fc.integer({ min: 1, max: 60 }).chain((dim) =>
+      fc.array(fc.array(fc.oneof(fc.constant(0), fc.constant(0), fc.constant(-0), fc.constant(1), fc.double({ noNaN: true })), { minLength: dim, maxLength: dim }), { maxLength: 40 }).map((rows) => ({ dim, rows })),
+    );
+    fc.assert(
+      fc.property(space, ({ dim, rows }) => {
+        const genre: Space = { name: 'genre', dim, data: Float32Array.from(rows.flat()), normalized: false, encoder: { name: 'test', version: 1 } };
+        const table = itemCategories(genre);
+        const expected = Array.from(genre.data).reduce<number[][]>((out, x, k) => {
+          if (k % dim === 0) out.push([]);
+          if (x !== 0) out[out.length - 1].push(k % dim);
+          return out;
+        }, []);
+        expect(table.map((c) => [...c])).toEqual(expected);
+        for (let i = 0; i < table.length; i++) for (let j = 0; j < i; j++) expect(table[i] === table[j]).toBe(expected[i].join() === expected[j].join());
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('co-labels as if every title were a reader of its own categories, whether titles share their lists or not', () => {
+    const lists = fc.integer({ min: 1, max: 8 }).chain((categories) =>
+      fc.record({
+        categories: fc.constant(categories),
+        combos: fc.array(fc.uniqueArray(fc.nat({ max: categories - 1 }), { maxLength: categories }), { minLength: 1, maxLength: 5 }),
+        picks: fc.array(fc.record({ combo: fc.nat(), copy: fc.boolean() }), { maxLength: 60 }),
+      }),
+    );
+    fc.assert(
+      fc.property(lists, ({ categories, combos, picks }) => {
+        // A copy is a list equal to a shared one but not the same array (a table made some other way).
+        const cats = picks.map(({ combo, copy }) => (copy ? [...combos[combo % combos.length]] : combos[combo % combos.length]));
+        const own = cats.map((_, i) => [i]);
+        expect(Array.from(coLabelSimilarity(cats, categories))).toEqual(Array.from(categorySimilarity(own, cats, categories)));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('measures a few rows exactly as the whole catalog (what the shortlist reads)', () => {

@@ -70,13 +70,30 @@ export function* itemCategoriesSteps(genre: Space, rowsPerStep: number): Generat
   if (done) return done;
   const n = genre.data.length / genre.dim;
   const table: number[][] = new Array<number[]>(n);
-  const shared = new Map<string, number[]>();
+  const shared = new Map<number | string, number[]>();
+  // A row's categories as a key: a sum of powers of two where every one is exact in a double (52 categories or
+  // fewer, as a catalog's genres are), else their list as text; no string is made per title in the first case.
+  const exact = genre.dim <= 52;
+  const { data, dim } = genre;
   for (let i = 0; i < n; i++) {
     if (i > 0 && i % rowsPerStep === 0) yield;
-    let key = '';
-    for (let c = 0, o = i * genre.dim; c < genre.dim; c++) if (genre.data[o + c] !== 0) key += `${c},`;
+    const o = i * dim;
+    let key: number | string;
+    if (exact) {
+      let bits = 0;
+      for (let c = 0; c < dim; c++) if (data[o + c] !== 0) bits += 2 ** c;
+      key = bits;
+    } else {
+      let text = '';
+      for (let c = 0; c < dim; c++) if (data[o + c] !== 0) text += `${c},`;
+      key = text;
+    }
     let cats = shared.get(key);
-    if (!cats) shared.set(key, (cats = key.split(',').slice(0, -1).map(Number)));
+    if (!cats) {
+      cats = [];
+      for (let c = 0; c < dim; c++) if (data[o + c] !== 0) cats.push(c);
+      shared.set(key, cats);
+    }
     table[i] = cats;
   }
   const kept = categoriesOf.get(genre) ?? table; // made meanwhile by a call that did not wait
