@@ -12,13 +12,17 @@
  *   workers) during one visit: each visit (the reader's likes, then the warm one, then the cold one) is a fresh
  *   browser on the same profile folder, so a peak is one visit's, not the sum of every load before it in a reused
  *   renderer.
+ * - the same: the page those cards were on, saved as static HTML (its scripts taken out, its style sheet kept) and
+ *   opened in a fresh browser: what the browser itself takes to draw those cards, with none of the app's work — the
+ *   floor under the app's longest task (on this machine, a first layout of two dozen cards of Korean text is one
+ *   task of 55–120 ms: the fonts for Hangul are looked up and shaped, character by character).
  * The demo catalog (969 titles) is the baseline of the ratios. `npm run bench -- --only browser --titles 10000,100000
  * [--visits N]`: N warm and N cold visits per catalog (default 1), times as medians, longest task and peak as maxima.
  * Two rows first say how dear fresh memory is on this machine (in Node): 256 MiB touched for the first time, against
  * the same memory touched again. Where each page fault is slow (a virtual machine's), a browser that starts, loads
  * and draws runs slower for it, and these visits with it (README, Benchmarks).
  */
-import { mkdtemp, readdir, readFile, rm, symlink, cp } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, symlink, cp, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -180,6 +184,16 @@ const INTERACTIONS = `async (levels) => {
   return { slider, title, like, search, typing, titleLongest: longestSince(openAt, openAt + title), searchLongest: longestSince(searchAt, searchAt + search), typingLongest: longestSince(typeAt, typeEnd), longest: longestSince(t0, searchAt) };
 }`;
 
+/** Where the page that showed the first cards is saved as static HTML (in the served copy of dist/). */
+const STATIC_PAGE = 'first-cards.html';
+
+/** The page as it is drawn now, as static HTML: no script (the app does not start), the same style sheet and text. */
+const STATIC_HTML = `(() => {
+  const page = document.documentElement.cloneNode(true);
+  for (const e of page.querySelectorAll('script, link[rel="modulepreload"], link[rel="manifest"]')) e.remove();
+  return '<!doctype html>' + page.outerHTML;
+})()`;
+
 /** One visit in a fresh browser on the reader's profile: `run` gets its page; answers its result and the renderers' peak. */
 async function visit<T>(profile: string, run: (page: Page, ctx: BrowserContext) => Promise<T>): Promise<T & { peak: number }> {
   const before = new Set((await processes()).map((p) => p.pid));
@@ -204,6 +218,9 @@ interface Measured {
   /** The longest task while the first list was ranked (largest). */
   rankingLongest: number;
   peak: number;
+  /** The first page as static HTML: navigation to the frame that drew its first card (median), and its longest task (largest). */
+  staticPage: number;
+  staticLongest: number;
   /** Surprise slider: input event to the cards updated and laid out (median of every move). */
   slider: number;
   /** A title page opened: hash change to the frame after its More like this (median). */
@@ -241,7 +258,9 @@ async function measure(snapshotDir: string | null, label: string, visits: number
         await page.getByTestId('act-like').click({ timeout: 120_000 });
         await page.locator('[data-testid="act-like"][aria-pressed="true"]').waitFor();
       }
-      return firstCards(page, forYou);
+      const first = await firstCards(page, forYou);
+      await writeFile(path.join(root, STATIC_PAGE), await page.evaluate(STATIC_HTML));
+      return first;
     });
     // Each visit first opens a small file of the origin, so that the browser's own start-up is not counted.
     const warmVisit = () =>
@@ -264,6 +283,8 @@ async function measure(snapshotDir: string | null, label: string, visits: number
       warm.push(await warmVisit());
       cold.push(await coldVisit());
     }
+    const still = [];
+    for (let i = 0; i < visits; i++) still.push(await visit(profile, async (page) => (await page.goto(`${server.url}manifest.webmanifest`), firstCards(page, server.url + STATIC_PAGE))));
     const all = [...warm, ...cold];
     // Then, in warm visits of their own (their likes add to the history, and their peaks are not the load's), what
     // the reader does on the cards: the slider from the default level to each end and back, and a like.
@@ -277,6 +298,8 @@ async function measure(snapshotDir: string | null, label: string, visits: number
       longest: Math.max(...all.map((v) => v.longest)),
       rankingLongest: Math.max(...all.map((v) => v.rankingLongest)),
       peak: Math.max(...all.map((v) => v.peak)),
+      staticPage: median(still.map((v) => v.ms)),
+      staticLongest: Math.max(...still.map((v) => v.longest)),
       slider: median(acts.flatMap((a) => a.slider)),
       title: median(acts.map((a) => a.title)),
       titleLongest: Math.max(...acts.map((a) => a.titleLongest)),
@@ -329,7 +352,9 @@ export async function browserScaleBench(args: Record<string, string | true | und
     const vs = r === base ? {} : { baseline: 'vs demo' };
     rows.push({ bench: 'browser', case: `${r.label}: first recommendations, cold`, value: r.cold, unit: 'ms', ...(r === base ? {} : { ratio: r.cold / base.cold, ...vs }) });
     rows.push({ bench: 'browser', case: `${r.label}: first recommendations, warm`, value: r.warm, unit: 'ms', ...(r === base ? {} : { ratio: r.warm / base.warm, ...vs }) });
-    rows.push({ bench: 'browser', case: `${r.label}: longest main-thread task`, value: r.longest, unit: 'ms' });
+    rows.push({ bench: 'browser', case: `${r.label}: the same first page as static HTML, drawn`, value: r.staticPage, unit: 'ms', info: true });
+    rows.push({ bench: 'browser', case: `${r.label}: longest main-thread task, static HTML`, value: r.staticLongest, unit: 'ms' });
+    rows.push({ bench: 'browser', case: `${r.label}: longest main-thread task`, value: r.longest, unit: 'ms', ...(r.staticLongest > 0 ? { ratio: r.longest / r.staticLongest, baseline: 'vs static HTML' } : {}) });
     rows.push({ bench: 'browser', case: `${r.label}: longest main-thread task while ranking`, value: r.rankingLongest, unit: 'ms' });
     rows.push({ bench: 'browser', case: `${r.label}: renderer peak memory`, value: r.peak, unit: 'MiB', ...(r === base ? {} : { ratio: r.peak / base.peak, ...vs }) });
     rows.push({ bench: 'browser', case: `${r.label}: Surprise slider, cards re-ranked and laid out`, value: r.slider, unit: 'ms', ...(r === base ? {} : { ratio: r.slider / base.slider, ...vs }) });
