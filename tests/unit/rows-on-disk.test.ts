@@ -12,6 +12,7 @@ import { scanSpace } from '../../src/core/vectors.ts';
 import { contentHashOf, sha256Hex, type Space } from '../../src/core/snapshot/format.ts';
 import { keptRankingCore, loadSnapshot, type FileCache, type ReadFile } from '../../src/core/snapshot/load.ts';
 import { TitleSlices } from '../../src/core/snapshot/titles.ts';
+import { DataError } from '../../src/core/errors.ts';
 import { fsReader } from '../../scripts/lib/node-io.ts';
 import { demoSnapshotDir } from './helpers/paths.ts';
 
@@ -219,5 +220,45 @@ describe("the titles' ranking core kept beside items.json (RANKING_CORE)", () =>
     notes.set(key, notes.get(key)!.subarray(0, notes.get(key)!.length >> 1));
     expect(await keptRankingCore(titles, manifest, cache)).toEqual(first);
     expect(fromTitles).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('spaces the cache holds are decoded as they are read, while kept rows stream past', () => {
+  const options = (cache: FileCache) => ({ rowsOnDisk: true, denseLimitBytes: 0, cache });
+
+  it('gives the same spaces as a load that downloaded them', async () => {
+    const { cache } = memoryCache();
+    const first = await loadSnapshot(fsReader(demoSnapshotDir), options(cache));
+    const again = await loadSnapshot(fsReader(demoSnapshotDir), options(cache));
+    expect(again.rowsOnDisk!.map((r) => r.space)).toEqual(['lexical']);
+    expect([...again.spaces.keys()]).toEqual([...first.spaces.keys()]);
+    for (const [name, space] of first.spaces) {
+      expect(again.spaces.get(name)!.data, name).toEqual(space.data);
+      expect(again.spaces.get(name)!.csr, name).toEqual(space.csr);
+    }
+  });
+
+  it('names the title of a bad row there too, as a download does', async () => {
+    // The style rows' first scale is NaN, in a manifest signed again: refused on the first load (downloaded), and on
+    // the next, whose files are kept (the lexical rows stream past while the style file is decoded).
+    const read = fsReader(demoSnapshotDir);
+    const manifest = JSON.parse(new TextDecoder().decode(await read('manifest.json')));
+    const file: string = manifest.spaces.find((s: { name: string }) => s.name === 'style').file;
+    const style = (await read(file)).slice();
+    new DataView(style.buffer).setFloat32(0, NaN, true);
+    manifest.files[file] = { bytes: style.byteLength, sha256: await sha256Hex(style) };
+    manifest.contentHash = await contentHashOf(manifest.files);
+    const text = new TextEncoder().encode(JSON.stringify(manifest));
+    const firstId = JSON.parse(new TextDecoder().decode(await read(manifest.items)))[0].id as string;
+    const edited: ReadFile = async (p, onBytes, expected) => (p === 'manifest.json' ? text.slice() : p === file ? style.slice() : read(p, onBytes, expected));
+    const { cache } = memoryCache();
+    const scan = vi.spyOn(cache, 'scan');
+    for (let visit = 0; visit < 2; visit++) {
+      const error = await loadSnapshot(edited, options(cache)).then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(DataError);
+      expect((error as Error).message).toContain(file);
+      expect((error as Error).message).toContain(firstId);
+    }
+    expect(scan).toHaveBeenCalledTimes(1); // the second load's rows streamed past
   });
 });

@@ -277,9 +277,11 @@ function opfsFileCache(root: () => Promise<FileSystemDirectoryHandle>): FileCach
     async retain(hashes) {
       if (await refused()) return fallback?.retain(hashes);
       const d = await open();
-      const kept = await d.getFileHandle(RECENT).then((h) => readFile(h, 0)).catch(() => undefined);
-      const sets = recentSets(hashes, kept && parseOrNull(new TextDecoder().decode(kept)));
-      await writeFile(d, RECENT, new TextEncoder().encode(JSON.stringify(sets)));
+      const read = await d.getFileHandle(RECENT).then((h) => readFile(h, 0)).catch(() => undefined);
+      const kept = read && new TextDecoder().decode(read);
+      const sets = recentSets(hashes, kept && parseOrNull(kept));
+      // Unchanged on a visit to the same snapshot: not written again (a warm visit's load waits for this).
+      if (JSON.stringify(sets) !== kept) await writeFile(d, RECENT, new TextEncoder().encode(JSON.stringify(sets)));
       const keep = new Set([RECENT, ...sets.flat()]);
       const names: string[] = [];
       for await (const name of (d as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(name);

@@ -202,8 +202,11 @@ export function synopsisPages(manifest: Manifest, items: Title[], read: ReadFile
  * and cached (a full disk only costs a download next time). `onBytes` hears a download's progress.
  */
 async function cachedOrRead(read: ReadFile, cache: FileCache | undefined, path: string, entry: FileEntry, patched?: ReturnType<typeof deltaPatcher>, onBytes?: (received: number) => void): Promise<Uint8Array> {
-  const cached = await fromCache(cache, entry);
-  if (cached) return cached;
+  return (await fromCache(cache, entry)) ?? readAndKeep(read, cache, path, entry, patched, onBytes);
+}
+
+/** A file not in the cache: rebuilt from the update's delta or read, checked, and cached. */
+async function readAndKeep(read: ReadFile, cache: FileCache | undefined, path: string, entry: FileEntry, patched?: ReturnType<typeof deltaPatcher>, onBytes?: (received: number) => void): Promise<Uint8Array> {
   const bytes = (await patched?.(path, entry)) ?? (await readChecked(read, path, entry, onBytes));
   await cache?.put(entry, bytes).catch(() => undefined);
   return bytes;
@@ -401,6 +404,21 @@ export async function loadSnapshot(read: ReadFile, options: LoadOptions = {}): P
   // With `onTitles`, items.json is cut as soon as it is in, and heard (while the other files still come).
   let cut: TitleSlices | undefined;
   const largeRows = wanted.some((p) => onDisk?.candidate(p));
+  // Where rows are left on disk, the worker waits on the page between pieces of them (a warm visit to a large
+  // catalog): the other spaces the cache held are decoded meanwhile, as they are read, rather than after the last
+  // piece. Rows are named by their number there; a space that fails is decoded again below, where its error names
+  // the title. Downloads are decoded once all are in, as ever: decoded among them, both would be held at once.
+  const decoded = new Map<string, Space>();
+  const decodeKept = (p: string, bytes: Uint8Array) => {
+    for (const info of manifest.spaces) {
+      if (info.file !== p) continue;
+      try {
+        decoded.set(info.name, decodeSpace(info, bytes, manifest.itemCount, String, denseLimit));
+      } catch {
+        // decoded again below
+      }
+    }
+  };
   const files = new Map(
     await Promise.all(
       wanted.map(async (p) => {
@@ -410,12 +428,16 @@ export async function loadSnapshot(read: ReadFile, options: LoadOptions = {}): P
           report();
           return [p, new Uint8Array(0)] as const;
         }
-        const bytes = await cachedOrRead(read, cache, p, manifest.files[p], patched, (n) => {
-          received.set(p, n);
-          report();
-        });
+        const hit = await fromCache(cache, manifest.files[p]);
+        const bytes =
+          hit ??
+          (await readAndKeep(read, cache, p, manifest.files[p], patched, (n) => {
+            received.set(p, n);
+            report();
+          }));
         received.set(p, bytes.byteLength);
         report();
+        if (hit && largeRows && !rows) decodeKept(p, hit);
         if (p === manifest.items && bySlice && largeRows && options.onTitles && (cut = TitleSlices.of(bytes, manifest))) await options.onTitles(cut, manifest);
         return [p, rows && (await onDisk!.keptAndChecked(p, bytes)) ? new Uint8Array(0) : bytes] as const;
       }),
@@ -427,7 +449,7 @@ export async function loadSnapshot(read: ReadFile, options: LoadOptions = {}): P
   const patches = manifest.changes?.delta?.patches ?? {};
   const kept = [...wanted, ...later].map((p) => manifest.files[p].sha256);
   for (const p of later) if (Object.hasOwn(patches, p)) kept.push(patches[p], manifest.files[manifest.changes!.delta!.file].sha256);
-  await cache?.retain(kept).catch(() => undefined);
+  const retained = cache?.retain(kept).catch(() => undefined); // while the spaces are decoded
 
   const { items, indexOf, titles } = cut ? { items: [], indexOf: new Map<string, number>(), titles: cut } : titlesOf(files.get(manifest.items)!, manifest, bySlice);
   // Its bytes can go once parsed (a 100k-title catalog: 19 MB; by slice, once the last is), unless a manifest names
@@ -443,7 +465,7 @@ export async function loadSnapshot(read: ReadFile, options: LoadOptions = {}): P
     const left = onDisk?.left.get(info.file);
     if (left) rowsOnDisk.push(left);
     const withoutRows = { name: info.name, dim: info.dim, data: new Float32Array(0), normalized: info.normalized, encoder: info.encoder };
-    spaces.set(info.name, left ? withoutRows : decodeSpace(info, files.get(info.file)!, count, itemOf, denseLimit));
+    spaces.set(info.name, left ? withoutRows : (decoded.get(info.name) ?? decodeSpace(info, files.get(info.file)!, count, itemOf, denseLimit)));
   }
   if (options.wasmRows !== false) runSteps(spacesIntoWasm(spaces, Infinity));
   const blobs = new Map<string, Uint8Array>();
@@ -455,6 +477,7 @@ export async function loadSnapshot(read: ReadFile, options: LoadOptions = {}): P
   const community = manifest.community && decodeCommunity(manifest.community, (p) => blobs.get(p)!, count, genre);
   const sequence = manifest.sequence && decodeSequence(manifest.sequence, blobs.get(manifest.sequence.file)!, count, genre);
   const calibration = community?.learned?.strength === undefined ? calibrationOf(manifest) : undefined;
+  await retained;
   return { manifest, items, spaces, blobs, indexOf, ...(titles ? { titles } : {}), ...(rowsOnDisk.length ? { rowsOnDisk } : {}), ...(community ? { community } : {}), ...(sequence ? { sequence } : {}), ...(calibration ? { calibration } : {}) };
 }
 
