@@ -1,13 +1,14 @@
 import { defineConfig } from 'vitest/config';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { precache } from './scripts/vite-precache.ts';
+import { earlyWorker } from './scripts/vite-early-worker.ts';
 
 // One config for the app build, the widget build (`vite build --mode widget`) and both test projects.
 // - unit: pure Node tests of src/core, scripts and the store (fake nothing that can run for real).
 // - browser: `npm test` builds first, then these drive headless Chromium (playwright-core) against the
 //   built app and widget served on 127.0.0.1.
 export default defineConfig(({ mode }) => ({
-  plugins: mode === 'widget' ? [] : [svelte(), precache()],
+  plugins: mode === 'widget' ? [] : [svelte(), earlyWorker(), precache()],
   base: './',
   build:
     mode === 'widget'

@@ -18,6 +18,7 @@ import { coreHolds, coreId, titlesOfText, type RankingCore, type TitlesText } fr
 import type { Catalog as RankedCatalog, RankedTitle } from '../core/rank/signals.ts';
 import type { RowsPieceSink, SnapshotWorkerApi } from '../../workers/protocol.ts';
 import { isWorkerCrash, WorkerHandle, type CallLimits } from './worker-rpc.ts';
+import { takeEarlyWorker } from './early-worker.ts';
 import { pauseAfter, yieldToPage } from './yield.ts';
 
 export interface SnapshotLoad {
@@ -59,7 +60,8 @@ export async function loadSnapshotOffThread(base: URL, options: SnapshotLoad): P
   const profile = options.profile ?? 'app';
   const handle = new WorkerHandle<SnapshotWorkerApi>({
     name: 'snapshot',
-    spawn: () => new Worker(new URL('../../workers/snapshot.worker.ts', import.meta.url), { type: 'module' }),
+    // The worker the page started before its bundle, if it did (early-worker.ts); else one started now.
+    spawn: () => takeEarlyWorker() ?? new Worker(new URL('../../workers/snapshot.worker.ts', import.meta.url), { type: 'module' }),
   });
   try {
     const limits = { what: 'loading the snapshot', stallMs: options.stallMs };

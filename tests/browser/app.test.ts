@@ -197,7 +197,7 @@ describe('the app in a real browser', () => {
     await ctx.close();
   });
 
-  it('loads the snapshot in its worker, and on the page when that worker cannot start', async () => {
+  it('loads the snapshot in its worker, started before the bundle, and on the page when that worker cannot start', async () => {
     const ctx = await browser.newContext({ serviceWorkers: 'block' });
     const scripts: string[] = [];
     ctx.on('request', (r) => { if (/snapshot\.worker[^/]*\.js$/.test(r.url())) scripts.push(r.url()); });
@@ -208,6 +208,9 @@ describe('the app in a real browser', () => {
     await page.getByTestId('card').first().waitFor();
     expect(scripts).toHaveLength(1);
     expect(fallbacks).toEqual([]);
+    // The page's inline script started it (early-worker.ts), and the app took that one: the only one started.
+    expect(await page.locator('head script:not([src])').textContent()).toContain('snapshot.worker');
+    expect(await page.evaluate('window.__toonpickSnapshotWorker')).toBeUndefined();
 
     // A worker script that dies on load: the page loads the snapshot itself, with the same checks.
     await ctx.route(/\/assets\/snapshot\.worker[^/]*\.js$/, (route) => route.fulfill({ contentType: 'text/javascript', body: 'throw new Error("broken worker");' }));
