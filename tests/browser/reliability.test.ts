@@ -111,7 +111,9 @@ describe('hostile snapshots', () => {
       await page.waitForTimeout(300);
     }
     expect(await page.evaluate(() => (window as { __pwned?: number }).__pwned)).toBeUndefined();
-    expect(await page.locator('img[src="/pwned.png"], script:not([src])').count()).toBe(0);
+    // The page's own inline script (the head's: it starts the snapshot worker) is the only one.
+    expect(await page.locator('img[src="/pwned.png"], body script:not([src])').count()).toBe(0);
+    expect(await page.locator('head script:not([src])').allTextContents()).toEqual([expect.stringContaining('snapshot.worker')]);
     expect(pwnedAssets).toEqual([]);
     expect(dialogs).toEqual([]);
     expect(leaving).toEqual([]);
