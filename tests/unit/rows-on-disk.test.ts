@@ -172,6 +172,22 @@ describe('rows left on disk are checked once per file kept (FileCache.note)', ()
     expect(pieces.reduce((a, b) => a + b, 0)).toBe(rows.bytes); // every piece went to the page all the same
   });
 
+  it('tells of downloaded rows once their download is in (the page makes room), and sends no piece of them', async () => {
+    const { cache } = memoryCache();
+    const log: string[] = [];
+    const read: ReadFile = async (p, onBytes, expected) => {
+      const bytes = await fsReader(demoSnapshotDir)(p, onBytes, expected);
+      log.push(`read ${p}`);
+      return bytes;
+    };
+    const snap = await loadSnapshot(read, { ...options(cache), onRowsPiece: (r, piece) => void log.push(piece ? 'piece' : `heard ${r.space} ${r.nnz}`) });
+    const rows = snap.rowsOnDisk!.find((r) => r.space === 'lexical')!;
+    expect(rows.sent).toBeUndefined();
+    expect(log.filter((l) => l.startsWith('heard') || l === 'piece')).toEqual([`heard lexical ${rows.nnz}`]);
+    const file = snap.manifest.spaces.find((s) => s.name === 'lexical')!.file;
+    expect(log.indexOf(`heard lexical ${rows.nnz}`)).toBeGreaterThan(log.indexOf(`read ${file}`));
+  });
+
   it('checks again where the note is not for these rows (another count or dimension, or none), and notes it anew', async () => {
     const { cache, notes, text } = memoryCache();
     await loadSnapshot(fsReader(demoSnapshotDir), options(cache));
