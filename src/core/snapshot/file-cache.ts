@@ -281,7 +281,8 @@ function opfsFileCache(root: () => Promise<FileSystemDirectoryHandle>): FileCach
       const kept = read && new TextDecoder().decode(read);
       const sets = recentSets(hashes, kept && parseOrNull(kept));
       // Unchanged on a visit to the same snapshot: not written again (a warm visit's load waits for this).
-      if (JSON.stringify(sets) !== kept) await writeFile(d, RECENT, new TextEncoder().encode(JSON.stringify(sets)));
+      const text = JSON.stringify(sets);
+      if (text !== kept) await writeFile(d, RECENT, new TextEncoder().encode(text));
       const keep = new Set([RECENT, ...sets.flat()]);
       const names: string[] = [];
       for await (const name of (d as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(name);

@@ -511,6 +511,12 @@ function rowsLeftOnDisk(manifest: Manifest, cache: FileCache, denseLimit: number
     const rows = rowsOf(p, (manifest.files[p].bytes - 4 * (manifest.itemCount + 2)) / 4);
     return Number.isInteger(rows.nnz) && rows.nnz >= 0 ? rows : undefined;
   };
+  // The page is told of them alone (no piece), so that it makes room for them.
+  const announced = (p: string) => {
+    const rows = planned(p);
+    if (rows && pieces) void pieces(rows, undefined, undefined);
+    return rows;
+  };
   const passed = (p: string, nnz: number, sent: boolean) => {
     left.set(p, { ...rowsOf(p, nnz), ...(sent ? { sent } : {}) });
     return true;
@@ -537,9 +543,8 @@ function rowsLeftOnDisk(manifest: Manifest, cache: FileCache, denseLimit: number
       // Only a file the cache holds: a download's rows are not sent, and room made for them now would be held
       // beside the download (at 100k titles a cold visit's peak went 370 → 394 MiB).
       if (!(await cache.holds!(manifest.files[p]).catch(() => false))) return false;
-      const coming = planned(p);
+      const coming = announced(p);
       const send = coming && pieces;
-      if (send) void send(coming, undefined, undefined);
       // Checked on an earlier visit: only the checksum (scan) tells now whether these are still the same bytes.
       const check = coming && (await checkedBefore(p, coming.nnz)) ? undefined : newCheck(p);
       const visit = (piece: Uint8Array, at: number) => {
@@ -553,8 +558,7 @@ function rowsLeftOnDisk(manifest: Manifest, cache: FileCache, denseLimit: number
       if (!(await cache.holds!(manifest.files[p]).catch(() => false))) return false;
       // The page makes room for them while they are checked and the load ends (a fresh 60 MB at 100k titles: ~0.2 s
       // of page faults on a slow machine), now that their download is in: not before, beside every other download.
-      const coming = planned(p);
-      if (coming && pieces) void pieces(coming, undefined, undefined);
+      announced(p);
       const check = newCheck(p);
       check.feed(bytes, 0);
       // Not sent: the page has them read from disk again once the load ends (the worker's copy can go meanwhile). Sent
