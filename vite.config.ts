@@ -2,6 +2,7 @@ import { defineConfig } from 'vitest/config';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { precache } from './scripts/vite-precache.ts';
 import { earlyWorker } from './scripts/vite-early-worker.ts';
+import { ISOLATION } from './scripts/serve.ts';
 
 // One config for the app build, the widget build (`vite build --mode widget`) and both test projects.
 // - unit: pure Node tests of src/core, scripts and the store (fake nothing that can run for real).
@@ -22,7 +23,9 @@ export default defineConfig(({ mode }) => ({
         }
       : { target: 'es2022', sourcemap: false, chunkSizeWarningLimit: 4096 },
   worker: { format: 'es' },
-  server: { host: '127.0.0.1' },
+  // Cross-origin isolated, as `npm start` serves it (scripts/serve.ts ISOLATION).
+  server: { host: '127.0.0.1', headers: { ...ISOLATION } },
+  preview: { headers: { ...ISOLATION } },
   test: {
     projects: [
       {

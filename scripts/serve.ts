@@ -8,7 +8,8 @@
  *   request's Accept-Encoding allows it; other compressible files are compressed once and kept in memory;
  * - validators: every answer has a strong ETag (a hash of the file), and `If-None-Match` answers 304;
  * - caching: content-addressed files (Vite's `assets/*-<hash>.*`, versioned covers, sprites and update deltas) are cached for a year, immutable; everything
- *   else is `no-cache` (revalidated with the ETag each time, so an unchanged file costs a 304).
+ *   else is `no-cache` (revalidated with the ETag each time, so an unchanged file costs a 304);
+ * - cross-origin isolation (`ISOLATION`): the app's page may then share memory with its workers.
  */
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -38,6 +39,19 @@ const COMPRESSIBLE = /\.(html|js|mjs|css|json|webmanifest|wasm|svg|txt|f32|i8|cs
 /** Vite's content-addressed build output: the name changes whenever the bytes do. */
 /** Named by their content: Vite's assets, a snapshot's versioned covers and sprite (`…~<hash>.webp`), update deltas. */
 const IMMUTABLE = /(^|\/)assets\/[^/]+-[\w-]{8,}\.[a-z0-9]+$|(^|\/)covers(64)?\/[^/]+~[0-9a-f]{8}\.webp$|(^|\/)covers64\/_sprite-[0-9a-f]{12}\.webp$|(^|\/)delta\/[0-9a-f]{16}-[0-9a-f]{12}\.bin$/i;
+
+/**
+ * Headers that make the app's page cross-origin isolated, so that it may share memory with its workers: the snapshot
+ * worker then writes a large catalog's rows straight into the page's WebAssembly memory (sparse-scan.ts
+ * sharedRowsAvailable; without them the rows come as pieces the page copies in, as before). `credentialless` still
+ * lets the page show images from another origin (an operator's covers on a CDN) without CORP headers of theirs, and
+ * `cross-origin` CORP lets an isolated site of its own embed the widget and its files.
+ */
+export const ISOLATION: Readonly<Record<string, string>> = Object.freeze({
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-embedder-policy': 'credentialless',
+  'cross-origin-resource-policy': 'cross-origin',
+});
 
 type Encoding = 'br' | 'gzip';
 
@@ -137,6 +151,7 @@ export async function serve(root: string, opts: { port?: number; host?: string; 
         // Public static files: the widget and its snapshot are fetched from other sites' pages.
         'access-control-allow-origin': '*',
         'access-control-expose-headers': 'etag, content-length',
+        ...ISOLATION,
         ...(encoding ? { 'content-encoding': encoding } : {}),
         ...opts.headers,
       };

@@ -172,10 +172,12 @@ export interface SnapshotLoadRequest {
 }
 
 /**
- * Takes one piece of a space's rows at byte `at` of their file, and gives its buffer back (or not); called first
- * without a piece, as soon as the rows may come (load.ts `onRowsPiece`).
+ * Takes one piece of a space's rows at byte `at` of their file, and gives its buffer back (or not). Called first
+ * with neither, as soon as the rows may come (load.ts `onRowsPiece`): a cross-origin isolated page may answer with
+ * shared memory the size of the file (a view on a SharedArrayBuffer), which the worker then writes the pieces into
+ * itself, calling with `at` alone once every byte before `at` is there.
  */
-export type RowsPieceSink = (rows: RowsOnDisk, piece?: Uint8Array, at?: number) => ArrayBuffer | undefined;
+export type RowsPieceSink = (rows: RowsOnDisk, piece?: Uint8Array, at?: number) => ArrayBuffer | Uint8Array | undefined;
 
 export interface SnapshotWorkerApi {
   /**
@@ -193,7 +195,7 @@ export interface SnapshotWorkerApi {
    * as `load` sends them: true once every piece went, their checksum intact; false when the kept file is gone or
    * damaged.
    */
-  keptRows(rows: RowsOnDisk, onRowsPiece: RowsPieceSink): Promise<boolean>;
+  keptRows(rows: RowsOnDisk, onRowsPiece: RowsPieceSink, shared?: Uint8Array): Promise<boolean>;
   /**
    * The loaded snapshot's titles `start` to `end` (exclusive), checked: the page asks slice by slice, in catalog
    * order. Where items.json was cut into slices, as their checked JSON (titles.ts TitlesText: the page parses it).

@@ -15,6 +15,7 @@ import type { Manifest, Title } from '../src/core/snapshot/format.ts';
 import type { RankingCore, TitleSlices } from '../src/core/snapshot/titles.ts';
 import { httpReader, keptRankingCore, loadSnapshot, SCAN_PIECE, type LoadProgress } from '../src/core/snapshot/load.ts';
 import { snapshotMessage } from '../src/core/snapshot/transfer.ts';
+import { isSharedBuffer } from '../src/core/math/sparse-scan.ts';
 import type { RowsOnDisk } from '../src/core/snapshot/snapshot.ts';
 import type { RowsPieceSink, SnapshotLoadRequest, SnapshotWorkerApi } from './protocol.ts';
 
@@ -27,20 +28,39 @@ const PIECES_OUT = 4;
 /**
  * Sends rows to the page piece by piece, each copied into a buffer that is transferred and comes back once the page
  * has taken it in: a few buffers go round, instead of 60 MB of fresh memory whose first touch costs a page fault per
- * 4 KB on each side (at 100k titles ~0.15 s each, measured in Node on a slow machine).
+ * 4 KB on each side (at 100k titles ~0.15 s each, measured in Node on a slow machine). Where the page shares room
+ * for them (its answer to the rows' announcement, or `shared`), each piece is written there instead, and the page
+ * hears once they are all in; the announcement then answers true (load.ts `onRowsPiece`).
  */
-function sendPieces(sink: RowsPieceSink): (rows: RowsOnDisk, piece?: Uint8Array, at?: number) => Promise<void> {
+function sendPieces(sink: RowsPieceSink, shared?: Uint8Array): (rows: RowsOnDisk, piece?: Uint8Array, at?: number) => Promise<void | boolean> {
   const free: ArrayBuffer[] = [];
   const out: Promise<void>[] = [];
   return async (rows, piece, at) => {
-    if (!piece) return void sink(rows);
+    if (!piece) {
+      // The page may answer with shared room for the rows (a cross-origin isolated page): they are written there.
+      const room = Promise.resolve(sink(rows)).then((r) => roomFor(rows, r), () => undefined);
+      sharedRoom.set(rows.sha256, room);
+      return (await room) !== undefined;
+    }
+    const room = roomFor(rows, shared) ?? (await sharedRoom.get(rows.sha256));
+    if (room) {
+      room.set(piece, at);
+      if (at! + piece.byteLength === rows.bytes) await sink(rows, undefined, rows.bytes);
+      return;
+    }
     if (!free.length && out.length >= PIECES_OUT) await out.shift();
     const buffer = free.length && free[free.length - 1].byteLength >= piece.byteLength ? free.pop()! : new ArrayBuffer(piece.byteLength);
     const copy = new Uint8Array(buffer, 0, piece.byteLength);
     copy.set(piece);
-    out.push(Promise.resolve(sink(rows, Comlink.transfer(copy, [buffer]), at)).then((b) => void (b && free.push(b)), () => undefined));
+    out.push(Promise.resolve(sink(rows, Comlink.transfer(copy, [buffer]), at)).then((b) => void (b instanceof ArrayBuffer && free.push(b)), () => undefined));
   };
 }
+
+/** Shared room the page gave for a file's rows (by SHA-256): the worker writes their pieces there itself. */
+const sharedRoom = new Map<string, Promise<Uint8Array | undefined>>();
+
+/** `room` where it is shared memory of the rows' size. */
+const roomFor = (rows: RowsOnDisk, room: unknown) => (room instanceof Uint8Array && isSharedBuffer(room.buffer) && room.byteLength === rows.bytes ? room : undefined);
 
 const api: SnapshotWorkerApi = {
   async load(request: SnapshotLoadRequest, onProgress?: (p: LoadProgress) => void, onRowsPiece?: RowsPieceSink, onRankingCore?: (core: RankingCore) => void) {
@@ -70,10 +90,10 @@ const api: SnapshotWorkerApi = {
     items.fill(undefined, start, end);
     return slice as Title[];
   },
-  async keptRows(rows: RowsOnDisk, onRowsPiece: RowsPieceSink) {
+  async keptRows(rows: RowsOnDisk, onRowsPiece: RowsPieceSink, shared?: Uint8Array) {
     const cache = snapshotFileCache();
-    const send = sendPieces(onRowsPiece);
-    return !!cache?.scan && (await cache.scan({ sha256: rows.sha256, bytes: rows.bytes }, SCAN_PIECE, (piece, at) => send(rows, piece, at)));
+    const send = sendPieces(onRowsPiece, shared);
+    return !!cache?.scan && (await cache.scan({ sha256: rows.sha256, bytes: rows.bytes }, SCAN_PIECE, async (piece, at) => void (await send(rows, piece, at))));
   },
   titlesAt(rows: number[]) {
     if (!titles) throw new Error('the titles were not cut into slices');

@@ -8,7 +8,7 @@
 import * as Comlink from 'comlink';
 import type { LoadProgress, SnapshotProfile } from '../core/snapshot/load.ts';
 import { httpReader, loadSnapshot, synopsisPages } from '../core/snapshot/load.ts';
-import { sparseKernelAvailable, spacesIntoWasm, wasmRowsMemory } from '../core/math/sparse-scan.ts';
+import { isSharedBuffer, sharedRowsAvailable, sparseKernelAvailable, spacesIntoWasm, wasmRowsMemory } from '../core/math/sparse-scan.ts';
 import { snapshotFileCache, withKeptManifest } from '../core/snapshot/file-cache.ts';
 import type { RowsOnDisk, Snapshot } from '../core/snapshot/snapshot.ts';
 import { indexItems, type Manifest, type Title } from '../core/snapshot/format.ts';
@@ -68,15 +68,18 @@ export async function loadSnapshotOffThread(base: URL, options: SnapshotLoad): P
     // Rows the worker leaves in the file cache come to the page piece by piece, straight into WebAssembly memory, so
     // that they are never held twice (60 MB at 100k titles): those of a kept file as the worker checks them, while
     // it loads the rest; those it has just downloaded once the load is done (its copy can go meanwhile).
+    // A cross-origin isolated page shares that memory with the worker, which then writes the rows into it itself.
     const coming = new Map<string, RowsComing>();
     const touch = pauseAfter(options.stepBudgetMs, true);
+    const shared = sharedRowsAvailable();
     const comingFor = (r: RowsOnDisk) => {
       let c = coming.get(r.space);
-      if (!c?.of(r)) coming.set(r.space, (c = new RowsComing(r, touch)));
+      if (!c?.of(r)) coming.set(r.space, (c = new RowsComing(r, touch, shared)));
       return c;
     };
-    // Told first that rows may come (room is made for them), then their pieces.
-    const onRowsPiece: RowsPieceSink = (r, piece, at) => (piece ? coming.get(r.space)?.take(r, piece, at!) : void comingFor(r));
+    // Told first that rows may come (room is made for them, shared where it can be), then their pieces, or, where
+    // the worker writes them, how far it has.
+    const onRowsPiece: RowsPieceSink = (r, piece, at) => (piece ? coming.get(r.space)?.take(r, piece, at!) : at === undefined ? comingFor(r).shared : coming.get(r.space)?.written(r, at));
     const rowsOnDisk = sparseKernelAvailable();
     // The ranker's part of every title (a first ranking before the titles), as soon as items.json is in: a title
     // object per row is made while the rows come.
@@ -89,10 +92,12 @@ export async function loadSnapshotOffThread(base: URL, options: SnapshotLoad): P
     const rowsOf = async (r: RowsOnDisk): Promise<CsrRows> => {
       if (r.sent) return comingFor(r).rows;
       // Read again from the file cache, into the room made for them (unless pieces of a check that failed came there).
+      // Shared room the worker was given is its to write again from the start (the same file's bytes).
       const announced = coming.get(r.space);
-      const c = announced?.of(r) && announced.empty ? announced : new RowsComing(r, touch);
+      const c = announced?.of(r) && (announced.empty || announced.shared) ? announced : new RowsComing(r, touch, shared);
       coming.delete(r.space);
-      if (!(await handle.call((remote, progress) => remote.keptRows(r, progress((_, piece, at) => piece && c.take(r, piece, at!), true)), limits)))
+      const sink: RowsPieceSink = (_, piece, at) => (piece ? c.take(r, piece, at!) : at !== undefined ? c.written(r, at) : undefined);
+      if (!(await handle.call((remote, progress) => remote.keptRows(r, progress(sink, true), c.shared), limits)))
         throw new KeptRowsLost(`the rows of ${r.space} left in the file cache could not be read back`);
       return c.rows;
     };
@@ -226,8 +231,9 @@ class RowsComing {
   constructor(
     private readonly left: RowsOnDisk,
     pause: () => Promise<void>,
+    shared: boolean,
   ) {
-    this.memory = wasmRowsMemory(left.rows, left.nnz, left.dim);
+    this.memory = (shared && wasmRowsMemory(left.rows, left.nnz, left.dim, true)) || wasmRowsMemory(left.rows, left.nnz, left.dim);
     this.rows = this.memory?.image.byteLength === left.bytes ? new Promise((resolve) => (this.done = resolve)) : Promise.reject(new KeptRowsLost(`no memory for the rows of ${left.space}`));
     this.rows.catch(() => undefined); // awaited where the load needs them
     if (this.done) void this.touch(pause);
@@ -241,6 +247,21 @@ class RowsComing {
   /** Whether no piece came yet. */
   get empty(): boolean {
     return this.received === 0;
+  }
+
+  /** The room, where it is shared memory the worker may write the rows into (the file's image: wasmRowsMemory). */
+  get shared(): Uint8Array | undefined {
+    const image = this.memory?.image;
+    return this.done && isSharedBuffer(image?.buffer) ? image : undefined;
+  }
+
+  /** The worker wrote these rows into the shared room up to byte `at` (they are used once all are there). */
+  written(r: RowsOnDisk, at: number): undefined {
+    if (this.shared && this.of(r) && at === this.shared.byteLength) {
+      this.received = at;
+      this.done!(this.memory!.rows);
+    }
+    return undefined;
   }
 
   /** The next piece of these rows (another file's, or one out of order, is not taken). */
@@ -261,6 +282,7 @@ class RowsComing {
    */
   private async touch(pause: () => Promise<void>): Promise<void> {
     const image = this.memory!.image;
+    if (this.shared) return this.touchShared(pause, new Int32Array(image.buffer, image.byteOffset, image.byteLength >> 2));
     // From the second page: the first holds the dim already (wasmRowsMemory).
     for (let at = 4096; at < image.byteLength; at += 4096) {
       // The time is looked at every 8 pages: a page's first write can take a millisecond or more while the worker's
@@ -268,6 +290,18 @@ class RowsComing {
       if ((at & 0x7fff) === 0) await pause();
       if (this.received === image.byteLength) return;
       if (at >= this.received) image[at] = 0;
+    }
+  }
+
+  /**
+   * The same for shared room, from its end backwards while the worker writes from the start (each thread takes part
+   * of the page faults): a word of each page ORed with 0, atomically, so that a byte the worker wrote stays as written.
+   */
+  private async touchShared(pause: () => Promise<void>, words: Int32Array): Promise<void> {
+    for (let w = (words.length - 1) & ~1023, n = 0; w > 0; w -= 1024, n++) {
+      if ((n & 7) === 0) await pause();
+      if (this.received === this.memory!.image.byteLength) return;
+      Atomics.or(words, w, 0);
     }
   }
 }

@@ -35,13 +35,16 @@ export async function launchPersistent(userDataDir: string, options: { serviceWo
   return chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, ...options });
 }
 
-/** Serves a private copy of dist/ so a test may add broken files beside the real ones. */
-export async function serveDist(): Promise<Served & { root: string; dispose(): Promise<void> }> {
+/**
+ * Serves a private copy of dist/ so a test may add broken files beside the real ones. `headers` go on every answer
+ * (after serve.ts's own), read per request: a test may change them between loads.
+ */
+export async function serveDist(headers?: Record<string, string>): Promise<Served & { root: string; dispose(): Promise<void> }> {
   const dist = path.join(repoRoot, 'dist');
   if (!existsSync(path.join(dist, 'index.html'))) throw new Error('dist/ is missing: run `vite build` first (npm test does)');
   const root = await mkdtemp(path.join(tmpdir(), 'toonpick-dist-'));
   await cp(dist, root, { recursive: true });
-  const s = await serve(root);
+  const s = await serve(root, { headers });
   return { ...s, root, dispose: async () => { await s.close(); await rm(root, { recursive: true, force: true }); } };
 }
 

@@ -60,9 +60,25 @@ const noteOn = (page: Page, sha256: string) =>
     const bytes = new Uint8Array(await (await (await dir.getFileHandle(name)).getFile()).arrayBuffer());
     return new TextDecoder().decode(bytes.subarray(0, bytes.length - 4));
   }, `${sha256}.rows-checked`);
+/** The page's largest WebAssembly memory (every WebAssembly.Memory on the page, by prototype): its size, and whether it is shared. */
+async function rowsMemory(page: Page): Promise<{ bytes: number; shared: boolean }> {
+  const cdp = await page.context().newCDPSession(page);
+  const proto = await cdp.send('Runtime.evaluate', { expression: 'WebAssembly.Memory.prototype' });
+  const { objects } = await cdp.send('Runtime.queryObjects', { prototypeObjectId: proto.result.objectId! });
+  const largest = await cdp.send('Runtime.callFunctionOn', {
+    objectId: objects.objectId!,
+    functionDeclaration: 'function () { const m = this.reduce((a, b) => (b.buffer.byteLength > (a?.buffer.byteLength ?? -1) ? b : a), undefined); return m && { bytes: m.buffer.byteLength, shared: typeof SharedArrayBuffer === "function" && m.buffer instanceof SharedArrayBuffer }; }',
+    returnByValue: true,
+  });
+  await cdp.detach();
+  if (largest.exceptionDetails) throw new Error(`the page's memories could not be read: ${largest.exceptionDetails.text}`);
+  return largest.result.value ?? { bytes: 0, shared: false };
+}
 const largestFromWorker = (page: Page) => page.evaluate(() => (window as unknown as { __largestFromWorker: number }).__largestFromWorker);
 let browser: Browser;
 let server: Awaited<ReturnType<typeof serveDist>>;
+/** Headers the server adds (after its own): the last test takes cross-origin isolation away. */
+const extraHeaders: Record<string, string> = {};
 let work: string;
 let snapshotDir: string;
 
@@ -71,7 +87,7 @@ beforeAll(async () => {
   await writeSyntheticSource(TITLES, work, 11);
   snapshotDir = path.join(work, 'snapshot');
   await makeSnapshot({ source: work, out: snapshotDir, name: 'synthetic 17k' });
-  [browser, server] = await Promise.all([launch(), serveDist()]);
+  [browser, server] = await Promise.all([launch(), serveDist(extraHeaders)]);
   await symlink(snapshotDir, path.join(server.root, 'big'));
 }, 300_000);
 afterAll(async () => {
@@ -111,12 +127,12 @@ describe('a 17,000-title catalog in the app', () => {
     expect(await page.getByTestId('card').evaluateAll((els) => els.map((e) => e.getAttribute('data-id') + ' ' + e.querySelector('[data-testid="reason"]')?.textContent))).toEqual(first.cards);
     expect(await page.evaluate(() => performance.getEntriesByName('toonpick:ranking').length)).toBe(1);
 
-    // The page holds a WebAssembly memory with the lexical rows (every WebAssembly.Memory on the page, by prototype).
-    const cdp = await page.context().newCDPSession(page);
-    const proto = await cdp.send('Runtime.evaluate', { expression: 'WebAssembly.Memory.prototype' });
-    const { objects } = await cdp.send('Runtime.queryObjects', { prototypeObjectId: proto.result.objectId! });
-    const sizes = await cdp.send('Runtime.callFunctionOn', { objectId: objects.objectId!, functionDeclaration: 'function () { return this.map((m) => m.buffer.byteLength); }', returnByValue: true });
-    expect(Math.max(0, ...(sizes.result.value as number[]))).toBeGreaterThan(rowBytes);
+    // The page holds a WebAssembly memory with the lexical rows, shared with the worker that wrote them there: the
+    // server makes the page cross-origin isolated (scripts/serve.ts ISOLATION).
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+    const memory = await rowsMemory(page);
+    expect(memory.shared).toBe(true);
+    expect(memory.bytes).toBeGreaterThan(rowBytes);
 
     const history = liked.map((id, i) => ({ id, readAt: i + 1, likedAt: i + 1 }));
     const expected = recommend(node, history, defaultConfig.ranker, shown.length)!.map((r) => node.items[r.index].id);
@@ -246,5 +262,38 @@ describe('a 17,000-title catalog in the app', () => {
     expect(await page.getByTestId('search-result').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')!))).toEqual(hits);
     expect(await page.evaluate(() => (window as unknown as { __sawIndexing: boolean }).__sawIndexing)).toBe(true);
     expect(errors).toEqual([]);
+  }, 300_000);
+
+  it('without cross-origin isolation takes the rows as pieces into memory of its own, with the same For you list', async () => {
+    // The site serves no COEP: the page cannot share memory with its workers (sparse-scan.ts sharedRowsAvailable).
+    extraHeaders['cross-origin-embedder-policy'] = 'unsafe-none';
+    try {
+      const node = await loadSnapshot(fsReader(snapshotDir), { wasmRows: false });
+      const lexical = node.spaces.get('lexical')!;
+      const rowBytes = lexical.csr!.cols.byteLength + lexical.csr!.values.byteLength;
+      const page = await browser.newPage();
+      await page.addInitScript(WATCH_WORKER_MESSAGES);
+      const errors = trackErrors(page);
+      const liked = [node.items[77].id, node.items[7777].id, node.items[15000].id];
+      for (const id of liked) {
+        await page.goto(`${server.url}?snapshot=./big/#/title/${encodeURIComponent(id)}`);
+        await page.getByTestId('act-like').click({ timeout: 120_000 });
+        await page.locator('[data-testid="act-like"][aria-pressed="true"]').waitFor();
+      }
+      await page.goto(`${server.url}?snapshot=./big/#/for-you`);
+      await page.reload();
+      await page.getByTestId('catalog-link').waitFor({ timeout: 120_000 });
+      expect(await page.evaluate(() => crossOriginIsolated)).toBe(false);
+      const memory = await rowsMemory(page);
+      expect(memory.shared).toBe(false);
+      expect(memory.bytes).toBeGreaterThan(rowBytes);
+      const history = liked.map((id, i) => ({ id, readAt: i + 1, likedAt: i + 1 }));
+      const shown = await page.getByTestId('card').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')!));
+      expect(shown).toEqual(recommend(node, history, defaultConfig.ranker, shown.length)!.map((r) => node.items[r.index].id));
+      expect(await largestFromWorker(page)).toBeLessThan(rowBytes);
+      expect(errors).toEqual([]);
+    } finally {
+      delete extraHeaders['cross-origin-embedder-policy'];
+    }
   }, 300_000);
 });

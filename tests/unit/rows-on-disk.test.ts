@@ -188,6 +188,30 @@ describe('rows left on disk are checked once per file kept (FileCache.note)', ()
     expect(log.indexOf(`heard lexical ${rows.nnz}`)).toBeGreaterThan(log.indexOf(`read ${file}`));
   });
 
+  it('sends downloaded rows whole once checked where the page writes pieces into memory it shares (an answer of true)', async () => {
+    const { cache } = memoryCache();
+    const log: string[] = [];
+    const sent: Uint8Array[] = [];
+    const snap = await loadSnapshot(fsReader(demoSnapshotDir), {
+      ...options(cache),
+      onRowsPiece: (r, piece, at) => {
+        log.push(piece ? `piece ${at} ${piece.byteLength}` : `heard ${r.space}`);
+        if (piece) sent.push(piece.slice());
+        return !piece;
+      },
+    });
+    const rows = snap.rowsOnDisk!.find((r) => r.space === 'lexical')!;
+    expect(rows.sent).toBe(true);
+    expect(log).toEqual(['heard lexical', `piece 0 ${rows.bytes}`]);
+    const file = snap.manifest.spaces.find((s) => s.name === 'lexical')!.file;
+    expect(sent[0]).toEqual(await fsReader(demoSnapshotDir)(file));
+    // Rows that fail their check are not sent: their space comes decoded, or the load refuses them.
+    const { read } = await withLexical((bytes, head) => new DataView(bytes.buffer).setUint16(head, 60000, true));
+    const bad: string[] = [];
+    await expect(loadSnapshot(read, { ...options(memoryCache().cache), onRowsPiece: (_r, piece) => (bad.push(piece ? 'piece' : 'heard'), !piece) })).rejects.toThrow(/column 60000/);
+    expect(bad).toEqual(['heard']);
+  });
+
   it('checks again where the note is not for these rows (another count or dimension, or none), and notes it anew', async () => {
     const { cache, notes, text } = memoryCache();
     await loadSnapshot(fsReader(demoSnapshotDir), options(cache));

@@ -95,4 +95,15 @@ describe('scripts/serve.ts', () => {
     expect((await get('snapshot/missing.json')).status).toBe(404);
     expect((await get('../etc/passwd')).status).toBe(404);
   });
+
+  it('makes the app cross-origin isolated (COOP + COEP) and lets any site embed its files (CORP), on 200s and 304s', async () => {
+    const first = await get('snapshot/items.json');
+    const again = await get('snapshot/items.json', { 'if-none-match': first.headers.etag as string });
+    expect(again.status).toBe(304);
+    for (const res of [first, again]) {
+      expect(res.headers['cross-origin-opener-policy']).toBe('same-origin');
+      expect(res.headers['cross-origin-embedder-policy']).toBe('credentialless');
+      expect(res.headers['cross-origin-resource-policy']).toBe('cross-origin');
+    }
+  });
 });

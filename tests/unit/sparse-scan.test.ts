@@ -3,7 +3,9 @@ import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { compileWat, wasmModuleSource } from '../../scripts/build-wasm.mts';
-import { wasmRows, wasmRowsInSteps } from '../../src/core/math/sparse-scan.ts';
+import { wasmRows, wasmRowsInSteps, wasmRowsMemory } from '../../src/core/math/sparse-scan.ts';
+import { Worker } from 'node:worker_threads';
+import { rng } from '../../src/core/random.ts';
 import { decodeSpaceRows, encodeSpaceData, fromHalf, halfFloatTable } from '../../src/core/snapshot/encoding.ts';
 import type { Space } from '../../src/core/snapshot/format.ts';
 import { scanSpace, scanSpaceSteps } from '../../src/core/vectors.ts';
@@ -20,8 +22,34 @@ function sparseSpace(dense: Float32Array, rows: number, dim: number): Space {
 
 describe('the WebAssembly sparse scan (src/core/math/sparse-scan.ts)', () => {
   it('ships the bytes its text source compiles to (`npm run build:wasm` was run after the last edit)', async () => {
-    const bytes = await compileWat(path.join(mathDir, 'sparse-scan.wat'));
-    expect(readFileSync(path.join(mathDir, 'sparse-scan.wasm.ts'), 'utf8')).toBe(wasmModuleSource('sparse-scan', bytes));
+    const file = path.join(mathDir, 'sparse-scan.wat');
+    const [bytes, shared] = [await compileWat(file), await compileWat(file, true)];
+    expect(readFileSync(path.join(mathDir, 'sparse-scan.wasm.ts'), 'utf8')).toBe(wasmModuleSource('sparse-scan', bytes, shared));
+  });
+
+  it('scans rows another thread wrote into shared memory (a file image, as the snapshot worker writes it) to the same bits', async () => {
+    const dim = 37, rows = 300;
+    const random = rng(7);
+    const dense = Float32Array.from({ length: rows * dim }, () => (random() < 0.2 ? random() * 2 - 1 : 0));
+    const file = encodeSpaceData(dense, rows, dim, 'csr-f16');
+    const space = sparseSpace(dense, rows, dim);
+    const nnz = space.csr!.cols.length;
+    const memory = wasmRowsMemory(rows, nnz, dim, true)!;
+    expect(memory.image.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(memory.image.byteLength).toBe(file.byteLength);
+    // The file's bytes written by a worker thread, piece by piece, straight into the shared image.
+    const worker = new Worker(
+      `const { workerData, parentPort } = require('node:worker_threads');
+       const { image, file } = workerData;
+       for (let at = 0; at < file.length; at += 1000) image.set(file.subarray(at, at + 1000), at);
+       parentPort.postMessage('written');`,
+      { eval: true, workerData: { image: memory.image, file } },
+    );
+    await new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject));
+    await worker.terminate();
+    const q = Float32Array.from({ length: dim }, () => random() * 2 - 1);
+    expect(scanSpace({ ...space, csr: memory.rows }, q)).toEqual(scanSpace(space, q));
+    expect(scanSpace({ ...space, csr: memory.rows }, q)).toEqual(scanSpace({ ...space, csr: wasmRows(space.csr!, dim) }, q));
   });
 
   it('scores every row exactly as the JavaScript scan does (the same float32 bits), empty rows included', () => {

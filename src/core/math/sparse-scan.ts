@@ -8,25 +8,29 @@
 import { halfFloatTable, type CsrRows } from '../snapshot/encoding.ts';
 import type { Space } from '../snapshot/format.ts';
 import { runSteps } from '../steps.ts';
-import { WASM_BASE64 } from './sparse-scan.wasm.ts';
+import { WASM_BASE64, WASM_SHARED_BASE64 } from './sparse-scan.wasm.ts';
 
 interface ScanExports {
   scan(n: number, offsets: number, cols: number, values: number, table: number, q: number, out: number): void;
 }
 
-let compiled: WebAssembly.Module | null | undefined;
+const compiled: { plain?: WebAssembly.Module | null; shared?: WebAssembly.Module | null } = {};
 
-/** The compiled kernel, or null where this realm may not compile WebAssembly (tried once). */
-function kernelModule(): WebAssembly.Module | null {
-  if (compiled === undefined) {
+/**
+ * The compiled kernel, or null where this realm may not compile WebAssembly (tried once); `shared`, the same kernel
+ * over a shared memory (build-wasm.mts), null where there is none (a page that is not cross-origin isolated).
+ */
+function kernelModule(shared = false): WebAssembly.Module | null {
+  const kind = shared ? 'shared' : 'plain';
+  if (compiled[kind] === undefined) {
     try {
       // Synchronous compilation is allowed on a page's thread for modules under 4 KB; this one is ~200 bytes.
-      compiled = new WebAssembly.Module(Uint8Array.from(atob(WASM_BASE64), (c) => c.charCodeAt(0)));
+      compiled[kind] = new WebAssembly.Module(Uint8Array.from(atob(shared ? WASM_SHARED_BASE64 : WASM_BASE64), (c) => c.charCodeAt(0)));
     } catch {
-      compiled = null;
+      compiled[kind] = null;
     }
   }
-  return compiled;
+  return compiled[kind];
 }
 
 const PAGE_BYTES = 65536;
@@ -72,14 +76,24 @@ export function* wasmRowsInSteps(csr: CsrRows, dim: number, chunkBytes: number):
 /** Whether this realm can compile the kernel (a page whose Content-Security-Policy forbids WebAssembly cannot). */
 export const sparseKernelAvailable = (): boolean => kernelModule() !== null;
 
+/** Whether `buffer` is shared memory (the global is missing where a realm may not share memory: not isolated). */
+export const isSharedBuffer = (buffer: unknown): buffer is SharedArrayBuffer => typeof SharedArrayBuffer === 'function' && buffer instanceof SharedArrayBuffer;
+
+/**
+ * Whether the rows' memory can be shared with a worker, which then writes the rows into it itself (snapshot-client.ts):
+ * only a cross-origin isolated page (COOP + COEP headers) may share memory with its workers.
+ */
+export const sharedRowsAvailable = (): boolean => (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true && kernelModule(true) !== null;
+
 /**
  * WebAssembly memory for `n` half-float rows of `dim` with `nnz` non-zeros, and their kernel; undefined where there
  * is no kernel or no memory of that size. The rows sit in it as a `csr-f16` file's image (encoding.ts: the dim, the
  * row offsets, the columns, the half floats), so that a kept file's pieces can be copied straight into `image`
- * (snapshot-client.ts) as well as rows copied into `rows`' views; `rows` is valid once they are filled.
+ * (snapshot-client.ts) as well as rows copied into `rows`' views; `rows` is valid once they are filled. `shared`: the
+ * memory is a SharedArrayBuffer's (only where sharedRowsAvailable), which a worker can fill.
  */
-export function wasmRowsMemory(n: number, nnz: number, dim: number): { image: Uint8Array; rows: CsrRows } | undefined {
-  const module = kernelModule();
+export function wasmRowsMemory(n: number, nnz: number, dim: number, shared = false): { image: Uint8Array; rows: CsrRows } | undefined {
+  const module = kernelModule(shared);
   if (!module) return undefined;
   // Layout: the half-float table, the query, the output, then the file's image (its row offsets 4-aligned).
   const at = { table: 0, q: HALF_TABLE * 4, out: 0, image: 0, offsets: 0, cols: 0, values: 0 };
@@ -92,7 +106,8 @@ export function wasmRowsMemory(n: number, nnz: number, dim: number): { image: Ui
   let memory: WebAssembly.Memory;
   let exports: ScanExports;
   try {
-    memory = new WebAssembly.Memory({ initial: Math.ceil(end / PAGE_BYTES) });
+    const pages = Math.ceil(end / PAGE_BYTES);
+    memory = new WebAssembly.Memory(shared ? { initial: pages, maximum: pages, shared } : { initial: pages });
     exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as ScanExports;
   } catch {
     return undefined; // no memory of that size here: the JavaScript scan reads the rows where they are

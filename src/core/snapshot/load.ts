@@ -330,9 +330,11 @@ export interface LoadOptions {
    * again. Rows that pass come in `Snapshot.rowsOnDisk` marked `sent`; the pieces of rows that fail stop there, and
    * their space comes decoded. `piece` is reused once the call returns (or the promise it returns settles: the next
    * piece waits for it). Rows just downloaded are heard alone once their download is in, but not sent: the page
-   * reads them from the file cache once the load ends (snapshot-client.ts).
+   * reads them from the file cache once the load ends (snapshot-client.ts). Except where the call without a piece
+   * answers true: pieces then go straight into memory the page shares (no copy is held on their way), and the
+   * downloaded rows go as one piece once checked, `sent`.
    */
-  onRowsPiece?: (rows: RowsOnDisk, piece?: Uint8Array, at?: number) => void | Promise<void>;
+  onRowsPiece?: (rows: RowsOnDisk, piece?: Uint8Array, at?: number) => void | boolean | Promise<void | boolean>;
   /**
    * Hears the titles (`titlesBySlice`) as soon as items.json is in and cut, while the other files still come, where
    * some space's rows may be left on disk (`rowsOnDisk`: a large catalog); the load ends once the promise it may
@@ -511,11 +513,12 @@ function rowsLeftOnDisk(manifest: Manifest, cache: FileCache, denseLimit: number
     const rows = rowsOf(p, (manifest.files[p].bytes - 4 * (manifest.itemCount + 2)) / 4);
     return Number.isInteger(rows.nnz) && rows.nnz >= 0 ? rows : undefined;
   };
-  // The page is told of them alone (no piece), so that it makes room for them.
+  // The page is told of them alone (no piece), so that it makes room for them; `shared`: whether that room is
+  // memory the pieces are written into straight (LoadOptions.onRowsPiece).
   const announced = (p: string) => {
     const rows = planned(p);
-    if (rows && pieces) void pieces(rows, undefined, undefined);
-    return rows;
+    const answer = rows && pieces ? Promise.resolve(pieces(rows, undefined, undefined)).catch(() => undefined) : undefined;
+    return { rows, shared: answer?.then((a) => a === true) ?? Promise.resolve(false) };
   };
   const passed = (p: string, nnz: number, sent: boolean) => {
     left.set(p, { ...rowsOf(p, nnz), ...(sent ? { sent } : {}) });
@@ -543,13 +546,15 @@ function rowsLeftOnDisk(manifest: Manifest, cache: FileCache, denseLimit: number
       // Only a file the cache holds: a download's rows are not sent, and room made for them now would be held
       // beside the download (at 100k titles a cold visit's peak went 370 → 394 MiB).
       if (!(await cache.holds!(manifest.files[p]).catch(() => false))) return false;
-      const coming = announced(p);
+      const coming = announced(p).rows;
       const send = coming && pieces;
       // Checked on an earlier visit: only the checksum (scan) tells now whether these are still the same bytes.
       const check = coming && (await checkedBefore(p, coming.nnz)) ? undefined : newCheck(p);
       const visit = (piece: Uint8Array, at: number) => {
         check?.feed(piece, at);
-        return check && !check.ok ? undefined : send?.(coming!, piece, at);
+        if (check && !check.ok) return undefined;
+        const sent = send?.(coming!, piece, at);
+        return sent instanceof Promise ? sent.then(() => undefined) : undefined;
       };
       const scanned = await cache.scan!(manifest.files[p], SCAN_PIECE, visit).catch(() => false);
       return scanned && (check ? checkedNow(p, check, !!send) : passed(p, coming!.nnz, !!send));
@@ -558,13 +563,15 @@ function rowsLeftOnDisk(manifest: Manifest, cache: FileCache, denseLimit: number
       if (!(await cache.holds!(manifest.files[p]).catch(() => false))) return false;
       // The page makes room for them while they are checked and the load ends (a fresh 60 MB at 100k titles: ~0.2 s
       // of page faults on a slow machine), now that their download is in: not before, beside every other download.
-      announced(p);
+      const { rows: coming, shared } = announced(p);
       const check = newCheck(p);
       check.feed(bytes, 0);
       // Not sent: the page has them read from disk again once the load ends (the worker's copy can go meanwhile). Sent
       // while this worker still holds the downloaded copy, they would be held twice (measured at 100k titles, when
-      // the page read them from disk that early: a renderer peak of 395–449 MiB against 362–377).
-      return checkedNow(p, check, false);
+      // the page read them from disk that early: a renderer peak of 395–449 MiB against 362–377). Unless the page's
+      // room is shared: the download is then written straight into it, where the room is made now anyway.
+      const sent = check.ok && !!coming && (await shared) && (await Promise.resolve(pieces!(rowsOf(p, check.nonZeros), bytes, 0)).then(() => true, () => false));
+      return checkedNow(p, check, sent);
     },
   };
 }
