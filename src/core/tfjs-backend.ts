@@ -35,6 +35,11 @@ async function tryBackend(name: StyleBackend, options: ChooseBackendOptions): Pr
       await import('@tensorflow/tfjs-backend-webgpu'); // registers 'webgpu' itself when navigator.gpu exists
     } else if (name === 'wasm') {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
+      // One thread, also on a cross-origin isolated page (scripts/serve.ts ISOLATION), where the backend would pick
+      // its threaded build: that build's threads do not start from our module workers (their script fails there:
+      // the style worker died with an uncaught ErrorEvent in Chromium), and one thread is what every measurement of
+      // it was made with. Before findBackend, which starts the backend.
+      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
       // setWasmPaths only counts before the backend first initialises (and throws after a failed start).
       if (options.wasmPaths !== undefined && !tf.findBackend('wasm')) wasm.setWasmPaths(options.wasmPaths);
       registerWasmTrainingKernels();

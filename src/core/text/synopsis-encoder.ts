@@ -84,7 +84,12 @@ function configureModelSource(settings: ModelSourceSettings): void {
   if (settings.localModelPath !== undefined) env.localModelPath = settings.localModelPath;
   if (settings.wasmPaths !== undefined) {
     const wasm = env.backends.onnx.wasm;
-    if (wasm) wasm.wasmPaths = settings.wasmPaths;
+    if (wasm) {
+      wasm.wasmPaths = settings.wasmPaths;
+      // One thread, as on a page that is not cross-origin isolated (the app's is: scripts/serve.ts ISOLATION): ONNX
+      // Runtime would start helper threads from its script there, which our module workers were never tested with.
+      wasm.numThreads = 1;
+    }
   }
 }
 
