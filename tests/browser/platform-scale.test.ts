@@ -74,6 +74,14 @@ async function rowsMemory(page: Page): Promise<{ bytes: number; shared: boolean 
   if (largest.exceptionDetails) throw new Error(`the page's memories could not be read: ${largest.exceptionDetails.text}`);
   return largest.result.value ?? { bytes: 0, shared: false };
 }
+/** Likes each title on its own page of the snapshot in `folder` (each a load of the catalog). */
+async function like(page: Page, folder: string, ids: string[]): Promise<void> {
+  for (const id of ids) {
+    await page.goto(`${server.url}?snapshot=./${folder}/#/title/${encodeURIComponent(id)}`);
+    await page.getByTestId('act-like').click({ timeout: 120_000 });
+    await page.locator('[data-testid="act-like"][aria-pressed="true"]').waitFor();
+  }
+}
 const largestFromWorker = (page: Page) => page.evaluate(() => (window as unknown as { __largestFromWorker: number }).__largestFromWorker);
 let browser: Browser;
 let server: Awaited<ReturnType<typeof serveDist>>;
@@ -105,11 +113,7 @@ describe('a 17,000-title catalog in the app', () => {
     await page.addInitScript(WATCH_WORKER_MESSAGES);
     const errors = trackErrors(page);
     const liked = [node.items[120].id, node.items[4321].id, node.items[9876].id];
-    for (const id of liked) {
-      await page.goto(`${server.url}?snapshot=./big/#/title/${encodeURIComponent(id)}`);
-      await page.getByTestId('act-like').click({ timeout: 120_000 });
-      await page.locator('[data-testid="act-like"][aria-pressed="true"]').waitFor();
-    }
+    await like(page, 'big', liked);
     // The likes were one load, the first visit: the worker downloaded the lexical rows, kept them, checked them, and
     // read them back from disk to the page piece by piece (load.ts rowsOnDisk): no message holds them whole.
     const rowBytes = lexical.csr!.cols.byteLength + lexical.csr!.values.byteLength;
@@ -220,11 +224,7 @@ describe('a 17,000-title catalog in the app', () => {
     const page = await browser.newPage();
     await page.addInitScript(FIRST_CARDS);
     const errors = trackErrors(page);
-    for (const id of liked) {
-      await page.goto(`${server.url}?snapshot=./contradicting/#/title/${encodeURIComponent(id)}`);
-      await page.getByTestId('act-like').click({ timeout: 120_000 });
-      await page.locator('[data-testid="act-like"][aria-pressed="true"]').waitFor();
-    }
+    await like(page, 'contradicting', liked);
     await page.goto(`${server.url}?snapshot=./contradicting/#/for-you`);
     await page.reload(); // a new load: the hash change alone kept the page and its catalog
     await page.getByTestId('catalog-link').waitFor({ timeout: 120_000 });
@@ -275,11 +275,7 @@ describe('a 17,000-title catalog in the app', () => {
       await page.addInitScript(WATCH_WORKER_MESSAGES);
       const errors = trackErrors(page);
       const liked = [node.items[77].id, node.items[7777].id, node.items[15000].id];
-      for (const id of liked) {
-        await page.goto(`${server.url}?snapshot=./big/#/title/${encodeURIComponent(id)}`);
-        await page.getByTestId('act-like').click({ timeout: 120_000 });
-        await page.locator('[data-testid="act-like"][aria-pressed="true"]').waitFor();
-      }
+      await like(page, 'big', liked);
       await page.goto(`${server.url}?snapshot=./big/#/for-you`);
       await page.reload();
       await page.getByTestId('catalog-link').waitFor({ timeout: 120_000 });
