@@ -77,9 +77,8 @@ export async function loadSnapshotOffThread(base: URL, options: SnapshotLoad): P
       if (!c?.of(r)) coming.set(r.space, (c = new RowsComing(r, touch, shared)));
       return c;
     };
-    // Told first that rows may come (room is made for them, shared where it can be), then their pieces, or, where
-    // the worker writes them, how far it has.
-    const onRowsPiece: RowsPieceSink = (r, piece, at) => (piece ? coming.get(r.space)?.take(r, piece, at!) : at === undefined ? comingFor(r).shared : coming.get(r.space)?.written(r, at));
+    // Told first that rows may come (room is made for them, shared where it can be), then what RowsComing.hear takes.
+    const onRowsPiece: RowsPieceSink = (r, piece, at) => (piece || at !== undefined ? coming.get(r.space) : comingFor(r))?.hear(r, piece, at);
     const rowsOnDisk = sparseKernelAvailable();
     // The ranker's part of every title (a first ranking before the titles), as soon as items.json is in: a title
     // object per row is made while the rows come.
@@ -96,8 +95,7 @@ export async function loadSnapshotOffThread(base: URL, options: SnapshotLoad): P
       const announced = coming.get(r.space);
       const c = announced?.of(r) && (announced.empty || announced.shared) ? announced : new RowsComing(r, touch, shared);
       coming.delete(r.space);
-      const sink: RowsPieceSink = (_, piece, at) => (piece ? c.take(r, piece, at!) : at !== undefined ? c.written(r, at) : undefined);
-      if (!(await handle.call((remote, progress) => remote.keptRows(r, progress(sink, true), c.shared), limits)))
+      if (!(await handle.call((remote, progress) => remote.keptRows(r, progress((_, piece, at) => c.hear(r, piece, at), true), c.shared), limits)))
         throw new KeptRowsLost(`the rows of ${r.space} left in the file cache could not be read back`);
       return c.rows;
     };
@@ -255,8 +253,16 @@ class RowsComing {
     return this.done && isSharedBuffer(image?.buffer) ? image : undefined;
   }
 
+  /**
+   * What the worker says of these rows (workers/protocol.ts RowsPieceSink): their next piece (`take`), how far it
+   * wrote them into the shared room (`written`), or, with neither, that they may come: answered with that room.
+   */
+  hear(r: RowsOnDisk, piece?: Uint8Array, at?: number): ArrayBuffer | Uint8Array | undefined {
+    return piece ? this.take(r, piece, at!) : at !== undefined ? this.written(r, at) : this.shared;
+  }
+
   /** The worker wrote these rows into the shared room up to byte `at` (they are used once all are there). */
-  written(r: RowsOnDisk, at: number): undefined {
+  private written(r: RowsOnDisk, at: number): undefined {
     if (this.shared && this.of(r) && at === this.shared.byteLength) {
       this.received = at;
       this.done!(this.memory!.rows);
@@ -265,7 +271,7 @@ class RowsComing {
   }
 
   /** The next piece of these rows (another file's, or one out of order, is not taken). */
-  take(r: RowsOnDisk, piece: Uint8Array, at: number): ArrayBuffer | undefined {
+  private take(r: RowsOnDisk, piece: Uint8Array, at: number): ArrayBuffer | undefined {
     const image = this.memory?.image;
     if (!this.done || !image || !this.of(r) || at !== this.received || at + piece.byteLength > image.byteLength) return undefined;
     image.set(piece, at);

@@ -513,12 +513,11 @@ function rowsLeftOnDisk(manifest: Manifest, cache: FileCache, denseLimit: number
     const rows = rowsOf(p, (manifest.files[p].bytes - 4 * (manifest.itemCount + 2)) / 4);
     return Number.isInteger(rows.nnz) && rows.nnz >= 0 ? rows : undefined;
   };
-  // The page is told of them alone (no piece), so that it makes room for them; `shared`: whether that room is
+  // The page is told of them alone (no piece), so that it makes room for them; its answer is true where that room is
   // memory the pieces are written into straight (LoadOptions.onRowsPiece).
   const announced = (p: string) => {
     const rows = planned(p);
-    const answer = rows && pieces ? Promise.resolve(pieces(rows, undefined, undefined)).catch(() => undefined) : undefined;
-    return { rows, shared: answer?.then((a) => a === true) ?? Promise.resolve(false) };
+    return { rows, answer: rows && pieces ? Promise.resolve(pieces(rows, undefined, undefined)).catch(() => undefined) : undefined };
   };
   const passed = (p: string, nnz: number, sent: boolean) => {
     left.set(p, { ...rowsOf(p, nnz), ...(sent ? { sent } : {}) });
@@ -563,14 +562,14 @@ function rowsLeftOnDisk(manifest: Manifest, cache: FileCache, denseLimit: number
       if (!(await cache.holds!(manifest.files[p]).catch(() => false))) return false;
       // The page makes room for them while they are checked and the load ends (a fresh 60 MB at 100k titles: ~0.2 s
       // of page faults on a slow machine), now that their download is in: not before, beside every other download.
-      const { rows: coming, shared } = announced(p);
+      const { rows: coming, answer } = announced(p);
       const check = newCheck(p);
       check.feed(bytes, 0);
       // Not sent: the page has them read from disk again once the load ends (the worker's copy can go meanwhile). Sent
       // while this worker still holds the downloaded copy, they would be held twice (measured at 100k titles, when
       // the page read them from disk that early: a renderer peak of 395–449 MiB against 362–377). Unless the page's
       // room is shared: the download is then written straight into it, where the room is made now anyway.
-      const sent = check.ok && !!coming && (await shared) && (await Promise.resolve(pieces!(rowsOf(p, check.nonZeros), bytes, 0)).then(() => true, () => false));
+      const sent = check.ok && !!coming && (await answer) === true && (await Promise.resolve(pieces!(rowsOf(p, check.nonZeros), bytes, 0)).then(() => true, () => false));
       return checkedNow(p, check, sent);
     },
   };
