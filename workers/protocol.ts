@@ -20,7 +20,7 @@ import type { LoadProgress, SnapshotProfile } from '../src/core/snapshot/load.ts
 import type { SnapshotMessage } from '../src/core/snapshot/transfer.ts';
 import type { RowsOnDisk } from '../src/core/snapshot/snapshot.ts';
 import type { Title } from '../src/core/snapshot/format.ts';
-import type { RankingCore, TitlesText } from '../src/core/snapshot/titles.ts';
+import type { RankingCore } from '../src/core/snapshot/titles.ts';
 import type {
   SavedStyleWeights,
   StyleEmbedding,
@@ -182,7 +182,8 @@ export type RowsPieceSink = (rows: RowsOnDisk, piece?: Uint8Array, at?: number) 
 export interface SnapshotWorkerApi {
   /**
    * Loads the snapshot exactly as loadSnapshot does on the page (the same checks, the same file cache), and
-   * transfers the decoded snapshot back, less its titles: bytes of total arrive through `onProgress`; the rows of a
+   * transfers the decoded snapshot back, its titles as items.json's bytes cut into them (`titles`, for the page to
+   * parse and check: titles.ts TitleSlices) where the file can be cut so: bytes of total arrive through `onProgress`; the rows of a
    * kept file it leaves on disk through `onRowsPiece` as they are checked (`request.rowsOnDisk`; load.ts
    * `onRowsPiece`), each piece transferred (the page answers with the piece's buffer, for the next piece); and, as
    * soon as items.json is in and before those rows, what the ranker reads of every title through `onRankingCore`
@@ -197,12 +198,10 @@ export interface SnapshotWorkerApi {
    */
   keptRows(rows: RowsOnDisk, onRowsPiece: RowsPieceSink, shared?: Uint8Array): Promise<boolean>;
   /**
-   * The loaded snapshot's titles `start` to `end` (exclusive), checked: the page asks slice by slice, in catalog
-   * order. Where items.json was cut into slices, as their checked JSON (titles.ts TitlesText: the page parses it).
+   * Where `load` could not cut items.json into its titles (its message has no `titles`), the titles it checked whole,
+   * `start` to `end` (exclusive): the page asks slice by slice, in catalog order, each once.
    */
-  items(start: number, end: number): Title[] | TitlesText;
-  /** The titles at these rows, checked, out of order: a page's first cards, before the slices reach them. */
-  titlesAt(rows: number[]): Title[];
+  items(start: number, end: number): Title[];
 }
 
 // ---- sentiment worker (workers/sentiment.worker.ts): how positive a reader's note reads ----

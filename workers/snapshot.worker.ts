@@ -1,13 +1,14 @@
 /**
  * The snapshot loader in a Web Worker (comlink): downloads (or takes from the file cache) every file the page
- * needs, checks sizes and SHA-256, parses and validates the items and decodes the spaces here, and transfers the
- * result to the page without a copy, so none of that work lands on the page's thread; the titles follow in slices
- * (transfer.ts says why), each parsed and checked as the page asks for it (titles.ts TitleSlices), so that the page
- * takes one in while the next is parsed. Large sparse rows are checked and left in the file cache, and go to the page
- * piece by piece, into its WebAssembly memory (load.ts `rowsOnDisk`), so they are never held twice; the ranking core
- * of the titles goes as soon as items.json is in (titles.ts RankingCore). A thin adapter over
- * src/core/snapshot/load.ts; created by src/app/snapshot-client.ts, one load per worker. The synopsis pages are
- * left to the page (load.ts synopsisPages), which reads them as it needs them.
+ * needs, checks sizes and SHA-256, decodes the spaces and cuts items.json into its titles here, and transfers the
+ * result to the page without a copy, so none of that work lands on the page's thread. The page parses and checks
+ * the titles a slice per task (titles.ts TitleSlices) and stops this worker once the load is done: its heap, and the
+ * downloads it still holds until that heap is next collected, go at once (at 100k titles 35–90 MiB). Large sparse
+ * rows are checked and left in the file cache, and go to the page piece by piece, into its WebAssembly memory
+ * (load.ts `rowsOnDisk`), so they are never held twice; the ranking core of the titles goes as soon as items.json is
+ * in (titles.ts RankingCore). A thin adapter over src/core/snapshot/load.ts; created by src/app/snapshot-client.ts,
+ * one load per worker. The synopsis pages are left to the page (load.ts synopsisPages), which reads them as it needs
+ * them.
  */
 import * as Comlink from 'comlink';
 import { snapshotFileCache, withKeptManifest } from '../src/core/snapshot/file-cache.ts';
@@ -19,8 +20,8 @@ import { isSharedBuffer } from '../src/core/math/sparse-scan.ts';
 import type { RowsOnDisk } from '../src/core/snapshot/snapshot.ts';
 import type { RowsPieceSink, SnapshotLoadRequest, SnapshotWorkerApi } from './protocol.ts';
 
+/** Titles checked whole (items.json could not be cut), until the page has taken each. */
 let items: Array<Title | undefined> = [];
-let titles: TitleSlices | undefined;
 
 /** Pieces of rows on their way to the page at once; the next waits for one to come back. */
 const PIECES_OUT = 4;
@@ -74,15 +75,10 @@ const api: SnapshotWorkerApi = {
     };
     const snapshot = await loadSnapshot(withKeptManifest(httpReader(base), base), { profile: request.profile, cache, onProgress, synopses: 'lazy', wasmRows: false, rowsOnDisk: request.rowsOnDisk, ...(onRowsPiece ? { onRowsPiece: sendPieces(onRowsPiece) } : {}), onTitles, titlesBySlice: true });
     items = snapshot.items;
-    titles = snapshot.titles;
     const { message, transfer } = snapshotMessage(snapshot);
     return Comlink.transfer(message, transfer);
   },
   items(start: number, end: number) {
-    if (titles) {
-      const text = titles.sliceText(start, end);
-      return Comlink.transfer(text, [text.json.buffer]);
-    }
     // Each title goes to the page once: letting go of the sent ones keeps the worker's copy and the page's from
     // both being whole at the same time (100k titles: ~50 MiB each).
     const slice = items.slice(start, end);
@@ -94,10 +90,6 @@ const api: SnapshotWorkerApi = {
     const cache = snapshotFileCache();
     const send = sendPieces(onRowsPiece, shared);
     return !!cache?.scan && (await cache.scan({ sha256: rows.sha256, bytes: rows.bytes }, SCAN_PIECE, async (piece, at) => void (await send(rows, piece, at))));
-  },
-  titlesAt(rows: number[]) {
-    if (!titles) throw new Error('the titles were not cut into slices');
-    return titles.titlesAt(rows);
   },
 };
 

@@ -1,9 +1,10 @@
 /**
  * Loads the snapshot in the snapshot worker (workers/snapshot.worker.ts), on the shared worker protocol: the
- * downloads, SHA-256 checks, JSON parsing, validation and decoding all run off the page's thread, and the decoded
- * snapshot is transferred back without a copy, its titles in slices. The worker lives for one load. Where a worker cannot run (it fails
- * to start or crashes), the same loader runs on the page, so the app still opens; a broken snapshot is refused
- * with the loader's own message either way.
+ * downloads, SHA-256 checks, decoding and the cutting of items.json into its titles all run off the page's thread,
+ * and the decoded snapshot is transferred back without a copy; the page parses and checks the titles a slice per
+ * task. The worker lives for one load, and is stopped as soon as the page needs nothing more from it. Where a worker
+ * cannot run (it fails to start or crashes), the same loader runs on the page, so the app still opens; a broken
+ * snapshot is refused with the loader's own message either way.
  */
 import * as Comlink from 'comlink';
 import type { LoadProgress, SnapshotProfile } from '../core/snapshot/load.ts';
@@ -14,10 +15,10 @@ import type { RowsOnDisk, Snapshot } from '../core/snapshot/snapshot.ts';
 import { indexItems, type Manifest, type Title } from '../core/snapshot/format.ts';
 import type { CsrRows } from '../core/snapshot/encoding.ts';
 import { snapshotFromMessage, type SnapshotMessage } from '../core/snapshot/transfer.ts';
-import { coreHolds, coreId, titlesOfText, type RankingCore, type TitlesText } from '../core/snapshot/titles.ts';
+import { coreHolds, coreId, TitleSlices, type RankingCore } from '../core/snapshot/titles.ts';
 import type { Catalog as RankedCatalog, RankedTitle } from '../core/rank/signals.ts';
 import type { RowsPieceSink, SnapshotWorkerApi } from '../../workers/protocol.ts';
-import { isWorkerCrash, WorkerHandle, type CallLimits } from './worker-rpc.ts';
+import { isWorkerCrash, WorkerHandle } from './worker-rpc.ts';
 import { takeEarlyWorker } from './early-worker.ts';
 import { pauseAfter, yieldToPage } from './yield.ts';
 
@@ -26,7 +27,10 @@ export interface SnapshotLoad {
   onProgress?: (p: LoadProgress) => void;
   /** Give the load up when no byte arrives and nothing finishes for this long (config.workers.snapshot). */
   stallMs: number;
-  /** Titles per message from the worker, and how many such messages are asked for at once (config.workers.snapshot). */
+  /**
+   * Titles parsed and checked per task, and, where the worker checked them whole (items.json could not be cut), how
+   * many such slices are asked of it at once (config.workers.snapshot).
+   */
   itemSlice: number;
   slicesAhead: number;
   /** Bytes of sparse rows moved into WebAssembly memory per step (config.workers.snapshot.rowChunkBytes). */
@@ -43,8 +47,8 @@ export interface SnapshotLoad {
 
 /**
  * A catalog the ranker can rank before the page has its titles (SnapshotLoad.onPreview): the snapshot's spaces and
- * models, and of each title only what the ranker reads. `titlesAt` asks the snapshot worker for the titles a page
- * shows, checked, while the load runs.
+ * models, and of each title only what the ranker reads. `titlesAt` gives the titles a page shows, checked, while the
+ * rest are still being taken in.
  */
 export interface CatalogPreview extends RankedCatalog {
   manifest: Manifest;
@@ -63,6 +67,7 @@ export async function loadSnapshotOffThread(base: URL, options: SnapshotLoad): P
     // The worker the page started before its bundle, if it did (early-worker.ts); else one started now.
     spawn: () => takeEarlyWorker() ?? new Worker(new URL('../../workers/snapshot.worker.ts', import.meta.url), { type: 'module' }),
   });
+  let ended = false;
   try {
     const limits = { what: 'loading the snapshot', stallMs: options.stallMs };
     // Rows the worker leaves in the file cache come to the page piece by piece, straight into WebAssembly memory, so
@@ -87,7 +92,17 @@ export async function loadSnapshotOffThread(base: URL, options: SnapshotLoad): P
       cored = previewTitlesOf(core, pauseAfter(options.stepBudgetMs));
       cored.catch(() => undefined); // awaited below, unless the rows fail first
     };
-    const message = await handle.call((remote, progress) => remote.load({ base: base.href, profile, rowsOnDisk }, progress(options.onProgress), progress(onRowsPiece, true), options.onPreview && progress(onRankingCore)), limits);
+    // Progress comes on a channel of its own, which may deliver a report after the load's answer: none is heard once
+    // the load has ended (a late one would show the bar again over a loaded catalog).
+    const onProgress = (p: LoadProgress) => !ended && options.onProgress?.(p);
+    const message = await handle.call((remote, progress) => remote.load({ base: base.href, profile, rowsOnDisk }, progress(onProgress), progress(onRowsPiece, true), options.onPreview && progress(onRankingCore)), limits);
+    // The titles as the worker cut items.json (none where it could not: it then sends them checked, in slices).
+    const slices = message.titles && TitleSlices.fromBytes(message.titles, message.manifest);
+    if (message.titles && !slices) throw new Error('the snapshot worker cut items.json into other titles than the manifest lists');
+    delete message.titles;
+    // With the titles here, the worker has nothing left to do once the rows are in: stopped then, its heap goes at once
+    // (at 100k titles a renderer peak 25–45 MiB lower, and a cold visit's download is not held until it is collected).
+    const doneWithWorker = () => slices && handle.stop();
     const rowsOf = async (r: RowsOnDisk): Promise<CsrRows> => {
       if (r.sent) return comingFor(r).rows;
       // Read again from the file cache, into the room made for them (unless pieces of a check that failed came there).
@@ -114,17 +129,20 @@ export async function loadSnapshotOffThread(base: URL, options: SnapshotLoad): P
     if (cored && options.onPreview && !message.sequence && message.rowsOnDisk?.length) {
       // The rows first, then the ranking and its cards: the titles wait (the page's thread is what both need).
       await rowsIn();
+      doneWithWorker();
       const titles = await cored;
-      preview = titles && previewOf(message, titles, (rows) => handle.call((remote) => remote.titlesAt(rows), limits));
+      preview = titles && slices && previewOf(message, titles, async (rows) => slices.titlesAt(rows));
       if (preview) await options.onPreview(preview).catch(() => undefined);
     }
-    // Rows left on disk are read while the titles come (no buffer of them is held twice meanwhile): the worker
-    // parses each slice of titles when it is asked for (titles.ts), and need not wait for the rows.
-    const titles = takeTitles(handle, message.manifest.itemCount, options.itemSlice, options.slicesAhead, limits, preview);
+    // Rows left on disk are read while the titles are taken in (no buffer of them is held twice meanwhile).
+    const count = message.manifest.itemCount;
+    const next: SliceOf = slices ? async (start, end) => (await yieldToPage(), slices.slice(start, end)) : (start, end) => handle.call((remote) => remote.items(start, end), limits);
+    const titles = takeTitles(next, count, options.itemSlice, slices ? 1 : options.slicesAhead, preview);
     titles.catch(() => undefined); // awaited below, unless the rows fail first
     await rowsIn();
+    doneWithWorker();
     const { items, indexOf } = await titles;
-    // The last slice's message was a task; what the page does with the whole catalog (drawing, ranking) starts in the next.
+    // The last slice was a task; what the page does with the whole catalog (drawing, ranking) starts in the next.
     await yieldToPage();
     const snapshot = withSynopsisPages(snapshotFromMessage(message, items, indexOf), base);
     if (preview && preview.indexOf === indexOf) {
@@ -136,35 +154,36 @@ export async function loadSnapshotOffThread(base: URL, options: SnapshotLoad): P
   } catch (e) {
     if (!isWorkerCrash(e) && !(e instanceof KeptRowsLost)) throw e;
     console.warn(`toonpick: loading the snapshot on the page: ${(e as Error).message}`);
+    ended = true;
     const snapshot = await loadSnapshot(withKeptManifest(httpReader(base), base), { profile, onProgress: options.onProgress, cache: snapshotFileCache(), synopses: 'lazy' });
     return withSynopsisPages(snapshot, base);
   } finally {
+    ended = true;
     handle.stop();
   }
 }
 
+/** Titles `start` to `end` (exclusive), checked: parsed here, or from the worker. */
+type SliceOf = (start: number, end: number) => Promise<Title[]>;
+
 /**
- * The titles from the worker, a slice at a time (one message, one task each), `ahead` slices asked for at once: the
- * worker parses and checks the next ones (titles.ts TitleSlices) while the page takes this one in, instead of
- * waiting for each request to cross back. A slice comes as its checked JSON (titles.ts TitlesText), parsed here.
+ * The titles a slice at a time (one task each), `ahead` slices asked for at once (the worker checks the next ones
+ * while the page takes this one in, instead of waiting for each request to cross back).
  */
-async function takeTitles(handle: WorkerHandle<SnapshotWorkerApi>, count: number, itemSlice: number, ahead: number, limits: CallLimits, preview?: Preview): Promise<{ items: Title[]; indexOf: Map<string, number> }> {
+async function takeTitles(next: SliceOf, count: number, itemSlice: number, ahead: number, preview?: Preview): Promise<{ items: Title[]; indexOf: Map<string, number> }> {
   const items: Title[] = [];
   // A preview's titles are replaced by the real ones as they come, while they are what its core said (then its
   // index by id is theirs too): the page never holds both whole.
   let same = !!preview;
   let indexOf = preview?.indexOf ?? new Map<string, number>();
-  const asked: Promise<Title[] | TitlesText>[] = [];
+  const asked: Promise<Title[]>[] = [];
   let from = 0;
   const ask = () => {
-    for (; asked.length < Math.max(1, ahead) && from < count; from += itemSlice) {
-      const start = from;
-      asked.push(handle.call<Title[] | TitlesText>((remote) => remote.items(start, Math.min(count, start + itemSlice)), limits));
-    }
+    for (; asked.length < Math.max(1, ahead) && from < count; from += itemSlice) asked.push(next(from, Math.min(count, from + itemSlice)));
   };
   for (ask(); asked.length; ask()) {
     const slice = await asked.shift()!;
-    for (const t of Array.isArray(slice) ? slice : titlesOfText(slice)) {
+    for (const t of slice) {
       const i = items.push(t) - 1;
       if (same && coreHolds(preview!.items[i], t)) {
         // The core's id (the index's key) and genre list, equal to the title's: the page keeps one copy of each id,

@@ -280,10 +280,11 @@ export interface WorkerLimits {
   /** Loading the sequence model, or scoring one history (the page then ranks on its own thread). */
   sequence: { callMs: number };
   /**
-   * Loading the snapshot: given up when no byte arrives and no file finishes for this long. The titles come to the
-   * page `itemSlice` at a time, one message each: receiving a message is one task on the page's thread, and 100k
-   * titles in one would block it for ~150 ms; `slicesAhead` of them are asked for at once, so that the worker
-   * parses the next while the page takes one in. Before they come, the page moves the sparse rows into WebAssembly
+   * Loading the snapshot: given up when no byte arrives and no file finishes for this long. The page parses and
+   * checks the titles `itemSlice` at a time, one task each (100k titles at once would block it for ~150 ms); where
+   * the worker checked them whole (items.json could not be cut into them), they come `itemSlice` to a message, and
+   * `slicesAhead` of those are asked for at once, so that the worker sends the next while the page takes one in.
+   * Before they come, the page moves the sparse rows into WebAssembly
    * memory (math/sparse-scan.ts), `rowChunkBytes` per task (4 MiB a task took 57–68 ms in a slow Chromium; the
    * first pieces run before their code is optimised).
    */

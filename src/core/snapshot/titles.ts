@@ -57,23 +57,17 @@ const nameOf = (t: unknown, i: number) => (isObject(t) && typeof t.id === 'strin
 
 /**
  * One entry of items.json checked (row `i`): TitleSchema (naming the item by id, else by position), its id not in
- * `indexOf` yet (then added), its covers allowed; a synopsis only where the manifest has no pages. `changed`, when
- * given, hears that the checked title is not the entry as parsed (TitleSchema's output, or a synopsis dropped).
+ * `indexOf` yet (then added), its covers allowed; a synopsis only where the manifest has no pages.
  */
-function titleCheck(manifest: Manifest): (t: unknown, i: number, indexOf: Map<string, number>, changed?: () => void) => Title {
+function titleCheck(manifest: Manifest): (t: unknown, i: number, indexOf: Map<string, number>) => Title {
   const f = manifest.items;
   const origins = manifest.coverOrigins ?? [];
   const covers = `a path inside the snapshot${origins.length ? ` or an https URL on ${origins.join(', ')}` : ' (covers on other origins need the manifest\'s coverOrigins)'}`;
-  return (t, i, indexOf, changed) => {
-    const accepted = acceptedTitle(t);
-    const item = accepted ?? parseWith(TitleSchema, t, f, { item: nameOf(t, i), skip: 0 });
-    if (!accepted) changed?.();
+  return (t, i, indexOf) => {
+    const item = acceptedTitle(t) ?? parseWith(TitleSchema, t, f, { item: nameOf(t, i), skip: 0 });
     // Synopses live in items.json unless the manifest keeps them in pages (filled in from there).
     if (manifest.details) {
-      if (item.synopsis !== undefined) {
-        delete item.synopsis;
-        changed?.();
-      }
+      if (item.synopsis !== undefined) delete item.synopsis;
     } else if (item.synopsis === undefined) throw new DataError(f, 'must be a string', { item: item.id, field: 'synopsis' });
     if (indexOf.has(item.id)) throw new DataError(f, 'repeats an id', { item: item.id, field: 'id' });
     indexOf.set(item.id, i);
@@ -144,11 +138,12 @@ export function arrayElements(b: Uint8Array): { starts: Uint32Array; ends: Uint3
 }
 
 /**
- * items.json's titles, parsed and checked a slice at a time, in order, as they are asked for (the snapshot worker:
- * its page takes one slice in while the next is parsed, and the worker never holds the whole file's text and titles
- * at once — at 100k titles ~30 MB of text and as much again of objects). Each title is checked as validateItems
- * checks it, with the same error; each id against those of every slice before. Undefined (`of`) where the file
- * cannot be cut into as many elements as the manifest says: validateItems then checks it whole and names the fault.
+ * items.json's titles, parsed and checked a slice at a time, in order, as they are asked for (the page: the snapshot
+ * worker cuts the file and hands it over, `toBytes`, and the page takes in one slice per task, never holding the
+ * whole file's text and titles at once — at 100k titles ~30 MB of text and as much again of objects). Each title is
+ * checked as validateItems checks it, with the same error; each id against those of every slice before. Undefined
+ * (`of`) where the file cannot be cut into as many elements as the manifest says: validateItems then checks it whole
+ * and names the fault.
  */
 export class TitleSlices {
   private next = 0;
@@ -168,33 +163,29 @@ export class TitleSlices {
     return at && at.starts.length === manifest.itemCount ? new TitleSlices(bytes, manifest, at) : undefined;
   }
 
+  /** The file and where its titles lie, as the worker hands them to the page (their buffers to transfer); none sliced yet. */
+  toBytes(): TitleBytes {
+    if (this.next !== 0 || !this.bytes) throw new Error('titles were sliced already');
+    return { bytes: this.bytes, starts: this.at.starts, ends: this.at.ends };
+  }
+
+  /** Back from `toBytes` (on the page), or undefined where they are not a cut of as many titles as the manifest says. */
+  static fromBytes(t: TitleBytes, manifest: Manifest): TitleSlices | undefined {
+    const n = manifest.itemCount;
+    const fits = t.starts.length === n && t.ends.length === n && t.starts.every((s, k) => s < t.ends[k] && t.ends[k] <= t.bytes.byteLength);
+    return fits ? new TitleSlices(t.bytes, manifest, { starts: t.starts, ends: t.ends }) : undefined;
+  }
+
   get count(): number {
     return this.at.starts.length;
   }
 
   /** Titles `start` to `end` (exclusive), checked; `start` must be where the slice before ended. */
   slice(start: number, end: number): Title[] {
-    return this.checked(start, end).items;
+    return this.checked(start, end);
   }
 
-  /**
-   * The same titles, checked the same way, as the page takes them (titlesOfText): the JSON they were parsed from,
-   * in a buffer of their own to transfer, with the few titles whose checked form is not that JSON. Parsing them
-   * again on the page costs it about what receiving the objects did, and spares this thread their structured clone
-   * (at 100k titles ~0.3 s of the ~0.9 s the snapshot worker spent serving them).
-   */
-  sliceText(start: number, end: number): TitlesText {
-    // The file's own bytes (the page decodes them as this thread does), as one JSON array.
-    const body = this.bytes?.subarray(this.at.starts[start], this.at.ends[end - 1]);
-    const { items, changed } = this.checked(start, end);
-    const json = new Uint8Array(body!.byteLength + 2);
-    json.set(body!, 1);
-    json[0] = 0x5b;
-    json[json.length - 1] = 0x5d;
-    return { json, changed: changed.map((k) => [k, items[k]]) };
-  }
-
-  private checked(start: number, end: number): { items: Title[]; changed: number[] } {
+  private checked(start: number, end: number): Title[] {
     if (start !== this.next || end <= start || end > this.count || !this.bytes) throw new Error(`titles ${start}–${end - 1} are not the next ones (${this.next} is)`);
     const f = this.manifest.items;
     const text = new TextDecoder('utf-8', { fatal: false }).decode(this.bytes.subarray(this.at.starts[start], this.at.ends[end - 1]));
@@ -209,12 +200,10 @@ export class TitleSlices {
       parseJson(this.bytes, f);
       throw new DataError(f, 'is not valid JSON');
     }
-    const changed: number[] = [];
-    // Once per title, though both TitleSchema's output and a dropped synopsis may say so.
-    const items = raw.map((t: unknown, k: number) => this.check(t, start + k, this.indexOf, () => changed.at(-1) !== k && changed.push(k)));
+    const items = raw.map((t: unknown, k: number) => this.check(t, start + k, this.indexOf));
     this.next = end;
     if (end === this.count) this.bytes = undefined;
-    return { items, changed };
+    return items;
   }
 
   /**
@@ -306,7 +295,7 @@ export class TitleSlices {
    */
   titlesAt(rows: readonly number[]): Title[] {
     const b = this.bytes;
-    if (!b) throw new Error('the titles were all sent already');
+    if (!b) throw new Error('the titles were all taken in already');
     const f = this.manifest.items;
     const decoder = new TextDecoder('utf-8', { fatal: false });
     return rows.map((i) => {
@@ -332,19 +321,11 @@ export class TitleSlices {
   }
 }
 
-/** Checked titles as the snapshot worker sends them (TitleSlices.sliceText). */
-export interface TitlesText {
-  /** UTF-8 JSON: an array of the titles as items.json has them. */
-  json: Uint8Array;
-  /** [position in the slice, title] where the checked title is not the JSON's (TitleSchema's output, a synopsis dropped). */
-  changed: Array<[number, Title]>;
-}
-
-/** The titles of a TitlesText: its JSON parsed (checked where it was made), the changed ones put in. */
-export function titlesOfText(slice: TitlesText): Title[] {
-  const items = JSON.parse(new TextDecoder('utf-8', { fatal: false }).decode(slice.json)) as Title[];
-  for (const [k, t] of slice.changed) items[k] = t;
-  return items;
+/** items.json and where each of its titles lies (TitleSlices.toBytes): what the snapshot worker hands the page. */
+export interface TitleBytes {
+  bytes: Uint8Array;
+  starts: Uint32Array;
+  ends: Uint32Array;
 }
 
 /**

@@ -64,12 +64,12 @@ export class Catalog {
     }
   }
 
-  /** The title at a row of the catalog For you draws from: the snapshot's, or one the preview's worker sent. */
+  /** The title at a row of the catalog For you draws from: the snapshot's, or one the preview gave (previewTitles). */
   titleAt(row: number): Title | undefined {
     return this.snapshot ? this.snapshot.items[row] : this.previewTitles.get(row);
   }
 
-  /** Asks the preview's worker for the titles at these rows that the page does not have yet (previewTitles). */
+  /** Asks the preview for the titles at these rows that the page does not have yet (previewTitles). */
   async fetchPreviewTitles(rows: number[]): Promise<void> {
     const preview = this.preview;
     const missing = [...new Set(rows)].filter((r) => !this.previewTitles.has(r));
