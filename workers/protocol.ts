@@ -183,12 +183,12 @@ export interface SnapshotWorkerApi {
   /**
    * Loads the snapshot exactly as loadSnapshot does on the page (the same checks, the same file cache), and
    * transfers the decoded snapshot back, its titles as items.json's bytes cut into them (`titles`, for the page to
-   * parse and check: titles.ts TitleSlices) where the file can be cut so: bytes of total arrive through `onProgress`; the rows of a
-   * kept file it leaves on disk through `onRowsPiece` as they are checked (`request.rowsOnDisk`; load.ts
-   * `onRowsPiece`), each piece transferred (the page answers with the piece's buffer, for the next piece); and, as
-   * soon as items.json is in and before those rows, what the ranker reads of every title through `onRankingCore`
-   * (titles.ts TitleSlices.core, its arrays transferred), where items.json can be read that way and the catalog has
-   * no sequence model.
+   * parse and check: titles.ts TitleSlices) where the file can be cut so. Bytes of total arrive through
+   * `onProgress`; the rows of a kept file it leaves on disk through `onRowsPiece` as they are checked
+   * (`request.rowsOnDisk`; load.ts `onRowsPiece`), each piece transferred (the page answers with the piece's buffer,
+   * for the next piece); and, as soon as items.json is in and before those rows, what the ranker reads of every
+   * title through `onRankingCore` (titles.ts TitleSlices.core, its arrays transferred), where items.json can be read
+   * that way and the catalog has no sequence model.
    */
   load(request: SnapshotLoadRequest, onProgress?: (p: LoadProgress) => void, onRowsPiece?: RowsPieceSink, onRankingCore?: (core: RankingCore) => void): Promise<SnapshotMessage>;
   /**

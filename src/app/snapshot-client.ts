@@ -99,7 +99,7 @@ export async function loadSnapshotOffThread(base: URL, options: SnapshotLoad): P
     // The titles as the worker cut items.json (none where it could not: it then sends them checked, in slices).
     const slices = message.titles && TitleSlices.fromBytes(message.titles, message.manifest);
     if (message.titles && !slices) throw new Error('the snapshot worker cut items.json into other titles than the manifest lists');
-    delete message.titles;
+    delete message.titles; // the slices hold the bytes alone, and let go of them after the last
     // With the titles here, the worker has nothing left to do once the rows are in: stopped then, its heap goes at once
     // (at 100k titles a renderer peak 25–45 MiB lower, and a cold visit's download is not held until it is collected).
     const doneWithWorker = () => slices && handle.stop();
@@ -136,7 +136,12 @@ export async function loadSnapshotOffThread(base: URL, options: SnapshotLoad): P
     }
     // Rows left on disk are read while the titles are taken in (no buffer of them is held twice meanwhile).
     const count = message.manifest.itemCount;
-    const next: SliceOf = slices ? async (start, end) => (await yieldToPage(), slices.slice(start, end)) : (start, end) => handle.call((remote) => remote.items(start, end), limits);
+    const next: SliceOf = slices
+      ? async (start, end) => {
+          await yieldToPage();
+          return slices.slice(start, end);
+        }
+      : (start, end) => handle.call((remote) => remote.items(start, end), limits);
     const titles = takeTitles(next, count, options.itemSlice, slices ? 1 : options.slicesAhead, preview);
     titles.catch(() => undefined); // awaited below, unless the rows fail first
     await rowsIn();

@@ -182,10 +182,6 @@ export class TitleSlices {
 
   /** Titles `start` to `end` (exclusive), checked; `start` must be where the slice before ended. */
   slice(start: number, end: number): Title[] {
-    return this.checked(start, end);
-  }
-
-  private checked(start: number, end: number): Title[] {
     if (start !== this.next || end <= start || end > this.count || !this.bytes) throw new Error(`titles ${start}–${end - 1} are not the next ones (${this.next} is)`);
     const f = this.manifest.items;
     const text = new TextDecoder('utf-8', { fatal: false }).decode(this.bytes.subarray(this.at.starts[start], this.at.ends[end - 1]));
